@@ -1,0 +1,38 @@
+/*
+ * Every adjustment of the system clock goes through here (clock_adjtime on
+ * CLOCK_REALTIME). In observe-only mode the adjusting calls are not made at all.
+ */
+#ifndef PHCSYNC_CLK_H
+#define PHCSYNC_CLK_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct clk {
+	bool observe_only;
+	long nominal_tick_us;  /* the kernel's tick at start, microseconds */
+	long user_hz;
+};
+
+/* Read the kernel's tick; never adjusts. Returns 0 or -errno. */
+int clk_init(struct clk *c, bool observe_only);
+
+/* The largest |frequency| clk_set_freq_ppb can apply (ADJ_FREQUENCY plus ADJ_TICK). */
+double clk_max_freq_ppb(const struct clk *c);
+
+/* The frequency now set on the clock (ADJ_FREQUENCY and the tick), ppb. */
+int clk_get_freq_ppb(const struct clk *c, double *freq_ppb);
+
+/* Set the frequency, using ADJ_TICK for the part beyond +-500 ppm. Returns 0 or -errno. */
+int clk_set_freq_ppb(struct clk *c, double freq_ppb);
+
+/* Step the clock by delta_ns (ADJ_SETOFFSET | ADJ_NANO). Returns 0 or -errno. */
+int clk_step_ns(struct clk *c, int64_t delta_ns);
+
+/*
+ * Tell the kernel how good the time is: maxerror and esterror in ns (rounded up to us),
+ * and whether it is synchronised (clears STA_UNSYNC when true). Returns 0 or -errno.
+ */
+int clk_set_status(struct clk *c, int64_t maxerror_ns, int64_t esterror_ns, bool synced);
+
+#endif

@@ -1,0 +1,48 @@
+/* phcsyncd.conf: `key value` lines into a plain struct, with file:line errors. */
+#ifndef PHCSYNC_CONF_H
+#define PHCSYNC_CONF_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum conf_timescale { CONF_TIMESCALE_UTC, CONF_TIMESCALE_TAI };
+enum conf_servo { CONF_SERVO_PI };
+
+#define CONF_DEVICE_MAX 256
+
+struct conf {
+	char device[CONF_DEVICE_MAX];  /* a path, or "auto" */
+	int readout;                   /* a phc_method, or PHC_METHOD_AUTO (-1) */
+	int readings;                  /* readings per poll, 1..25 */
+	int max_reads_per_second;      /* 0: no limit */
+	double poll_interval_s;
+	enum conf_servo servo;
+	double pi_kp;                  /* 0: derived from poll_interval */
+	double pi_ki;
+	double first_step_threshold_s; /* 0: never step at start */
+	double step_threshold_s;       /* 0: never step after start */
+	double max_offset_panic_s;     /* refuse to correct beyond this; 0: no limit */
+	bool allow_large_step;         /* correct beyond max_offset_panic anyway */
+	int64_t offset_ns;             /* added to the PHC's time */
+	enum conf_timescale timescale;
+	int utc_offset_s;              /* TAI - UTC for a TAI PHC */
+	bool utc_offset_set;           /* utc_offset was given in the file */
+	bool rtcsync;                  /* let the kernel copy the time to the RTC when locked */
+	double summary_interval_s;     /* 0: no summaries */
+};
+
+/* The defaults documented in phcsyncd.conf(5). */
+void conf_defaults(struct conf *c);
+
+/*
+ * Parse text (len bytes, need not be NUL-terminated) on top of c. name is used in messages.
+ * Returns 0, or -1 with "NAME:LINE: KEY: what was expected" in err.
+ */
+int conf_parse_buffer(struct conf *c, const char *name, const char *text, size_t len, char *err,
+		      size_t errlen);
+
+/* Read and parse a file. Returns 0, or -1 with a message in err (also for I/O errors). */
+int conf_parse_file(struct conf *c, const char *path, char *err, size_t errlen);
+
+#endif

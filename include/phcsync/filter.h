@@ -1,0 +1,35 @@
+/* Reduce a burst of PHC readings to one sample; reject delay outliers. Pure: no I/O. */
+#ifndef PHCSYNC_FILTER_H
+#define PHCSYNC_FILTER_H
+
+#include <stdint.h>
+
+#include "phcsync/reading.h"
+
+/* The result of one poll. */
+struct filter_sample {
+	int64_t offset_ns;      /* system - PHC at t_local_ns (positive: system ahead) */
+	int64_t delay_ns;       /* read delay of the reading(s) used */
+	int64_t t_local_ns;     /* CLOCK_REALTIME time the offset refers to */
+	int64_t error_bound_ns; /* at least delay_ns / 2 */
+	int used;               /* readings that went into the sample */
+};
+
+struct filter;
+
+/* A filter with default parameters; NULL when out of memory. */
+struct filter *filter_create(void);
+
+/*
+ * Choose the best of n readings and gate it against recent delays.
+ * Returns 0 and fills *out, -EINVAL when n < 1 or no reading is sane,
+ * -EAGAIN when the burst is rejected as a delay outlier (out is still filled).
+ */
+int filter_process(struct filter *f, const struct phc_reading *r, int n, struct filter_sample *out);
+
+/* Forget the delay history (after a device reopen or a method change). */
+void filter_reset(struct filter *f);
+
+void filter_destroy(struct filter *f);
+
+#endif

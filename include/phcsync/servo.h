@@ -1,0 +1,59 @@
+/*
+ * Clock servos: turn offsets into frequency corrections. Pure: no I/O, no clock access.
+ * Algorithms sit behind a table of operations (servo_pi.c is the first); the caller sees
+ * only this interface.
+ */
+#ifndef PHCSYNC_SERVO_H
+#define PHCSYNC_SERVO_H
+
+#include <stdint.h>
+
+enum servo_type { SERVO_PI };
+
+enum servo_state {
+	SERVO_UNLOCKED,      /* collecting the first samples: keep the frequency */
+	SERVO_STEP,          /* step the clock by -offset_ns, then set the returned frequency */
+	SERVO_LOCKED,        /* set the returned frequency */
+	SERVO_LOCKED_STABLE, /* locked and the offset has stayed small for a while */
+};
+
+struct servo_params {
+	double interval_s;               /* poll interval T */
+	double kp;                       /* 0: linuxptp default 0.7 * T^-0.3, at most 0.7 / T */
+	double ki;                       /* 0: linuxptp default 0.3 * T^0.4, at most 0.3 / T */
+	double max_freq_ppb;             /* output clamp (the kernel's limit) */
+	int64_t first_step_threshold_ns; /* step on the first update above this; 0: never */
+	int64_t step_threshold_ns;       /* step later above this; 0: never */
+	int64_t stable_offset_ns;        /* |offset| below this ... */
+	int stable_count;                /* ... this many times in a row: LOCKED_STABLE */
+};
+
+/* Fill p with defaults for a poll interval of interval_s seconds. */
+void servo_params_defaults(struct servo_params *p, double interval_s);
+
+/* A servo starting from the frequency freq_ppb now set on the clock; NULL on bad input. */
+struct servo *servo_create(enum servo_type type, const struct servo_params *p, double freq_ppb);
+
+/*
+ * Feed one measurement. offset_ns: system - reference (positive: system ahead);
+ * local_ns: when it was measured (any monotonic ns scale). Returns the frequency in ppb to
+ * set on the system clock (positive: run faster), clamped to max_freq_ppb; *state says
+ * what to do with it (see enum servo_state).
+ */
+double servo_sample(struct servo *s, int64_t offset_ns, int64_t local_ns, enum servo_state *state);
+
+/* Forget the measurements and start again from UNLOCKED, keeping the frequency. */
+void servo_reset(struct servo *s);
+
+/* The poll interval changed: recompute default gains. */
+void servo_set_interval(struct servo *s, double interval_s);
+
+/* The frequency the servo would hold now (its integrator), ppb. */
+double servo_freq_ppb(const struct servo *s);
+
+void servo_destroy(struct servo *s);
+
+/* "unlocked", "step", "locked", "locked_stable". */
+const char *servo_state_name(enum servo_state st);
+
+#endif

@@ -1,0 +1,23 @@
+/* What a servo algorithm provides to servo.c. Not for callers of the servo. */
+#ifndef PHCSYNC_SERVO_OPS_H
+#define PHCSYNC_SERVO_OPS_H
+
+#include "phcsync/servo.h"
+
+struct servo {
+	const struct servo_ops *ops;
+};
+
+struct servo_ops {
+	double (*sample)(struct servo *s, int64_t offset_ns, int64_t local_ns,
+			 enum servo_state *state);
+	void (*reset)(struct servo *s);
+	void (*set_interval)(struct servo *s, double interval_s);
+	double (*freq_ppb)(const struct servo *s);
+	void (*destroy)(struct servo *s);
+};
+
+/* Constructors of the algorithms. */
+struct servo *servo_pi_create(const struct servo_params *p, double freq_ppb);
+
+#endif
