@@ -1,0 +1,146 @@
+/*
+ * The only place that adjusts CLOCK_REALTIME. Frequencies beyond the +-500 ppm that
+ * ADJ_FREQUENCY accepts are reached through ADJ_TICK, as the kernel's tick length is the
+ * coarse knob and freq the fine one.
+ */
+#include <errno.h>
+#include <math.h>
+#include <string.h>
+#include <sys/timex.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "phcsync/clk.h"
+
+#define FREQ_LIMIT_PPB 500000.0
+/* struct timex freq is ppm with a 16-bit fraction. */
+#define FREQ_UNITS_PER_PPB 65.536
+/* Bits of other disciplines that would fight ours. */
+#define STA_FOREIGN (STA_PLL | STA_FLL | STA_PPSFREQ | STA_PPSTIME)
+
+static int adjtime_rt(struct timex *tx)
+{
+	int ret = clock_adjtime(CLOCK_REALTIME, tx);
+
+	return ret < 0 ? -errno : ret;
+}
+
+/* ppb of frequency that one microsecond of tick length is worth. */
+static double ppb_per_tick_us(const struct clk *c)
+{
+	return (double)c->user_hz * 1000.0;
+}
+
+int clk_init(struct clk *c, bool observe_only)
+{
+	struct timex tx = {0};
+	int ret;
+
+	memset(c, 0, sizeof(*c));
+	c->observe_only = observe_only;
+	c->user_hz = sysconf(_SC_CLK_TCK);
+	if (c->user_hz <= 0)
+		c->user_hz = 100;
+	c->nominal_tick_us = (1000000 + c->user_hz / 2) / c->user_hz;
+	ret = adjtime_rt(&tx);
+	return ret < 0 ? ret : 0;
+}
+
+double clk_max_freq_ppb(const struct clk *c)
+{
+	/* The kernel accepts a tick within 10% of nominal. */
+	return (double)(c->nominal_tick_us / 10) * ppb_per_tick_us(c) + FREQ_LIMIT_PPB;
+}
+
+int clk_get_freq_ppb(const struct clk *c, double *freq_ppb)
+{
+	struct timex tx = {0};
+	int ret = adjtime_rt(&tx);
+
+	if (ret < 0)
+		return ret;
+	*freq_ppb = tx.freq / FREQ_UNITS_PER_PPB +
+		    (double)(tx.tick - c->nominal_tick_us) * ppb_per_tick_us(c);
+	return 0;
+}
+
+int clk_set_freq_ppb(struct clk *c, double freq_ppb)
+{
+	struct timex tx = {0};
+	double max = clk_max_freq_ppb(c);
+	long tick_delta = 0;
+	int ret;
+
+	if (freq_ppb > max)
+		freq_ppb = max;
+	if (freq_ppb < -max)
+		freq_ppb = -max;
+	if (fabs(freq_ppb) > FREQ_LIMIT_PPB)
+		tick_delta = lround(freq_ppb / ppb_per_tick_us(c));
+	freq_ppb -= (double)tick_delta * ppb_per_tick_us(c);
+
+	tx.modes = ADJ_FREQUENCY;
+	tx.freq = lround(freq_ppb * FREQ_UNITS_PER_PPB);
+	/* Touch the tick only when it has to change, so plain setups never see ADJ_TICK. */
+	if (tick_delta != 0 || c->tick_changed) {
+		tx.modes |= ADJ_TICK;
+		tx.tick = c->nominal_tick_us + tick_delta;
+	}
+	if (c->observe_only)
+		return 0;
+	ret = adjtime_rt(&tx);
+	if (ret < 0)
+		return ret;
+	c->tick_changed = tick_delta != 0;
+	return 0;
+}
+
+int clk_step_ns(struct clk *c, int64_t delta_ns)
+{
+	struct timex tx = {0};
+	int64_t sec = delta_ns / 1000000000;
+	int64_t nsec = delta_ns % 1000000000;
+	int ret;
+
+	/* ADJ_SETOFFSET wants a normalised timeval: nanoseconds in [0, 1e9). */
+	if (nsec < 0) {
+		nsec += 1000000000;
+		sec -= 1;
+	}
+	tx.modes = ADJ_SETOFFSET | ADJ_NANO;
+	tx.time.tv_sec = sec;
+	tx.time.tv_usec = nsec;
+	if (c->observe_only)
+		return 0;
+	ret = adjtime_rt(&tx);
+	return ret < 0 ? ret : 0;
+}
+
+static long ns_to_us_up(int64_t ns)
+{
+	if (ns <= 0)
+		return 0;
+	return (long)((ns + 999) / 1000);
+}
+
+int clk_set_status(struct clk *c, int64_t maxerror_ns, int64_t esterror_ns, bool synced)
+{
+	struct timex tx = {0};
+	int ret;
+
+	if (c->observe_only)
+		return 0;
+	ret = adjtime_rt(&tx);
+	if (ret < 0)
+		return ret;
+	tx.modes = ADJ_STATUS | ADJ_MAXERROR | ADJ_ESTERROR;
+	tx.status &= ~STA_FOREIGN;
+	if (synced)
+		tx.status &= ~STA_UNSYNC;
+	else
+		tx.status |= STA_UNSYNC;
+	tx.maxerror = ns_to_us_up(maxerror_ns);
+	tx.esterror = ns_to_us_up(esterror_ns);
+	ret = adjtime_rt(&tx);
+	return ret < 0 ? ret : 0;
+}
