@@ -1,0 +1,403 @@
+/*
+ * phcsyncd: keep CLOCK_REALTIME locked to a hypervisor's PTP hardware clock.
+ * This file holds the command line, the start-up and the main loop; the discipline itself
+ * is in sync.c.
+ *
+ * The loop is one thread and uses only poll, clock_gettime and a self-pipe for signals, so
+ * that LD_PRELOAD clock simulators can run the daemon unmodified.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "phcsync/clk.h"
+#include "phcsync/conf.h"
+#include "phcsync/log.h"
+#include "phcsync/phc.h"
+#include "phcsync/sync.h"
+
+#ifndef PHCSYNC_VERSION
+#define PHCSYNC_VERSION "unknown"
+#endif
+#ifndef PHCSYNC_SYSCONFDIR
+#define PHCSYNC_SYSCONFDIR "/etc"
+#endif
+
+#define DEFAULT_CONF PHCSYNC_SYSCONFDIR "/phcsyncd.conf"
+#define SYSFS_PTP "/sys/class/ptp"
+#define MAX_CLOCKS 64
+#define NS_PER_S 1000000000LL
+
+enum exit_code { EXIT_OK = 0, EXIT_RUNTIME = 1, EXIT_CONFIG = 2 };
+
+struct options {
+	const char *conf_path;
+	bool conf_given;
+	bool foreground;
+	bool debug;
+	const char *device;
+	bool observe_only;
+	bool check_config;
+	bool list_devices;
+};
+
+static volatile sig_atomic_t got_term;
+static volatile sig_atomic_t got_hup;
+static int signal_pipe[2] = {-1, -1};
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"Usage: phcsyncd [OPTION]...\n"
+		"Keep the system clock locked to a hypervisor's PTP hardware clock.\n"
+		"\n"
+		"  -f, --config FILE    configuration file (default " DEFAULT_CONF ")\n"
+		"  -n, --foreground     stay in the foreground and log to stderr\n"
+		"  -d, --debug          log every update\n"
+		"  -s, --device DEVICE  PHC to use: a path such as /dev/ptp0, or auto\n"
+		"  -x, --observe-only   measure and report, never adjust the clock\n"
+		"      --check-config   check the configuration file and exit (0 ok, 2 errors)\n"
+		"      --list-devices   list the PTP clocks, their capabilities and readout methods\n"
+		"  -h, --help           show this help and exit\n"
+		"  -V, --version        show the version and exit\n"
+		"\n"
+		"Exit status: 0 on a clean exit, 1 when the clock cannot be disciplined,\n"
+		"2 for a configuration or usage error. See phcsyncd(8), phcsyncd.conf(5).\n");
+}
+
+static int parse_options(int argc, char **argv, struct options *o)
+{
+	enum { OPT_CHECK = 256, OPT_LIST };
+	static const struct option longopts[] = {
+		{"config", required_argument, NULL, 'f'},
+		{"foreground", no_argument, NULL, 'n'},
+		{"debug", no_argument, NULL, 'd'},
+		{"device", required_argument, NULL, 's'},
+		{"observe-only", no_argument, NULL, 'x'},
+		{"check-config", no_argument, NULL, OPT_CHECK},
+		{"list-devices", no_argument, NULL, OPT_LIST},
+		{"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, 'V'},
+		{NULL, 0, NULL, 0},
+	};
+	int c;
+
+	o->conf_path = DEFAULT_CONF;
+	while ((c = getopt_long(argc, argv, "f:nds:xhV", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'f':
+			o->conf_path = optarg;
+			o->conf_given = true;
+			break;
+		case 'n':
+			o->foreground = true;
+			break;
+		case 'd':
+			o->debug = true;
+			break;
+		case 's':
+			o->device = optarg;
+			break;
+		case 'x':
+			o->observe_only = true;
+			break;
+		case OPT_CHECK:
+			o->check_config = true;
+			break;
+		case OPT_LIST:
+			o->list_devices = true;
+			break;
+		case 'h':
+			usage(stdout);
+			exit(EXIT_OK);
+		case 'V':
+			printf("phcsyncd %s\n", PHCSYNC_VERSION);
+			exit(EXIT_OK);
+		default:
+			usage(stderr);
+			return -1;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "phcsyncd: unexpected argument '%s'\n", argv[optind]);
+		usage(stderr);
+		return -1;
+	}
+	return 0;
+}
+
+/* A missing default file means "all defaults"; a file named with -f must exist. */
+static int load_conf(const struct options *o, struct conf *conf)
+{
+	char err[512];
+
+	conf_defaults(conf);
+	if (!o->conf_given && access(o->conf_path, F_OK) != 0) {
+		if (o->check_config)
+			printf("%s: not present, the defaults apply\n", o->conf_path);
+		return 0;
+	}
+	if (conf_parse_file(conf, o->conf_path, err, sizeof(err)) < 0) {
+		fprintf(stderr, "%s\n", err);
+		return -1;
+	}
+	return 0;
+}
+
+static int64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * NS_PER_S + ts.tv_nsec;
+}
+
+static void on_signal(int sig)
+{
+	int saved = errno;
+	char c = (char)sig;
+
+	if (sig == SIGHUP)
+		got_hup = 1;
+	else
+		got_term = 1;
+	if (write(signal_pipe[1], &c, 1) < 0) {
+		/* The pipe is full: a wake-up is already pending. */
+	}
+	errno = saved;
+}
+
+static int setup_signals(void)
+{
+	struct sigaction sa;
+
+	if (pipe2(signal_pipe, O_NONBLOCK | O_CLOEXEC) < 0)
+		return -errno;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(SIGTERM, &sa, NULL) < 0 || sigaction(SIGINT, &sa, NULL) < 0 ||
+	    sigaction(SIGHUP, &sa, NULL) < 0)
+		return -errno;
+	signal(SIGPIPE, SIG_IGN);
+	return 0;
+}
+
+static void drain_signal_pipe(void)
+{
+	char buf[64];
+
+	while (read(signal_pipe[0], buf, sizeof(buf)) > 0)
+		;
+}
+
+/* Resolve `auto` to one device; fills path and clock_name. */
+static int choose_device(const char *device, char *path, size_t pathlen, char *clock_name,
+			 size_t namelen)
+{
+	struct phc_info list[MAX_CLOCKS];
+	char msg[1024];
+	int n, i;
+
+	if (strcmp(device, "auto") != 0) {
+		snprintf(path, pathlen, "%s", device);
+		clock_name[0] = '\0';
+		n = phc_scan(SYSFS_PTP, list, MAX_CLOCKS);
+		for (i = 0; i < n && !clock_name[0]; i++) {
+			char real_dev[PATH_MAX], real_list[PATH_MAX];
+
+			/* A udev name such as /dev/ptp_kvm is a link to /dev/ptpN. */
+			if (strcmp(device, list[i].path) == 0 ||
+			    (realpath(device, real_dev) && realpath(list[i].path, real_list) &&
+			     strcmp(real_dev, real_list) == 0))
+				snprintf(clock_name, namelen, "%s", list[i].clock_name);
+		}
+		if (!clock_name[0])
+			snprintf(clock_name, namelen, "unknown clock");
+		return 0;
+	}
+	n = phc_scan(SYSFS_PTP, list, MAX_CLOCKS);
+	if (n < 0) {
+		log_err("cannot list %s: %s", SYSFS_PTP, strerror(-n));
+		return n;
+	}
+	i = phc_pick_auto(list, n, msg, sizeof(msg));
+	if (i < 0) {
+		log_err("device auto: %s", msg);
+		return i;
+	}
+	snprintf(path, pathlen, "%s", list[i].path);
+	snprintf(clock_name, namelen, "%s", list[i].clock_name);
+	log_info("device auto: chose %s (%s)", path, clock_name);
+	return 0;
+}
+
+static int list_devices(void)
+{
+	struct phc_info list[MAX_CLOCKS];
+	int n = phc_scan(SYSFS_PTP, list, MAX_CLOCKS);
+
+	if (n < 0) {
+		fprintf(stderr, "phcsyncd: cannot list %s: %s\n", SYSFS_PTP, strerror(-n));
+		return EXIT_RUNTIME;
+	}
+	if (n == 0) {
+		printf("No PTP hardware clocks found (%s is empty or missing).\n"
+		       "In a VM, load the hypervisor's PHC driver: ptp_kvm (KVM), ptp_vmw "
+		       "(VMware), hv_utils (Hyper-V) or vmclock.\n",
+		       SYSFS_PTP);
+		return EXIT_RUNTIME;
+	}
+	for (int i = 0; i < n; i++) {
+		const struct ptp_clock_caps *caps;
+		struct phc *p;
+		unsigned methods;
+		int rank = phc_hypervisor_rank(list[i].clock_name);
+		int ret;
+
+		printf("%s  %s  %s\n", list[i].path, list[i].clock_name,
+		       rank >= 0 ? "hypervisor clock" : "not a hypervisor clock (auto skips it)");
+		ret = phc_open(&p, list[i].path, PHC_METHOD_AUTO, &phc_sys_default);
+		if (ret < 0) {
+			printf("    cannot open: %s\n", strerror(-ret));
+			continue;
+		}
+		caps = phc_caps(p);
+		printf("    caps: max_adj %d ppb, pins %d, alarms %d, ext_ts %d, per_out %d, "
+		       "pps %d, cross_timestamping %d\n",
+		       caps->max_adj, caps->n_pins, caps->n_alarm, caps->n_ext_ts, caps->n_per_out,
+		       caps->pps, caps->cross_timestamping);
+		methods = phc_probe_methods(p);
+		printf("    readout:");
+		for (int m = 0; m < PHC_METHOD_COUNT; m++)
+			printf(" %s %s", phc_method_name(m), (methods & (1u << m)) ? "yes" : "no");
+		printf("\n");
+		phc_close(p);
+	}
+	return EXIT_OK;
+}
+
+static int run(const struct conf *conf, bool observe_only)
+{
+	char path[PHC_PATH_MAX], clock_name[PHC_NAME_MAX];
+	struct phc *phc;
+	struct sync *sync;
+	struct clk clk;
+	int64_t interval_ns = (int64_t)(conf->poll_interval_s * NS_PER_S);
+	int64_t summary_ns = (int64_t)(conf->summary_interval_s * NS_PER_S);
+	int64_t next_poll, next_summary, now;
+	int ret;
+
+	ret = choose_device(conf->device, path, sizeof(path), clock_name, sizeof(clock_name));
+	if (ret < 0)
+		return EXIT_RUNTIME;
+	ret = phc_open(&phc, path, conf->readout, &phc_sys_default);
+	if (ret < 0) {
+		log_err("cannot open %s: %s", path, strerror(-ret));
+		return EXIT_RUNTIME;
+	}
+	log_info("%s (%s): opened read-only, readout %s%s", path, clock_name,
+		 phc_method_name(phc_current_method(phc)),
+		 conf->readout == PHC_METHOD_AUTO ? " (probing)" : " (forced)");
+	if (conf->timescale == CONF_TIMESCALE_TAI)
+		log_warn("timescale tai: using a fixed TAI-UTC of %d s (utc_offset); it will be "
+			 "wrong after the next leap second",
+			 conf->utc_offset_s);
+	ret = clk_init(&clk, observe_only);
+	if (ret < 0) {
+		log_err("cannot read the system clock's state: %s", strerror(-ret));
+		phc_close(phc);
+		return EXIT_RUNTIME;
+	}
+	if (observe_only)
+		log_notice("observe-only: measuring and reporting, never adjusting the clock");
+	sync = sync_create(conf, phc, &clk, path, clock_name);
+	if (!sync)
+		return EXIT_RUNTIME;
+
+	now = mono_ns();
+	next_poll = now;
+	next_summary = now + summary_ns;
+	while (!got_term) {
+		struct pollfd pfd = {.fd = signal_pipe[0], .events = POLLIN};
+		int64_t wait_ns;
+
+		now = mono_ns();
+		if (now >= next_poll) {
+			sync_update(sync, now);
+			next_poll += interval_ns;
+			/* After a long stall keep the cadence instead of polling in a burst. */
+			if (next_poll <= now)
+				next_poll = now + interval_ns;
+		}
+		if (summary_ns > 0 && now >= next_summary) {
+			sync_log_summary(sync);
+			next_summary += summary_ns;
+			if (next_summary <= now)
+				next_summary = now + summary_ns;
+		}
+		wait_ns = next_poll - mono_ns();
+		if (summary_ns > 0 && next_summary - now < wait_ns)
+			wait_ns = next_summary - now;
+		if (wait_ns < 0)
+			wait_ns = 0;
+		/* Round up: waking early would only spin. */
+		if (poll(&pfd, 1, (int)((wait_ns + 999999) / 1000000)) > 0)
+			drain_signal_pipe();
+		if (got_hup) {
+			got_hup = 0;
+			log_notice("SIGHUP: nothing to reload in this version");
+		}
+	}
+	log_notice("exiting on signal");
+	sync_log_report(sync, mono_ns());
+	sync_shutdown(sync);
+	sync_destroy(sync);
+	return EXIT_OK;
+}
+
+int main(int argc, char **argv)
+{
+	struct options opts = {0};
+	struct conf conf;
+
+	if (parse_options(argc, argv, &opts) < 0)
+		return EXIT_CONFIG;
+	if (load_conf(&opts, &conf) < 0)
+		return EXIT_CONFIG;
+	if (opts.device) {
+		if (strcmp(opts.device, "auto") != 0 && opts.device[0] != '/') {
+			fprintf(stderr, "phcsyncd: -s: expected a path such as /dev/ptp0 or auto, "
+					"got \"%s\"\n",
+				opts.device);
+			return EXIT_CONFIG;
+		}
+		snprintf(conf.device, sizeof(conf.device), "%s", opts.device);
+	}
+	if (opts.check_config) {
+		printf("%s: configuration OK\n", opts.conf_path);
+		return EXIT_OK;
+	}
+	if (opts.list_devices)
+		return list_devices();
+
+	log_init("phcsyncd", opts.foreground, opts.debug);
+	if (!opts.foreground && daemon(0, 0) < 0) {
+		log_err("cannot detach: %s", strerror(errno));
+		return EXIT_RUNTIME;
+	}
+	if (setup_signals() < 0) {
+		log_err("cannot set up signal handling: %s", strerror(errno));
+		return EXIT_RUNTIME;
+	}
+	log_info("phcsyncd %s starting", PHCSYNC_VERSION);
+	return run(&conf, opts.observe_only);
+}

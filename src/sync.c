@@ -1,0 +1,368 @@
+/*
+ * The clock discipline: PHC burst -> filter -> servo -> clk. Policy that is not the
+ * servo's (the panic limit, observe-only, kernel status) lives here; syscalls stay in
+ * phc.c and clk.c.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "phcsync/filter.h"
+#include "phcsync/log.h"
+#include "phcsync/servo.h"
+#include "phcsync/stats.h"
+#include "phcsync/sync.h"
+
+#define NS_PER_S 1000000000LL
+
+struct sync {
+	struct conf conf;
+	struct phc *phc;
+	struct clk *clk;
+	struct filter *filter;
+	struct servo *servo;
+	char device[PHC_PATH_MAX];
+	char clock_name[PHC_NAME_MAX];
+	int readings;
+	enum phc_method method;
+	enum servo_state state;
+	bool have_state;
+	bool panicking;
+	int last_read_errno;
+	double freq_ppb;
+	int64_t last_offset_ns;
+	int64_t last_delay_ns;
+	int64_t last_error_ns;
+	int64_t start_mono_ns;
+	/* observe-only: the first sample, to report the drift */
+	bool have_first;
+	int64_t first_offset_ns;
+	int64_t first_mono_ns;
+	long updates;
+	long read_failures;
+	long rejected;
+	long steps;
+	int64_t last_step_ns;
+	int64_t last_step_mono_ns;
+	struct stats win_offset;
+	struct stats win_freq;
+	struct stats win_delay;
+	struct stats locked_offset;
+};
+
+static int readings_per_poll(const struct conf *c)
+{
+	int n = c->readings;
+
+	if (c->max_reads_per_second > 0) {
+		int cap = (int)floor(c->max_reads_per_second * c->poll_interval_s);
+
+		if (cap < 1)
+			cap = 1;
+		if (n > cap)
+			n = cap;
+	}
+	return n;
+}
+
+struct sync *sync_create(const struct conf *conf, struct phc *phc, struct clk *clk,
+			 const char *device, const char *clock_name)
+{
+	struct servo_params sp;
+	struct sync *s = calloc(1, sizeof(*s));
+	double freq_ppb = 0.0;
+	int ret;
+
+	if (!s)
+		return NULL;
+	s->conf = *conf;
+	s->phc = phc;
+	s->clk = clk;
+	snprintf(s->device, sizeof(s->device), "%s", device);
+	snprintf(s->clock_name, sizeof(s->clock_name), "%s", clock_name);
+	s->readings = readings_per_poll(conf);
+	if (s->readings < conf->readings)
+		log_notice("readings per poll lowered from %d to %d by max_reads_per_second %d",
+			   conf->readings, s->readings, conf->max_reads_per_second);
+
+	ret = clk_get_freq_ppb(clk, &freq_ppb);
+	if (ret < 0) {
+		log_err("cannot read the system clock's frequency: %s", strerror(-ret));
+		free(s);
+		return NULL;
+	}
+	servo_params_defaults(&sp, conf->poll_interval_s);
+	sp.kp = conf->pi_kp;
+	sp.ki = conf->pi_ki;
+	sp.max_freq_ppb = clk_max_freq_ppb(clk);
+	sp.first_step_threshold_ns = (int64_t)llround(conf->first_step_threshold_s * NS_PER_S);
+	sp.step_threshold_ns = (int64_t)llround(conf->step_threshold_s * NS_PER_S);
+	s->servo = servo_create(SERVO_PI, &sp, freq_ppb);
+	s->filter = filter_create();
+	if (!s->servo || !s->filter) {
+		log_err("cannot create the servo or the filter");
+		sync_destroy(s);
+		return NULL;
+	}
+	s->freq_ppb = freq_ppb;
+	s->method = phc_current_method(phc);
+	stats_reset(&s->win_offset);
+	stats_reset(&s->win_freq);
+	stats_reset(&s->win_delay);
+	stats_reset(&s->locked_offset);
+	s->start_mono_ns = -1;
+	log_info("servo pi: interval %.3f s, kp %s, ki %s, start frequency %+.3f ppb, "
+		 "first step above %.9f s, later steps above %.9f s%s",
+		 conf->poll_interval_s, conf->pi_kp > 0 ? "set" : "default",
+		 conf->pi_ki > 0 ? "set" : "default", freq_ppb, conf->first_step_threshold_s,
+		 conf->step_threshold_s, conf->step_threshold_s > 0 ? "" : " (never)");
+	return s;
+}
+
+/* The offset of the system clock from the reference UTC the PHC gives (positive: ahead). */
+static int64_t reference_offset_ns(const struct sync *s, int64_t sample_offset_ns)
+{
+	int64_t offset = sample_offset_ns - s->conf.offset_ns;
+
+	if (s->conf.timescale == CONF_TIMESCALE_TAI)
+		offset += (int64_t)s->conf.utc_offset_s * NS_PER_S;
+	return offset;
+}
+
+static bool is_locked(enum servo_state st)
+{
+	return st == SERVO_LOCKED || st == SERVO_LOCKED_STABLE;
+}
+
+static void set_state(struct sync *s, enum servo_state st, int64_t offset_ns)
+{
+	if (s->have_state && s->state == st)
+		return;
+	if (st != SERVO_STEP)
+		log_notice("state %s -> %s (offset %+" PRId64 " ns)",
+			   s->have_state ? servo_state_name(s->state) : "start",
+			   servo_state_name(st), offset_ns);
+	s->state = st;
+	s->have_state = true;
+}
+
+static bool read_sample(struct sync *s, struct filter_sample *sample)
+{
+	struct phc_reading r[PTP_MAX_SAMPLES];
+	enum phc_method method;
+	int n, ret;
+
+	n = phc_read(s->phc, s->readings, r);
+	method = phc_current_method(s->phc);
+	if (method != s->method) {
+		log_notice("%s: readout method %s -> %s", s->device, phc_method_name(s->method),
+			   phc_method_name(method));
+		s->method = method;
+		filter_reset(s->filter);
+	}
+	if (n < 0) {
+		s->read_failures++;
+		if (s->last_read_errno != -n)
+			log_warn("%s: read failed: %s", s->device, strerror(-n));
+		s->last_read_errno = -n;
+		return false;
+	}
+	if (s->last_read_errno) {
+		log_notice("%s: reading again after %s", s->device, strerror(s->last_read_errno));
+		s->last_read_errno = 0;
+	}
+	ret = filter_process(s->filter, r, n, sample);
+	if (ret == -EAGAIN) {
+		s->rejected++;
+		log_debug("burst rejected: delay %" PRId64 " ns is an outlier", sample->delay_ns);
+		return false;
+	}
+	if (ret < 0) {
+		s->rejected++;
+		log_warn("%s: no usable reading in a burst of %d", s->device, n);
+		return false;
+	}
+	return true;
+}
+
+/* Offsets beyond max_offset_panic are refused unless allowed: a wrong PHC or a wrong
+ * timescale must not move the clock by days. */
+static bool refuse_panic(struct sync *s, int64_t offset_ns)
+{
+	double limit_s = s->conf.max_offset_panic_s;
+	bool beyond = limit_s > 0 && fabs((double)offset_ns) > limit_s * NS_PER_S;
+
+	if (beyond && !s->conf.allow_large_step) {
+		if (!s->panicking)
+			log_err("offset %+.9f s is beyond max_offset_panic %.0f s: NOT correcting "
+				"the clock (check the PHC and timescale, or set allow_large_step)",
+				(double)offset_ns / NS_PER_S, limit_s);
+		s->panicking = true;
+		return true;
+	}
+	if (s->panicking)
+		log_notice("offset %+.9f s is within max_offset_panic again",
+			   (double)offset_ns / NS_PER_S);
+	s->panicking = false;
+	return false;
+}
+
+static void step_clock(struct sync *s, int64_t offset_ns, int64_t now_mono_ns)
+{
+	int ret = clk_step_ns(s->clk, -offset_ns);
+
+	if (ret < 0) {
+		log_err("step by %+.9f s failed: %s", (double)-offset_ns / NS_PER_S,
+			strerror(-ret));
+		return;
+	}
+	s->steps++;
+	s->last_step_ns = -offset_ns;
+	s->last_step_mono_ns = now_mono_ns;
+	log_notice("%sstepped the clock by %+.9f s (offset was %+" PRId64 " ns)",
+		   s->clk->observe_only ? "observe-only, not done: " : "",
+		   (double)-offset_ns / NS_PER_S, offset_ns);
+}
+
+static void observe(struct sync *s, int64_t offset_ns, int64_t now_mono_ns)
+{
+	if (!s->have_first) {
+		s->have_first = true;
+		s->first_offset_ns = offset_ns;
+		s->first_mono_ns = now_mono_ns;
+		log_notice("observe-only: first offset %+" PRId64 " ns", offset_ns);
+	}
+	if (now_mono_ns > s->first_mono_ns)
+		s->freq_ppb = -(double)(offset_ns - s->first_offset_ns) * 1e9 /
+			      (double)(now_mono_ns - s->first_mono_ns);
+}
+
+void sync_update(struct sync *s, int64_t now_mono_ns)
+{
+	struct filter_sample sample;
+	enum servo_state st;
+	int64_t offset_ns;
+	double freq_ppb;
+	int ret;
+
+	if (s->start_mono_ns < 0)
+		s->start_mono_ns = now_mono_ns;
+	if (!read_sample(s, &sample))
+		return;
+	offset_ns = reference_offset_ns(s, sample.offset_ns);
+	s->updates++;
+	s->last_offset_ns = offset_ns;
+	s->last_delay_ns = sample.delay_ns;
+	s->last_error_ns = sample.error_bound_ns;
+	stats_add(&s->win_delay, (double)sample.delay_ns);
+	stats_add(&s->win_offset, (double)offset_ns);
+
+	if (s->clk->observe_only) {
+		observe(s, offset_ns, now_mono_ns);
+		log_debug("offset %+" PRId64 " ns delay %" PRId64 " ns drift %+.3f ppb", offset_ns,
+			  sample.delay_ns, s->freq_ppb);
+		return;
+	}
+	if (refuse_panic(s, offset_ns))
+		return;
+
+	freq_ppb = servo_sample(s->servo, offset_ns, now_mono_ns, &st);
+	set_state(s, st, offset_ns);
+	switch (st) {
+	case SERVO_UNLOCKED:
+		break;
+	case SERVO_STEP:
+		step_clock(s, offset_ns, now_mono_ns);
+		/* fall through: the frequency estimate holds across the step */
+	case SERVO_LOCKED:
+	case SERVO_LOCKED_STABLE:
+		ret = clk_set_freq_ppb(s->clk, freq_ppb);
+		if (ret < 0)
+			log_err("setting frequency %+.3f ppb failed: %s", freq_ppb, strerror(-ret));
+		s->freq_ppb = freq_ppb;
+		stats_add(&s->win_freq, freq_ppb);
+		break;
+	}
+	if (is_locked(st))
+		stats_add(&s->locked_offset, (double)offset_ns);
+	ret = clk_set_status(s->clk, llabs(offset_ns) + sample.error_bound_ns,
+			     sample.error_bound_ns, is_locked(st) && s->conf.rtcsync);
+	if (ret < 0)
+		log_warn("setting the kernel status failed: %s", strerror(-ret));
+	log_debug("offset %+" PRId64 " ns state %s freq %+.3f ppb delay %" PRId64
+		  " ns error %" PRId64 " ns",
+		  offset_ns, servo_state_name(st), freq_ppb, sample.delay_ns, sample.error_bound_ns);
+}
+
+void sync_log_summary(struct sync *s)
+{
+	if (s->win_offset.count == 0) {
+		log_info("summary: no samples (%ld read failures, %ld rejected)",
+			 s->read_failures, s->rejected);
+		return;
+	}
+	log_info("summary: offset rms %.0f ns max %.0f ns, freq mean %+.3f ppb sd %.3f ppb, "
+		 "delay mean %.0f ns, %ld samples",
+		 stats_rms(&s->win_offset), stats_max_abs(&s->win_offset),
+		 s->clk->observe_only ? s->freq_ppb : stats_mean(&s->win_freq),
+		 stats_stddev(&s->win_freq), stats_mean(&s->win_delay), s->win_offset.count);
+	stats_reset(&s->win_offset);
+	stats_reset(&s->win_freq);
+	stats_reset(&s->win_delay);
+}
+
+void sync_log_report(struct sync *s, int64_t now_mono_ns)
+{
+	const char *state = s->clk->observe_only ? "observing"
+			    : s->panicking	     ? "refusing (beyond max_offset_panic)"
+			    : s->have_state	     ? servo_state_name(s->state)
+						     : "no sample yet";
+	double uptime_s =
+		s->start_mono_ns < 0 ? 0.0 : (double)(now_mono_ns - s->start_mono_ns) / NS_PER_S;
+
+	log_info("report: device %s (%s), readout %s", s->device, s->clock_name,
+		 phc_method_name(s->method));
+	log_info("report: state %s, last offset %+" PRId64 " ns, error bound %" PRId64
+		 " ns, delay %" PRId64 " ns",
+		 state, s->last_offset_ns, s->last_error_ns, s->last_delay_ns);
+	log_info("report: offset while locked rms %.0f ns max %.0f ns over %ld updates",
+		 stats_rms(&s->locked_offset), stats_max_abs(&s->locked_offset),
+		 s->locked_offset.count);
+	log_info("report: %s %+.3f ppb, poll interval %.3f s, %d readings per poll",
+		 s->clk->observe_only ? "drift" : "frequency", s->freq_ppb,
+		 s->conf.poll_interval_s, s->readings);
+	if (s->steps)
+		log_info("report: %ld step(s), last %+.9f s at %.3f s after start", s->steps,
+			 (double)s->last_step_ns / NS_PER_S,
+			 (double)(s->last_step_mono_ns - s->start_mono_ns) / NS_PER_S);
+	else
+		log_info("report: no steps");
+	log_info("report: %ld updates, %ld read failures, %ld rejected bursts, uptime %.0f s",
+		 s->updates, s->read_failures, s->rejected, uptime_s);
+}
+
+void sync_shutdown(struct sync *s)
+{
+	int ret;
+
+	if (s->clk->observe_only)
+		return;
+	ret = clk_set_status(s->clk, 16000000000LL, 16000000000LL, false);
+	if (ret < 0)
+		log_warn("marking the clock unsynchronised failed: %s", strerror(-ret));
+}
+
+void sync_destroy(struct sync *s)
+{
+	if (!s)
+		return;
+	if (s->servo)
+		servo_destroy(s->servo);
+	if (s->filter)
+		filter_destroy(s->filter);
+	phc_close(s->phc);
+	free(s);
+}
