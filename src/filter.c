@@ -1,0 +1,187 @@
+/*
+ * The reading with the shortest delay brackets the PHC read most tightly, so its midpoint
+ * is the best estimate of when the PHC was sampled. Averaging the fastest third of the
+ * burst (ties included, so equal cross-timestamps all count) lowers the read jitter without
+ * letting in the slow readings, whose midpoints are skewed by whatever delayed them.
+ *
+ * Gate: a burst whose best delay is far above the recent ones was probably hit by a host
+ * preemption between the reads, which skews the midpoint by up to half that delay; drop it
+ * rather than feed the servo. A path that stays slow (the VM moved to another host, the
+ * read method changed) would be rejected forever, so after a few rejections in a row the
+ * new delay is believed and the history starts over from it.
+ */
+#include <errno.h>
+#include <stdbool.h>
+#include <stdlib.h>
+
+#include "phcsync/filter.h"
+
+#define MAX_DELAY_NS 1000000000LL
+#define HISTORY_LEN 16
+#define HISTORY_MIN 4	   /* accepted bursts before the gate applies */
+#define GATE_FACTOR 3	   /* ... times the median delay ... */
+#define GATE_SLACK_NS 1000 /* ... plus this, so that near-zero delays are not gated */
+#define MAX_REJECTS 4	   /* rejections in a row before a slower path is believed */
+
+struct filter {
+	int64_t history_ns[HISTORY_LEN]; /* ring of the accepted minimum delays */
+	int history_len;
+	int history_next;
+	int rejects;
+};
+
+struct eval {
+	int64_t delay_ns;
+	int64_t offset_ns;
+	int64_t mid_ns;
+};
+
+/* Fills e; false when the reading cannot be right (time ran backwards, or took over 1 s). */
+static bool evaluate(const struct phc_reading *r, struct eval *e)
+{
+	if (__builtin_sub_overflow(r->sys_after_ns, r->sys_before_ns, &e->delay_ns))
+		return false;
+	if (e->delay_ns < 0 || e->delay_ns > MAX_DELAY_NS)
+		return false;
+	e->mid_ns = r->sys_before_ns + e->delay_ns / 2;
+	return !__builtin_sub_overflow(e->mid_ns, r->phc_ns, &e->offset_ns);
+}
+
+/* The k-th smallest sane delay (k >= 1), by counting: bursts are a few dozen readings. */
+static int64_t kth_delay(const struct phc_reading *r, int n, int k)
+{
+	int64_t best_ns = MAX_DELAY_NS;
+
+	for (int i = 0; i < n; i++) {
+		struct eval ei, ej;
+		int not_above = 0;
+
+		if (!evaluate(&r[i], &ei) || ei.delay_ns >= best_ns)
+			continue;
+		for (int j = 0; j < n; j++)
+			if (evaluate(&r[j], &ej) && ej.delay_ns <= ei.delay_ns)
+				not_above++;
+		if (not_above >= k)
+			best_ns = ei.delay_ns;
+	}
+	return best_ns;
+}
+
+/* Accumulate v - ref; false when the readings disagree by centuries (int64 overflow). */
+static bool add_diff(int64_t *sum, int64_t v, int64_t ref)
+{
+	int64_t d;
+
+	return !__builtin_sub_overflow(v, ref, &d) && !__builtin_add_overflow(*sum, d, sum);
+}
+
+static int average_band(const struct phc_reading *r, int n, int64_t max_delay_ns,
+			struct filter_sample *out)
+{
+	struct eval first = {0}, e;
+	int64_t off_sum = 0, mid_sum = 0, delay_sum = 0, off_min = 0, off_max = 0, spread;
+	int used = 0;
+
+	for (int i = 0; i < n; i++) {
+		if (!evaluate(&r[i], &e) || e.delay_ns > max_delay_ns)
+			continue;
+		if (!used) {
+			first = e;
+		} else if (!add_diff(&off_sum, e.offset_ns, first.offset_ns) ||
+			   !add_diff(&mid_sum, e.mid_ns, first.mid_ns)) {
+			return -EINVAL;
+		}
+		/* At most INT_MAX delays of at most 1 s each: below INT64_MAX. */
+		delay_sum += e.delay_ns;
+		if (!used || e.offset_ns < off_min)
+			off_min = e.offset_ns;
+		if (!used || e.offset_ns > off_max)
+			off_max = e.offset_ns;
+		used++;
+	}
+	if (!used || __builtin_sub_overflow(off_max, off_min, &spread))
+		return -EINVAL;
+	out->offset_ns = first.offset_ns + off_sum / used;
+	out->t_local_ns = first.mid_ns + mid_sum / used;
+	out->delay_ns = delay_sum / used;
+	out->error_bound_ns = (out->delay_ns + 1) / 2;
+	if ((spread + 1) / 2 > out->error_bound_ns)
+		out->error_bound_ns = (spread + 1) / 2;
+	if (out->error_bound_ns < 1)
+		out->error_bound_ns = 1;
+	out->used = used;
+	return 0;
+}
+
+static int cmp_i64(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+static int64_t history_median(const struct filter *f)
+{
+	int64_t v[HISTORY_LEN];
+	int m = f->history_len;
+
+	for (int i = 0; i < HISTORY_LEN; i++)
+		v[i] = f->history_ns[i];
+	qsort(v, (size_t)m, sizeof(v[0]), cmp_i64);
+	return m % 2 ? v[m / 2] : v[m / 2 - 1] + (v[m / 2] - v[m / 2 - 1]) / 2;
+}
+
+static void history_add(struct filter *f, int64_t delay_ns)
+{
+	f->history_ns[f->history_next] = delay_ns;
+	f->history_next = (f->history_next + 1) % HISTORY_LEN;
+	if (f->history_len < HISTORY_LEN)
+		f->history_len++;
+}
+
+struct filter *filter_create(void)
+{
+	return calloc(1, sizeof(struct filter));
+}
+
+int filter_process(struct filter *f, const struct phc_reading *r, int n, struct filter_sample *out)
+{
+	struct eval e;
+	int sane = 0, ret;
+	int64_t min_delay_ns;
+
+	if (n < 1 || !r)
+		return -EINVAL;
+	for (int i = 0; i < n; i++)
+		sane += evaluate(&r[i], &e);
+	if (!sane)
+		return -EINVAL;
+	min_delay_ns = kth_delay(r, n, 1);
+	ret = average_band(r, n, kth_delay(r, n, sane / 3 > 1 ? sane / 3 : 1), out);
+	if (ret)
+		return ret;
+
+	if (f->history_len >= HISTORY_MIN &&
+	    min_delay_ns > GATE_FACTOR * history_median(f) + GATE_SLACK_NS) {
+		if (f->rejects < MAX_REJECTS) {
+			f->rejects++;
+			return -EAGAIN;
+		}
+		filter_reset(f);
+	}
+	f->rejects = 0;
+	history_add(f, min_delay_ns);
+	return 0;
+}
+
+void filter_reset(struct filter *f)
+{
+	f->history_len = 0;
+	f->history_next = 0;
+	f->rejects = 0;
+}
+
+void filter_destroy(struct filter *f)
+{
+	free(f);
+}

@@ -1,0 +1,64 @@
+#include <stddef.h>
+
+#include "phcsync/servo.h"
+#include "phcsync/servo_ops.h"
+
+void servo_params_defaults(struct servo_params *p, double interval_s)
+{
+	*p = (struct servo_params){
+		.interval_s = interval_s,
+		.max_freq_ppb = 500000.0,
+		.stable_offset_ns = 2000,
+		.stable_count = 10,
+	};
+}
+
+struct servo *servo_create(enum servo_type type, const struct servo_params *p, double freq_ppb)
+{
+	switch (type) {
+	case SERVO_PI:
+		return servo_pi_create(p, freq_ppb);
+	}
+	return NULL;
+}
+
+double servo_sample(struct servo *s, int64_t offset_ns, int64_t local_ns, enum servo_state *state)
+{
+	return s->ops->sample(s, offset_ns, local_ns, state);
+}
+
+void servo_reset(struct servo *s)
+{
+	s->ops->reset(s);
+}
+
+void servo_set_interval(struct servo *s, double interval_s)
+{
+	s->ops->set_interval(s, interval_s);
+}
+
+double servo_freq_ppb(const struct servo *s)
+{
+	return s->ops->freq_ppb(s);
+}
+
+void servo_destroy(struct servo *s)
+{
+	if (s)
+		s->ops->destroy(s);
+}
+
+const char *servo_state_name(enum servo_state st)
+{
+	switch (st) {
+	case SERVO_UNLOCKED:
+		return "unlocked";
+	case SERVO_STEP:
+		return "step";
+	case SERVO_LOCKED:
+		return "locked";
+	case SERVO_LOCKED_STABLE:
+		return "locked_stable";
+	}
+	return "unknown";
+}

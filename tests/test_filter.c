@@ -1,0 +1,330 @@
+#include <check.h>
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+
+#include "phcsync/filter.h"
+
+#define T2026_NS 1800000000000000000LL
+
+/* A reading whose midpoint is mid_ns, whose system time is ahead of the PHC by offset_ns. */
+static struct phc_reading reading(int64_t mid_ns, int64_t delay_ns, int64_t offset_ns)
+{
+	return (struct phc_reading){
+		.sys_before_ns = mid_ns - delay_ns / 2,
+		.phc_ns = mid_ns - offset_ns,
+		.sys_after_ns = mid_ns - delay_ns / 2 + delay_ns,
+	};
+}
+
+static struct filter *make_filter(void)
+{
+	struct filter *f = filter_create();
+
+	ck_assert_ptr_nonnull(f);
+	return f;
+}
+
+/* A burst of one reading of the given delay and a 5 us offset. */
+static int burst(struct filter *f, int64_t delay_ns, struct filter_sample *out)
+{
+	struct phc_reading r = reading(T2026_NS, delay_ns, 5000);
+
+	return filter_process(f, &r, 1, out);
+}
+
+START_TEST(test_picks_fastest_reading_and_sign)
+{
+	/* The slow readings are skewed; only the fast one tells the truth: system 5 us ahead. */
+	struct phc_reading r[3] = {
+		reading(T2026_NS, 10000, 9000),
+		reading(T2026_NS + 20000, 400, 5000),
+		reading(T2026_NS + 40000, 20000, -3000),
+	};
+	struct filter *f = make_filter();
+	struct filter_sample out;
+
+	ck_assert_int_eq(filter_process(f, r, 3, &out), 0);
+	ck_assert_int_eq(out.offset_ns, 5000);
+	ck_assert_int_eq(out.delay_ns, 400);
+	ck_assert_int_eq(out.t_local_ns, T2026_NS + 20000);
+	ck_assert_int_eq(out.error_bound_ns, 200);
+	ck_assert_int_eq(out.used, 1);
+	filter_destroy(f);
+}
+END_TEST
+
+START_TEST(test_offset_sign_from_raw_reading)
+{
+	/* PHC behind the system clock: positive offset, midpoint of before and after. */
+	struct phc_reading r = {.sys_before_ns = 1000, .phc_ns = 600, .sys_after_ns = 1100};
+	struct filter *f = make_filter();
+	struct filter_sample out;
+
+	ck_assert_int_eq(filter_process(f, &r, 1, &out), 0);
+	ck_assert_int_eq(out.offset_ns, 450);
+	ck_assert_int_eq(out.t_local_ns, 1050);
+	ck_assert_int_eq(out.delay_ns, 100);
+	filter_destroy(f);
+}
+END_TEST
+
+START_TEST(test_precise_readings)
+{
+	struct phc_reading r[3] = {
+		reading(T2026_NS, 0, -100),
+		reading(T2026_NS + 1000, 0, -102),
+		reading(T2026_NS + 2000, 0, -104),
+	};
+	struct filter *f = make_filter();
+	struct filter_sample out;
+
+	/* Equal delays: all of them are the fastest, and their spread bounds the error. */
+	ck_assert_int_eq(filter_process(f, r, 3, &out), 0);
+	ck_assert_int_eq(out.offset_ns, -102);
+	ck_assert_int_eq(out.t_local_ns, T2026_NS + 1000);
+	ck_assert_int_eq(out.delay_ns, 0);
+	ck_assert_int_eq(out.error_bound_ns, 2);
+	ck_assert_int_eq(out.used, 3);
+
+	ck_assert_int_eq(filter_process(f, r, 1, &out), 0);
+	ck_assert_int_eq(out.offset_ns, -100);
+	ck_assert_int_eq(out.error_bound_ns, 1);
+	filter_destroy(f);
+}
+END_TEST
+
+START_TEST(test_averages_fastest_third)
+{
+	/* Nine readings, delays 900 down to 100: the band is the three fastest. */
+	struct phc_reading r[9];
+	struct filter *f = make_filter();
+	struct filter_sample out;
+
+	for (int i = 0; i < 9; i++)
+		r[i] = reading(T2026_NS + i * 10000, 900 - i * 100, 1000 + i * 100);
+	ck_assert_int_eq(filter_process(f, r, 9, &out), 0);
+	ck_assert_int_eq(out.used, 3);
+	ck_assert_int_eq(out.offset_ns, 1700);
+	ck_assert_int_eq(out.t_local_ns, T2026_NS + 70000);
+	ck_assert_int_eq(out.delay_ns, 200);
+	ck_assert_int_eq(out.error_bound_ns, 100);
+	filter_destroy(f);
+}
+END_TEST
+
+START_TEST(test_error_bound_from_spread)
+{
+	struct phc_reading r[2] = {
+		reading(T2026_NS, 100, 0),
+		reading(T2026_NS, 100, 3000),
+	};
+	struct filter *f = make_filter();
+	struct filter_sample out;
+
+	ck_assert_int_eq(filter_process(f, r, 2, &out), 0);
+	ck_assert_int_eq(out.used, 2);
+	ck_assert_int_eq(out.offset_ns, 1500);
+	ck_assert_int_eq(out.error_bound_ns, 1500);
+	filter_destroy(f);
+}
+END_TEST
+
+START_TEST(test_error_bound_covers_half_delay)
+{
+	struct filter *f = make_filter();
+	struct filter_sample out;
+
+	for (int64_t delay_ns = 0; delay_ns < 2000; delay_ns += 37) {
+		filter_reset(f);
+		ck_assert_int_eq(burst(f, delay_ns, &out), 0);
+		ck_assert_int_ge(2 * out.error_bound_ns, out.delay_ns);
+		ck_assert_int_ge(out.error_bound_ns, 1);
+	}
+	filter_destroy(f);
+}
+END_TEST
+
+static void fill_history(struct filter *f, int64_t delay_ns, int count)
+{
+	struct filter_sample out;
+
+	for (int i = 0; i < count; i++)
+		ck_assert_int_eq(burst(f, delay_ns + i, &out), 0);
+}
+
+START_TEST(test_rejects_delay_spike)
+{
+	struct filter *f = make_filter();
+	struct filter_sample out;
+
+	/* Too little history to judge: a spike passes. */
+	fill_history(f, 1000, 3);
+	ck_assert_int_eq(burst(f, 100000, &out), 0);
+	filter_reset(f);
+
+	/* Median 1001: the limit is 3 * 1001 + 1000 = 4003. */
+	fill_history(f, 1000, 3);
+	ck_assert_int_eq(burst(f, 1001, &out), 0);
+	ck_assert_int_eq(burst(f, 4004, &out), -EAGAIN);
+	ck_assert_int_eq(out.offset_ns, 5000);
+	ck_assert_int_eq(out.delay_ns, 4004);
+	ck_assert_int_eq(burst(f, 4003, &out), 0);
+	filter_destroy(f);
+}
+END_TEST
+
+START_TEST(test_gate_uses_median)
+{
+	struct filter *f = make_filter();
+	struct filter_sample out;
+
+	/* One slow burst in the history must not open the gate for everything. */
+	fill_history(f, 1000, 4);
+	ck_assert_int_eq(burst(f, 3900, &out), 0);
+	ck_assert_int_eq(burst(f, 5000, &out), -EAGAIN);
+	filter_destroy(f);
+}
+END_TEST
+
+START_TEST(test_accepts_after_four_rejections)
+{
+	struct filter *f = make_filter();
+	struct filter_sample out;
+
+	fill_history(f, 1000, 16);
+	for (int i = 0; i < 4; i++)
+		ck_assert_int_eq(burst(f, 50000, &out), -EAGAIN);
+	ck_assert_int_eq(burst(f, 50000, &out), 0);
+	/* The history restarted from the slow path: it is not gated against the old one. */
+	for (int i = 0; i < 8; i++)
+		ck_assert_int_eq(burst(f, 50000 + i, &out), 0);
+	ck_assert_int_eq(burst(f, 1000, &out), 0);
+	filter_destroy(f);
+}
+END_TEST
+
+START_TEST(test_rejections_must_be_in_a_row)
+{
+	struct filter *f = make_filter();
+	struct filter_sample out;
+
+	fill_history(f, 1000, 8);
+	for (int i = 0; i < 3; i++)
+		ck_assert_int_eq(burst(f, 50000, &out), -EAGAIN);
+	ck_assert_int_eq(burst(f, 1000, &out), 0);
+	for (int i = 0; i < 4; i++)
+		ck_assert_int_eq(burst(f, 50000, &out), -EAGAIN);
+	filter_destroy(f);
+}
+END_TEST
+
+START_TEST(test_reset_forgets_history)
+{
+	struct filter *f = make_filter();
+	struct filter_sample out;
+
+	fill_history(f, 1000, 8);
+	ck_assert_int_eq(burst(f, 50000, &out), -EAGAIN);
+	filter_reset(f);
+	ck_assert_int_eq(burst(f, 50000, &out), 0);
+	filter_destroy(f);
+}
+END_TEST
+
+START_TEST(test_invalid_input)
+{
+	struct phc_reading r[3] = {
+		{.sys_before_ns = T2026_NS, .phc_ns = T2026_NS, .sys_after_ns = T2026_NS - 1},
+		{.sys_before_ns = T2026_NS,
+		 .phc_ns = T2026_NS,
+		 .sys_after_ns = T2026_NS + 1000000001},
+		{.sys_before_ns = INT64_MIN, .phc_ns = 0, .sys_after_ns = INT64_MAX},
+	};
+	struct filter *f = make_filter();
+	struct filter_sample out;
+
+	ck_assert_int_eq(filter_process(f, r, 0, &out), -EINVAL);
+	ck_assert_int_eq(filter_process(f, r, 3, &out), -EINVAL);
+	filter_destroy(f);
+}
+END_TEST
+
+START_TEST(test_insane_readings_ignored)
+{
+	/* A negative delay would otherwise look like the fastest reading. */
+	struct phc_reading r[3] = {
+		{.sys_before_ns = T2026_NS, .phc_ns = 0, .sys_after_ns = T2026_NS - 500},
+		reading(T2026_NS, 300, 42),
+		{.sys_before_ns = T2026_NS, .phc_ns = 0, .sys_after_ns = T2026_NS + 2000000000},
+	};
+	struct filter *f = make_filter();
+	struct filter_sample out;
+
+	ck_assert_int_eq(filter_process(f, r, 3, &out), 0);
+	ck_assert_int_eq(out.used, 1);
+	ck_assert_int_eq(out.offset_ns, 42);
+	ck_assert_int_eq(out.delay_ns, 300);
+	/* A delay of exactly 1 s is still sane. */
+	r[0] = reading(T2026_NS, 1000000000, 7);
+	ck_assert_int_eq(filter_process(f, r, 1, &out), 0);
+	filter_destroy(f);
+}
+END_TEST
+
+START_TEST(test_no_overflow_near_2026)
+{
+	/*
+	 * 25 equal-delay readings at 2026 timestamps against a PHC counting from boot: the
+	 * offsets and midpoints are ~1.8e18 each, so summing even five of them overflows.
+	 */
+	struct phc_reading r[25];
+	struct filter *f = make_filter();
+	struct filter_sample out;
+	const int64_t boot_ns = 1234567890123LL;
+
+	for (int i = 0; i < 25; i++)
+		r[i] = (struct phc_reading){
+			.sys_before_ns = T2026_NS + i * 1000000LL,
+			.phc_ns = T2026_NS + i * 1000000LL + 20 - (T2026_NS - boot_ns) + (i % 2),
+			.sys_after_ns = T2026_NS + i * 1000000LL + 40,
+		};
+	ck_assert_int_eq(filter_process(f, r, 25, &out), 0);
+	ck_assert_int_eq(out.used, 25);
+	ck_assert_int_eq(out.t_local_ns, T2026_NS + 12000000 + 20);
+	/* 13 even readings at T - boot, 12 odd at T - boot - 1: the mean truncates. */
+	ck_assert_int_eq(out.offset_ns, T2026_NS - boot_ns);
+	ck_assert_int_eq(out.delay_ns, 40);
+	ck_assert_int_eq(out.error_bound_ns, 20);
+	filter_destroy(f);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *suite = suite_create("filter");
+	TCase *tc = tcase_create("filter");
+	SRunner *sr;
+	int failed;
+
+	tcase_add_test(tc, test_picks_fastest_reading_and_sign);
+	tcase_add_test(tc, test_offset_sign_from_raw_reading);
+	tcase_add_test(tc, test_precise_readings);
+	tcase_add_test(tc, test_averages_fastest_third);
+	tcase_add_test(tc, test_error_bound_from_spread);
+	tcase_add_test(tc, test_error_bound_covers_half_delay);
+	tcase_add_test(tc, test_rejects_delay_spike);
+	tcase_add_test(tc, test_gate_uses_median);
+	tcase_add_test(tc, test_accepts_after_four_rejections);
+	tcase_add_test(tc, test_rejections_must_be_in_a_row);
+	tcase_add_test(tc, test_reset_forgets_history);
+	tcase_add_test(tc, test_invalid_input);
+	tcase_add_test(tc, test_insane_readings_ignored);
+	tcase_add_test(tc, test_no_overflow_near_2026);
+	suite_add_tcase(suite, tc);
+	sr = srunner_create(suite);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
