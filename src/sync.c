@@ -276,7 +276,8 @@ void sync_update(struct sync *s, int64_t now_mono_ns)
 		break;
 	case SERVO_STEP:
 		step_clock(s, offset_ns, now_mono_ns);
-		/* fall through: the frequency estimate holds across the step */
+		/* The frequency estimate holds across the step. */
+		__attribute__((fallthrough));
 	case SERVO_LOCKED:
 	case SERVO_LOCKED_STABLE:
 		ret = clk_set_freq_ppb(s->clk, freq_ppb);
