@@ -37,12 +37,15 @@ void conf_defaults(struct conf *c);
 
 /*
  * Parse text (len bytes, need not be NUL-terminated) on top of c. name is used in messages.
- * Returns 0, or -1 with "NAME:LINE: KEY: what was expected" in err.
+ * Returns 0, or -1 with "NAME:LINE: KEY: what was expected" in err and c left unchanged.
  */
 int conf_parse_buffer(struct conf *c, const char *name, const char *text, size_t len, char *err,
 		      size_t errlen);
 
-/* Read and parse a file. Returns 0, or -1 with a message in err (also for I/O errors). */
+/*
+ * Read and parse a file, named by path in messages. Returns 0, or -1 with a message in err
+ * ("PATH: cannot read: reason" for I/O errors) and c left unchanged.
+ */
 int conf_parse_file(struct conf *c, const char *path, char *err, size_t errlen);
 
 #endif

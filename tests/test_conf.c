@@ -1,0 +1,615 @@
+/* Tests of the phcsyncd.conf parser: defaults, every key, every error message. */
+#include <check.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "phcsync/conf.h"
+#include "phcsync/phc.h"
+
+static const char *const all_keys[] = {
+	"device",
+	"readout",
+	"readings",
+	"max_reads_per_second",
+	"poll_interval",
+	"servo",
+	"pi_kp",
+	"pi_ki",
+	"first_step_threshold",
+	"step_threshold",
+	"max_offset_panic",
+	"allow_large_step",
+	"offset_ns",
+	"timescale",
+	"utc_offset",
+	"rtcsync",
+	"summary_interval",
+};
+
+static char err[512];
+
+static int parse(struct conf *c, const char *text)
+{
+	conf_defaults(c);
+	err[0] = '\0';
+	return conf_parse_buffer(c, "test.conf", text, strlen(text), err, sizeof(err));
+}
+
+static void assert_conf_eq(const struct conf *a, const struct conf *b)
+{
+	ck_assert_str_eq(a->device, b->device);
+	ck_assert_int_eq(a->readout, b->readout);
+	ck_assert_int_eq(a->readings, b->readings);
+	ck_assert_int_eq(a->max_reads_per_second, b->max_reads_per_second);
+	ck_assert_double_eq(a->poll_interval_s, b->poll_interval_s);
+	ck_assert_int_eq(a->servo, b->servo);
+	ck_assert_double_eq(a->pi_kp, b->pi_kp);
+	ck_assert_double_eq(a->pi_ki, b->pi_ki);
+	ck_assert_double_eq(a->first_step_threshold_s, b->first_step_threshold_s);
+	ck_assert_double_eq(a->step_threshold_s, b->step_threshold_s);
+	ck_assert_double_eq(a->max_offset_panic_s, b->max_offset_panic_s);
+	ck_assert_int_eq(a->allow_large_step, b->allow_large_step);
+	ck_assert_int_eq(a->offset_ns, b->offset_ns);
+	ck_assert_int_eq(a->timescale, b->timescale);
+	ck_assert_int_eq(a->utc_offset_s, b->utc_offset_s);
+	ck_assert_int_eq(a->utc_offset_set, b->utc_offset_set);
+	ck_assert_int_eq(a->rtcsync, b->rtcsync);
+	ck_assert_double_eq(a->summary_interval_s, b->summary_interval_s);
+}
+
+START_TEST(test_defaults)
+{
+	struct conf c;
+
+	memset(&c, 0x5a, sizeof(c));
+	conf_defaults(&c);
+	ck_assert_str_eq(c.device, "auto");
+	ck_assert_int_eq(c.readout, PHC_METHOD_AUTO);
+	ck_assert_int_eq(c.readings, 5);
+	ck_assert_int_eq(c.max_reads_per_second, 100);
+	ck_assert_double_eq(c.poll_interval_s, 1.0);
+	ck_assert_int_eq(c.servo, CONF_SERVO_PI);
+	ck_assert_double_eq(c.pi_kp, 0.0);
+	ck_assert_double_eq(c.pi_ki, 0.0);
+	ck_assert_double_eq(c.first_step_threshold_s, 0.00002);
+	ck_assert_double_eq(c.step_threshold_s, 0.128);
+	ck_assert_double_eq(c.max_offset_panic_s, 86400.0);
+	ck_assert(!c.allow_large_step);
+	ck_assert_int_eq(c.offset_ns, 0);
+	ck_assert_int_eq(c.timescale, CONF_TIMESCALE_UTC);
+	ck_assert_int_eq(c.utc_offset_s, 37);
+	ck_assert(!c.utc_offset_set);
+	ck_assert(!c.rtcsync);
+	ck_assert_double_eq(c.summary_interval_s, 300.0);
+}
+END_TEST
+
+START_TEST(test_empty_and_blank)
+{
+	struct conf c, d;
+
+	conf_defaults(&d);
+	ck_assert_int_eq(parse(&c, ""), 0);
+	assert_conf_eq(&c, &d);
+	ck_assert_int_eq(parse(&c, "\n\n   \t\n# only a comment\n\t# indented\r\n\r\n"), 0);
+	assert_conf_eq(&c, &d);
+}
+END_TEST
+
+START_TEST(test_every_key)
+{
+	struct conf c;
+
+	ck_assert_int_eq(parse(&c, "device /dev/ptp3\n"
+				   "readout extended\n"
+				   "readings 25\n"
+				   "max_reads_per_second 0\n"
+				   "poll_interval 0.25\n"
+				   "servo pi\n"
+				   "pi_kp 0.7\n"
+				   "pi_ki 0.3\n"
+				   "first_step_threshold 0\n"
+				   "step_threshold 1.5\n"
+				   "max_offset_panic 0\n"
+				   "allow_large_step yes\n"
+				   "offset_ns -1000000000000\n"
+				   "timescale tai\n"
+				   "utc_offset 0\n"
+				   "rtcsync on\n"
+				   "summary_interval 0\n"),
+			 0);
+	ck_assert_str_eq(c.device, "/dev/ptp3");
+	ck_assert_int_eq(c.readout, PHC_METHOD_EXTENDED);
+	ck_assert_int_eq(c.readings, 25);
+	ck_assert_int_eq(c.max_reads_per_second, 0);
+	ck_assert_double_eq(c.poll_interval_s, 0.25);
+	ck_assert_int_eq(c.servo, CONF_SERVO_PI);
+	ck_assert_double_eq(c.pi_kp, 0.7);
+	ck_assert_double_eq(c.pi_ki, 0.3);
+	ck_assert_double_eq(c.first_step_threshold_s, 0.0);
+	ck_assert_double_eq(c.step_threshold_s, 1.5);
+	ck_assert_double_eq(c.max_offset_panic_s, 0.0);
+	ck_assert(c.allow_large_step);
+	ck_assert_int_eq(c.offset_ns, -1000000000000LL);
+	ck_assert_int_eq(c.timescale, CONF_TIMESCALE_TAI);
+	ck_assert_int_eq(c.utc_offset_s, 0);
+	ck_assert(c.utc_offset_set);
+	ck_assert(c.rtcsync);
+	ck_assert_double_eq(c.summary_interval_s, 0.0);
+}
+END_TEST
+
+START_TEST(test_bounds_accepted)
+{
+	struct conf c;
+
+	ck_assert_int_eq(parse(&c, "readings 1\nmax_reads_per_second 1000000\n"
+				   "poll_interval 0.015625\npi_kp 10\npi_ki 0\n"
+				   "offset_ns +1000000000000\nutc_offset 1000\n"
+				   "summary_interval 86400\nstep_threshold 1e9\n"),
+			 0);
+	ck_assert_int_eq(c.readings, 1);
+	ck_assert_int_eq(c.max_reads_per_second, 1000000);
+	ck_assert_double_eq(c.poll_interval_s, 0.015625);
+	ck_assert_double_eq(c.pi_kp, 10.0);
+	ck_assert_int_eq(c.offset_ns, 1000000000000LL);
+	ck_assert_int_eq(c.utc_offset_s, 1000);
+	ck_assert_double_eq(c.summary_interval_s, 86400.0);
+	ck_assert_double_eq(c.step_threshold_s, 1e9);
+
+	ck_assert_int_eq(parse(&c, "poll_interval 64\nsummary_interval 1\n"), 0);
+	ck_assert_double_eq(c.poll_interval_s, 64.0);
+	ck_assert_double_eq(c.summary_interval_s, 1.0);
+}
+END_TEST
+
+static const struct {
+	const char *name;
+	int value;
+} readouts[] = {
+	{"auto", PHC_METHOD_AUTO},	   {"precise", PHC_METHOD_PRECISE},
+	{"extended", PHC_METHOD_EXTENDED}, {"basic", PHC_METHOD_BASIC},
+	{"gettime", PHC_METHOD_GETTIME},
+};
+
+START_TEST(test_readout_names)
+{
+	char text[64];
+	struct conf c;
+
+	snprintf(text, sizeof(text), "readout %s\n", readouts[_i].name);
+	/* Start from a value no name maps to, so "auto" is really stored. */
+	conf_defaults(&c);
+	c.readout = PHC_METHOD_COUNT;
+	ck_assert_int_eq(conf_parse_buffer(&c, "t", text, strlen(text), err, sizeof(err)), 0);
+	ck_assert_int_eq(c.readout, readouts[_i].value);
+}
+END_TEST
+
+static const struct {
+	const char *word;
+	bool value;
+} bools[] = {
+	{"yes", true}, {"true", true},	 {"on", true},	 {"1", true},
+	{"no", false}, {"false", false}, {"off", false}, {"0", false},
+};
+
+START_TEST(test_bool_spellings)
+{
+	char text[128];
+	struct conf c;
+
+	snprintf(text, sizeof(text), "allow_large_step %s\nrtcsync %s\n", bools[_i].word,
+		 bools[_i].word);
+	conf_defaults(&c);
+	c.allow_large_step = !bools[_i].value;
+	c.rtcsync = !bools[_i].value;
+	ck_assert_int_eq(conf_parse_buffer(&c, "t", text, strlen(text), err, sizeof(err)), 0);
+	ck_assert_int_eq(c.allow_large_step, bools[_i].value);
+	ck_assert_int_eq(c.rtcsync, bools[_i].value);
+}
+END_TEST
+
+START_TEST(test_layout)
+{
+	struct conf c;
+
+	ck_assert_int_eq(parse(&c, "  readings\t7   # seven is plenty\r\n"
+				   "\t poll_interval  \t 2\t\r\n"
+				   "# readings 9\r\n"
+				   "device /dev/ptp1#comment glued to the value\n"
+				   "timescale tai"),
+			 0);
+	ck_assert_int_eq(c.readings, 7);
+	ck_assert_double_eq(c.poll_interval_s, 2.0);
+	ck_assert_str_eq(c.device, "/dev/ptp1");
+	ck_assert_int_eq(c.timescale, CONF_TIMESCALE_TAI);
+}
+END_TEST
+
+START_TEST(test_not_nul_terminated)
+{
+	const char text[] = {'r', 'e', 'a', 'd', 'i', 'n', 'g', 's', ' ', '2', '5'};
+	struct conf c;
+
+	conf_defaults(&c);
+	/* Only "readings 2" is inside len; the '5' beyond it must not be read. */
+	ck_assert_int_eq(conf_parse_buffer(&c, "t", text, sizeof(text) - 1, err, sizeof(err)), 0);
+	ck_assert_int_eq(c.readings, 2);
+}
+END_TEST
+
+START_TEST(test_on_top_and_unchanged_on_error)
+{
+	struct conf c, before;
+
+	conf_defaults(&c);
+	c.readings = 9;
+	ck_assert_int_eq(conf_parse_buffer(&c, "t", "rtcsync yes\n", 12, err, sizeof(err)), 0);
+	ck_assert_int_eq(c.readings, 9);
+	ck_assert(c.rtcsync);
+
+	before = c;
+	ck_assert_int_eq(conf_parse_buffer(&c, "t", "readings 3\nutc_offset 5\nbogus 1\n", 33, err,
+					   sizeof(err)),
+			 -1);
+	assert_conf_eq(&c, &before);
+}
+END_TEST
+
+START_TEST(test_small_error_buffer)
+{
+	struct conf c;
+	char small[8];
+
+	conf_defaults(&c);
+	memset(small, 'x', sizeof(small));
+	ck_assert_int_eq(conf_parse_buffer(&c, "t", "readings 0", 10, small, sizeof(small)), -1);
+	ck_assert_str_eq(small, "t:1: re");
+	ck_assert_int_eq(conf_parse_buffer(&c, "t", "readings 0", 10, NULL, 0), -1);
+}
+END_TEST
+
+static const struct {
+	const char *text;
+	const char *msg;
+} bad[] = {
+	/* unknown key, also with a line number beyond the first */
+	{"readings 5\n\n# c\nreadingz 5\n", "test.conf:4: readingz: unknown key"},
+	{"readings=5\n", "test.conf:1: readings=5: unknown key"},
+	{"interface eth0\n", "test.conf:1: interface: unknown key"},
+	{"Readings 5\n", "test.conf:1: Readings: unknown key"},
+	/* missing value, also when the value is behind a comment */
+	{"\nreadings\n", "test.conf:2: readings: missing value, expected an integer from 1 to 25"},
+	{"readings   \r\n",
+	 "test.conf:1: readings: missing value, expected an integer from 1 to 25"},
+	{"readings # 5\n",
+	 "test.conf:1: readings: missing value, expected an integer from 1 to 25"},
+	{"device\n",
+	 "test.conf:1: device: missing value, expected auto or a path starting with / (no spaces, "
+	 "at most 255 bytes)"},
+	/* integers */
+	{"readings 30\n", "test.conf:1: readings: expected an integer from 1 to 25, got \"30\""},
+	{"readings 0\n", "test.conf:1: readings: expected an integer from 1 to 25, got \"0\""},
+	{"readings 1x\n", "test.conf:1: readings: expected an integer from 1 to 25, got \"1x\""},
+	{"readings five\n",
+	 "test.conf:1: readings: expected an integer from 1 to 25, got \"five\""},
+	{"readings 5.0\n", "test.conf:1: readings: expected an integer from 1 to 25, got \"5.0\""},
+	{"readings 0x5\n", "test.conf:1: readings: expected an integer from 1 to 25, got \"0x5\""},
+	{"readings 5 6\n", "test.conf:1: readings: expected an integer from 1 to 25, got \"5 6\""},
+	{"readings -\n", "test.conf:1: readings: expected an integer from 1 to 25, got \"-\""},
+	{"max_reads_per_second -1\n",
+	 "test.conf:1: max_reads_per_second: expected an integer from 0 (no limit) to 1000000, got "
+	 "\"-1\""},
+	{"max_reads_per_second 1000001\n",
+	 "test.conf:1: max_reads_per_second: expected an integer from 0 (no limit) to 1000000, got "
+	 "\"1000001\""},
+	{"offset_ns 1000000000001\n",
+	 "test.conf:1: offset_ns: expected an integer from -1000000000000 to 1000000000000, got "
+	 "\"1000000000001\""},
+	{"offset_ns -1000000000001\n",
+	 "test.conf:1: offset_ns: expected an integer from -1000000000000 to 1000000000000, got "
+	 "\"-1000000000001\""},
+	{"offset_ns 99999999999999999999\n",
+	 "test.conf:1: offset_ns: expected an integer from -1000000000000 to 1000000000000, got "
+	 "\"99999999999999999999\""},
+	{"utc_offset -1\n",
+	 "test.conf:1: utc_offset: expected an integer from 0 to 1000, got \"-1\""},
+	{"utc_offset 1001\n",
+	 "test.conf:1: utc_offset: expected an integer from 0 to 1000, got \"1001\""},
+	/* real numbers */
+	{"poll_interval 0.015624\n",
+	 "test.conf:1: poll_interval: expected seconds from 0.015625 to 64, got \"0.015624\""},
+	{"poll_interval 64.001\n",
+	 "test.conf:1: poll_interval: expected seconds from 0.015625 to 64, got \"64.001\""},
+	{"poll_interval 1x\n",
+	 "test.conf:1: poll_interval: expected seconds from 0.015625 to 64, got \"1x\""},
+	{"poll_interval 1s\n",
+	 "test.conf:1: poll_interval: expected seconds from 0.015625 to 64, got \"1s\""},
+	{"poll_interval nan\n",
+	 "test.conf:1: poll_interval: expected seconds from 0.015625 to 64, got \"nan\""},
+	{"poll_interval inf\n",
+	 "test.conf:1: poll_interval: expected seconds from 0.015625 to 64, got \"inf\""},
+	{"poll_interval 0x1p0\n",
+	 "test.conf:1: poll_interval: expected seconds from 0.015625 to 64, got \"0x1p0\""},
+	{"poll_interval 1e\n",
+	 "test.conf:1: poll_interval: expected seconds from 0.015625 to 64, got \"1e\""},
+	{"poll_interval .\n",
+	 "test.conf:1: poll_interval: expected seconds from 0.015625 to 64, got \".\""},
+	{"pi_kp -0.1\n", "test.conf:1: pi_kp: expected a number from 0 to 10, got \"-0.1\""},
+	{"pi_ki 10.5\n", "test.conf:1: pi_ki: expected a number from 0 to 10, got \"10.5\""},
+	{"pi_ki NaN\n", "test.conf:1: pi_ki: expected a number from 0 to 10, got \"NaN\""},
+	{"step_threshold -1\n",
+	 "test.conf:1: step_threshold: expected seconds from 0 to 1000000000, got \"-1\""},
+	{"first_step_threshold 1e999\n",
+	 "test.conf:1: first_step_threshold: expected seconds from 0 to 1000000000, got \"1e999\""},
+	{"max_offset_panic -inf\n",
+	 "test.conf:1: max_offset_panic: expected seconds from 0 to 1000000000, got \"-inf\""},
+	{"max_offset_panic 1e-400\n",
+	 "test.conf:1: max_offset_panic: expected seconds from 0 to 1000000000, got \"1e-400\""},
+	{"summary_interval 0.5\n",
+	 "test.conf:1: summary_interval: expected 0 (off) or seconds from 1 to 86400, got \"0.5\""},
+	{"summary_interval 86401\n",
+	 "test.conf:1: summary_interval: expected 0 (off) or seconds from 1 to 86400, got "
+	 "\"86401\""},
+	/* names */
+	{"readout fast\n",
+	 "test.conf:1: readout: expected auto, precise, extended, basic or gettime, got \"fast\""},
+	{"readout Precise\n",
+	 "test.conf:1: readout: expected auto, precise, extended, basic or gettime, got "
+	 "\"Precise\""},
+	{"servo linreg\n", "test.conf:1: servo: expected pi, got \"linreg\""},
+	{"timescale gps\n", "test.conf:1: timescale: expected utc or tai, got \"gps\""},
+	{"allow_large_step maybe\n",
+	 "test.conf:1: allow_large_step: expected yes or no, got \"maybe\""},
+	{"rtcsync 2\n", "test.conf:1: rtcsync: expected yes or no, got \"2\""},
+	/* device */
+	{"device ptp0\n",
+	 "test.conf:1: device: expected auto or a path starting with / (no spaces, at most 255 "
+	 "bytes), got \"ptp0\""},
+	{"device interface:eth0\n",
+	 "test.conf:1: device: expected auto or a path starting with / (no spaces, at most 255 "
+	 "bytes), got \"interface:eth0\""},
+	{"device /dev/ptp0 /dev/ptp1\n",
+	 "test.conf:1: device: expected auto or a path starting with / (no spaces, at most 255 "
+	 "bytes), got \"/dev/ptp0 /dev/ptp1\""},
+	{"device AUTO\n",
+	 "test.conf:1: device: expected auto or a path starting with / (no spaces, at most 255 "
+	 "bytes), got \"AUTO\""},
+	/* duplicate, even with the same value */
+	{"readings 5\nrtcsync no\nreadings 5\n",
+	 "test.conf:3: readings: expected once, already given on line 1"},
+	{"utc_offset 37\r\n# x\r\nutc_offset 36\r\n",
+	 "test.conf:3: utc_offset: expected once, already given on line 1"},
+	/* the first error wins */
+	{"readings 99\nbogus\n",
+	 "test.conf:1: readings: expected an integer from 1 to 25, got \"99\""},
+};
+
+START_TEST(test_errors)
+{
+	struct conf c;
+
+	ck_assert_int_eq(parse(&c, bad[_i].text), -1);
+	ck_assert_str_eq(err, bad[_i].msg);
+}
+END_TEST
+
+START_TEST(test_device_length)
+{
+	char text[300], path[CONF_DEVICE_MAX + 1];
+	struct conf c;
+
+	/* CONF_DEVICE_MAX - 1 bytes fit with the NUL; one more does not. */
+	memset(path, 'p', sizeof(path));
+	path[0] = '/';
+	path[CONF_DEVICE_MAX - 1] = '\0';
+	snprintf(text, sizeof(text), "device %s\n", path);
+	ck_assert_int_eq(parse(&c, text), 0);
+	ck_assert_str_eq(c.device, path);
+
+	path[CONF_DEVICE_MAX - 1] = 'p';
+	path[CONF_DEVICE_MAX] = '\0';
+	snprintf(text, sizeof(text), "device %s\n", path);
+	ck_assert_int_eq(parse(&c, text), -1);
+	ck_assert_ptr_nonnull(strstr(err, "test.conf:1: device: expected auto or a path"));
+}
+END_TEST
+
+START_TEST(test_nul_byte)
+{
+	const char text[] = "readings 5\nrtc\0sync yes\n";
+	struct conf c;
+
+	conf_defaults(&c);
+	ck_assert_int_eq(conf_parse_buffer(&c, "t", text, sizeof(text) - 1, err, sizeof(err)), -1);
+	ck_assert_str_eq(err, "t:2: expected text, got a NUL byte");
+}
+END_TEST
+
+START_TEST(test_file_missing)
+{
+	struct conf c;
+
+	conf_defaults(&c);
+	ck_assert_int_eq(conf_parse_file(&c, "/nonexistent/phcsyncd.conf", err, sizeof(err)), -1);
+	ck_assert_str_eq(err, "/nonexistent/phcsyncd.conf: cannot read: No such file or directory");
+}
+END_TEST
+
+START_TEST(test_file_is_directory)
+{
+	struct conf c;
+
+	conf_defaults(&c);
+	ck_assert_int_eq(conf_parse_file(&c, "/", err, sizeof(err)), -1);
+	ck_assert_str_eq(err, "/: cannot read: Is a directory");
+}
+END_TEST
+
+/* Write text to a fresh temporary file; path receives its name. */
+static void write_temp(char *path, size_t len, const char *text)
+{
+	const char *dir = getenv("TMPDIR");
+	FILE *f;
+	int fd;
+
+	snprintf(path, len, "%s/test_conf.XXXXXX", dir ? dir : "/tmp");
+	fd = mkstemp(path);
+	ck_assert_int_ge(fd, 0);
+	f = fdopen(fd, "w");
+	ck_assert_ptr_nonnull(f);
+	ck_assert_int_ge(fputs(text, f), 0);
+	ck_assert_int_eq(fclose(f), 0);
+}
+
+START_TEST(test_file_parse)
+{
+	char path[256], want[512];
+	struct conf c;
+
+	write_temp(path, sizeof(path), "readings 3\npoll_interval 0.5\n");
+	conf_defaults(&c);
+	ck_assert_int_eq(conf_parse_file(&c, path, err, sizeof(err)), 0);
+	ck_assert_int_eq(c.readings, 3);
+	ck_assert_double_eq(c.poll_interval_s, 0.5);
+	unlink(path);
+
+	write_temp(path, sizeof(path), "readings 3\n\nservo pid\n");
+	ck_assert_int_eq(conf_parse_file(&c, path, err, sizeof(err)), -1);
+	snprintf(want, sizeof(want), "%s:3: servo: expected pi, got \"pid\"", path);
+	ck_assert_str_eq(err, want);
+	unlink(path);
+}
+END_TEST
+
+START_TEST(test_file_large)
+{
+	char path[256], want[512];
+	struct conf c;
+	FILE *f;
+	int i;
+
+	/* Blank lines are valid, so only the size can make this file fail. */
+	write_temp(path, sizeof(path), "");
+	f = fopen(path, "w");
+	ck_assert_ptr_nonnull(f);
+	for (i = 0; i < 2 * 1024; i++)
+		ck_assert_int_ge(fprintf(f, "%1023s\n", ""), 0);
+	ck_assert_int_eq(fclose(f), 0);
+	conf_defaults(&c);
+	ck_assert_int_eq(conf_parse_file(&c, path, err, sizeof(err)), -1);
+	snprintf(want, sizeof(want), "%s: cannot read: %s", path, strerror(EFBIG));
+	ck_assert_str_eq(err, want);
+	unlink(path);
+}
+END_TEST
+
+static const char *example_path(void)
+{
+	const char *path = getenv("PHCSYNC_EXAMPLE_CONF");
+
+	ck_assert_msg(path != NULL, "PHCSYNC_EXAMPLE_CONF is not set");
+	return path;
+}
+
+START_TEST(test_example_parses_to_defaults)
+{
+	struct conf c, d;
+
+	conf_defaults(&c);
+	conf_defaults(&d);
+	ck_assert_msg(conf_parse_file(&c, example_path(), err, sizeof(err)) == 0, "%s", err);
+	assert_conf_eq(&c, &d);
+}
+END_TEST
+
+/*
+ * The example comments every setting out as "#key value": enabling all of them must also
+ * give the defaults, so the file cannot drift from conf_defaults or miss a key.
+ */
+START_TEST(test_example_enabled_is_defaults)
+{
+	char line[1024], text[8192];
+	struct conf c, d;
+	size_t used = 1;
+	unsigned i;
+	FILE *f;
+
+	/* A leading newline lets every enabled key be found as "\nkey ". */
+	text[0] = '\n';
+	f = fopen(example_path(), "r");
+	ck_assert_ptr_nonnull(f);
+	while (fgets(line, sizeof(line), f)) {
+		size_t len = strlen(line + 1);
+
+		if (line[0] != '#' || line[1] < 'a' || line[1] > 'z')
+			continue;
+		ck_assert_uint_lt(used + len, sizeof(text));
+		memcpy(text + used, line + 1, len);
+		used += len;
+	}
+	fclose(f);
+	text[used] = '\0';
+
+	for (i = 0; i < sizeof(all_keys) / sizeof(all_keys[0]); i++) {
+		char want[64];
+
+		snprintf(want, sizeof(want), "\n%s ", all_keys[i]);
+		ck_assert_msg(strstr(text, want) != NULL, "example lacks \"#%s\"", all_keys[i]);
+	}
+	conf_defaults(&c);
+	conf_defaults(&d);
+	ck_assert_msg(conf_parse_buffer(&c, "example", text, used, err, sizeof(err)) == 0, "%s",
+		      err);
+	/* utc_offset is given, so only the flag differs. */
+	ck_assert(c.utc_offset_set);
+	d.utc_offset_set = true;
+	assert_conf_eq(&c, &d);
+}
+END_TEST
+
+static Suite *conf_suite(void)
+{
+	Suite *s = suite_create("conf");
+	TCase *tc = tcase_create("parse");
+	TCase *tf = tcase_create("file");
+
+	tcase_add_test(tc, test_defaults);
+	tcase_add_test(tc, test_empty_and_blank);
+	tcase_add_test(tc, test_every_key);
+	tcase_add_test(tc, test_bounds_accepted);
+	tcase_add_loop_test(tc, test_readout_names, 0, sizeof(readouts) / sizeof(readouts[0]));
+	tcase_add_loop_test(tc, test_bool_spellings, 0, sizeof(bools) / sizeof(bools[0]));
+	tcase_add_test(tc, test_layout);
+	tcase_add_test(tc, test_not_nul_terminated);
+	tcase_add_test(tc, test_on_top_and_unchanged_on_error);
+	tcase_add_test(tc, test_small_error_buffer);
+	tcase_add_loop_test(tc, test_errors, 0, sizeof(bad) / sizeof(bad[0]));
+	tcase_add_test(tc, test_device_length);
+	tcase_add_test(tc, test_nul_byte);
+	suite_add_tcase(s, tc);
+
+	tcase_add_test(tf, test_file_missing);
+	tcase_add_test(tf, test_file_is_directory);
+	tcase_add_test(tf, test_file_parse);
+	tcase_add_test(tf, test_file_large);
+	tcase_add_test(tf, test_example_parses_to_defaults);
+	tcase_add_test(tf, test_example_enabled_is_defaults);
+	suite_add_tcase(s, tf);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(conf_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
