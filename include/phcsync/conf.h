@@ -8,8 +8,11 @@
 
 enum conf_timescale { CONF_TIMESCALE_UTC, CONF_TIMESCALE_TAI };
 enum conf_servo { CONF_SERVO_PI };
+enum conf_leap_mode { CONF_LEAP_SYSTEM, CONF_LEAP_STEP, CONF_LEAP_SMEAR };
 
 #define CONF_DEVICE_MAX 256
+#define CONF_PATH_MAX 256
+#define CONF_NAME_MAX 64
 
 struct conf {
 	char device[CONF_DEVICE_MAX];  /* a path, or "auto" */
@@ -30,6 +33,25 @@ struct conf {
 	bool utc_offset_set;           /* utc_offset was given in the file */
 	bool rtcsync;                  /* let the kernel copy the time to the RTC when locked */
 	double summary_interval_s;     /* 0: no summaries */
+
+	/* Leap seconds (issue 4). */
+	char leapfile[CONF_PATH_MAX];  /* "": the Debian list, then right/UTC; "none": off */
+	enum conf_leap_mode leap_mode;
+	double leap_smear_window_s;    /* smear: the window centred on the leap */
+
+	/* Control socket (issue 5). */
+	char control_socket[CONF_PATH_MAX]; /* a path, or "none" */
+	char control_group[CONF_NAME_MAX];  /* "": the daemon's own group */
+
+	/* Faults (issue 6). */
+	bool wait_for_device;          /* wait for a missing device instead of exiting */
+	int holdover_after;            /* failed polls before holdover */
+	int disruption_samples;        /* consecutive samples that confirm a disruption */
+	char driftfile[CONF_PATH_MAX]; /* "": none */
+
+	/* Appliance (issue 7). */
+	char user[CONF_NAME_MAX];      /* "": keep running as the starting user */
+	bool seccomp;                  /* install the system call filter */
 };
 
 /* The defaults documented in phcsyncd.conf(5). */
