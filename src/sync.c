@@ -17,6 +17,8 @@
 #include "phcsync/sync.h"
 
 #define NS_PER_S 1000000000LL
+/* Updates over which status reports the RMS and largest offset. */
+#define STATUS_WINDOW 64
 
 struct sync {
 	struct conf conf;
@@ -51,6 +53,9 @@ struct sync {
 	struct stats win_freq;
 	struct stats win_delay;
 	struct stats locked_offset;
+	int64_t recent_offset_ns[STATUS_WINDOW];
+	int recent_count;
+	int recent_next;
 };
 
 static int readings_per_poll(const struct conf *c)
@@ -259,6 +264,10 @@ void sync_update(struct sync *s, int64_t now_mono_ns)
 	s->last_error_ns = sample.error_bound_ns;
 	stats_add(&s->win_delay, (double)sample.delay_ns);
 	stats_add(&s->win_offset, (double)offset_ns);
+	s->recent_offset_ns[s->recent_next] = offset_ns;
+	s->recent_next = (s->recent_next + 1) % STATUS_WINDOW;
+	if (s->recent_count < STATUS_WINDOW)
+		s->recent_count++;
 
 	if (s->clk->observe_only) {
 		observe(s, offset_ns, now_mono_ns);
@@ -343,6 +352,51 @@ void sync_log_report(struct sync *s, int64_t now_mono_ns)
 		log_info("report: no steps");
 	log_info("report: %ld updates, %ld read failures, %ld rejected bursts, uptime %.0f s",
 		 s->updates, s->read_failures, s->rejected, uptime_s);
+}
+
+void sync_get_status(const struct sync *s, int64_t now_mono_ns, struct status *st)
+{
+	struct stats recent;
+
+	memset(st, 0, sizeof(*st));
+	st->version = 1;
+	snprintf(st->device, sizeof(st->device), "%s", s->device);
+	snprintf(st->clock_name, sizeof(st->clock_name), "%s", s->clock_name);
+	snprintf(st->readout, sizeof(st->readout), "%s", phc_method_name(s->method));
+	snprintf(st->servo_state, sizeof(st->servo_state), "%s",
+		 s->have_state ? servo_state_name(s->state) : "none");
+	st->observe_only = s->clk->observe_only;
+	if (s->panicking)
+		st->state = STATUS_FAULT;
+	else if (s->have_state && is_locked(s->state))
+		st->state = STATUS_LOCKED;
+	else if (s->have_state && s->state == SERVO_STEP)
+		st->state = STATUS_STEPPING;
+	else
+		st->state = STATUS_UNLOCKED;
+	st->stable = s->have_state && s->state == SERVO_LOCKED_STABLE;
+	st->have_sample = s->updates > 0;
+	st->last_offset_ns = s->last_offset_ns;
+	stats_reset(&recent);
+	for (int i = 0; i < s->recent_count; i++)
+		stats_add(&recent, (double)s->recent_offset_ns[i]);
+	st->rms_offset_ns = stats_rms(&recent);
+	st->max_offset_ns = stats_max_abs(&recent);
+	st->window = s->recent_count;
+	st->freq_ppb = s->freq_ppb;
+	st->delay_ns = s->last_delay_ns;
+	st->error_bound_ns = s->last_error_ns;
+	st->poll_interval_s = s->conf.poll_interval_s;
+	st->updates = s->updates;
+	st->steps = s->steps;
+	st->last_step_ns = s->last_step_ns;
+	st->last_step_age_s =
+		s->steps ? (double)(now_mono_ns - s->last_step_mono_ns) / NS_PER_S : -1.0;
+	st->uptime_s =
+		s->start_mono_ns < 0 ? 0.0 : (double)(now_mono_ns - s->start_mono_ns) / NS_PER_S;
+	st->read_failures = s->read_failures;
+	st->rejected_bursts = s->rejected;
+	st->tai_utc_s = -1;
 }
 
 void sync_shutdown(struct sync *s)

@@ -10,6 +10,7 @@
 #include "phcsync/clk.h"
 #include "phcsync/conf.h"
 #include "phcsync/phc.h"
+#include "phcsync/status.h"
 
 struct sync;
 
@@ -28,6 +29,9 @@ void sync_log_summary(struct sync *s);
 
 /* Log the closing report (state, offsets, frequency, steps) at exit. */
 void sync_log_report(struct sync *s, int64_t now_mono_ns);
+
+/* Fill a status snapshot (control socket, report). */
+void sync_get_status(const struct sync *s, int64_t now_mono_ns, struct status *st);
 
 /* Leave the kernel status consistent: nobody disciplines the clock any more. */
 void sync_shutdown(struct sync *s);
