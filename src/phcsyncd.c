@@ -199,47 +199,6 @@ static void drain_signal_pipe(void)
 		;
 }
 
-/* Resolve `auto` to one device; fills path and clock_name. */
-static int choose_device(const char *device, char *path, size_t pathlen, char *clock_name,
-			 size_t namelen)
-{
-	struct phc_info list[MAX_CLOCKS];
-	char msg[1024];
-	int n, i;
-
-	if (strcmp(device, "auto") != 0) {
-		snprintf(path, pathlen, "%s", device);
-		clock_name[0] = '\0';
-		n = phc_scan(SYSFS_PTP, list, MAX_CLOCKS);
-		for (i = 0; i < n && !clock_name[0]; i++) {
-			char real_dev[PATH_MAX], real_list[PATH_MAX];
-
-			/* A udev name such as /dev/ptp_kvm is a link to /dev/ptpN. */
-			if (strcmp(device, list[i].path) == 0 ||
-			    (realpath(device, real_dev) && realpath(list[i].path, real_list) &&
-			     strcmp(real_dev, real_list) == 0))
-				snprintf(clock_name, namelen, "%s", list[i].clock_name);
-		}
-		if (!clock_name[0])
-			snprintf(clock_name, namelen, "unknown clock");
-		return 0;
-	}
-	n = phc_scan(SYSFS_PTP, list, MAX_CLOCKS);
-	if (n < 0) {
-		log_err("cannot list %s: %s", SYSFS_PTP, strerror(-n));
-		return n;
-	}
-	i = phc_pick_auto(list, n, msg, sizeof(msg));
-	if (i < 0) {
-		log_err("device auto: %s", msg);
-		return i;
-	}
-	snprintf(path, pathlen, "%s", list[i].path);
-	snprintf(clock_name, namelen, "%s", list[i].clock_name);
-	log_info("device auto: chose %s (%s)", path, clock_name);
-	return 0;
-}
-
 static int list_devices(void)
 {
 	struct phc_info list[MAX_CLOCKS];
@@ -287,8 +246,6 @@ static int list_devices(void)
 
 static int run(const struct conf *conf, bool observe_only)
 {
-	char path[PHC_PATH_MAX], clock_name[PHC_NAME_MAX];
-	struct phc *phc;
 	struct sync *sync;
 	struct clk clk;
 	int64_t interval_ns = (int64_t)(conf->poll_interval_s * NS_PER_S);
@@ -296,17 +253,6 @@ static int run(const struct conf *conf, bool observe_only)
 	int64_t next_poll, next_summary, now;
 	int ret;
 
-	ret = choose_device(conf->device, path, sizeof(path), clock_name, sizeof(clock_name));
-	if (ret < 0)
-		return EXIT_RUNTIME;
-	ret = phc_open(&phc, path, conf->readout, &phc_sys_default);
-	if (ret < 0) {
-		log_err("cannot open %s: %s", path, strerror(-ret));
-		return EXIT_RUNTIME;
-	}
-	log_info("%s (%s): opened read-only, readout %s%s", path, clock_name,
-		 phc_method_name(phc_current_method(phc)),
-		 conf->readout == PHC_METHOD_AUTO ? " (probing)" : " (forced)");
 	if (conf->timescale == CONF_TIMESCALE_TAI)
 		log_warn("timescale tai: using a fixed TAI-UTC of %d s (utc_offset); it will be "
 			 "wrong after the next leap second",
@@ -314,13 +260,11 @@ static int run(const struct conf *conf, bool observe_only)
 	ret = clk_init(&clk, observe_only);
 	if (ret < 0) {
 		log_err("cannot read the system clock's state: %s", strerror(-ret));
-		phc_close(phc);
 		return EXIT_RUNTIME;
 	}
 	if (observe_only)
 		log_notice("observe-only: measuring and reporting, never adjusting the clock");
-	sync = sync_create(conf, phc, &clk, path, clock_name);
-	if (!sync)
+	if (sync_create(&sync, conf, &clk) < 0)
 		return EXIT_RUNTIME;
 
 	now = mono_ns();

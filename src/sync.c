@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "phcsync/device.h"
 #include "phcsync/filter.h"
 #include "phcsync/log.h"
 #include "phcsync/servo.h"
@@ -17,12 +18,18 @@
 #include "phcsync/sync.h"
 
 #define NS_PER_S 1000000000LL
+#define SYSFS_PTP "/sys/class/ptp"
+#define OPEN_BACKOFF_MIN_NS (1 * NS_PER_S)
+#define OPEN_BACKOFF_MAX_NS (32 * NS_PER_S)
+#define WAIT_LOG_INTERVAL_NS (300 * NS_PER_S)
+/* Good samples in a row that end holdover. */
+#define HOLDOVER_EXIT_SAMPLES 3
 /* Updates over which status reports the RMS and largest offset. */
 #define STATUS_WINDOW 64
 
 struct sync {
 	struct conf conf;
-	struct phc *phc;
+	struct phc *phc; /* NULL while the device is missing or being reopened */
 	struct clk *clk;
 	struct filter *filter;
 	struct servo *servo;
@@ -34,6 +41,18 @@ struct sync {
 	bool have_state;
 	bool panicking;
 	int last_read_errno;
+	/* device lifecycle */
+	bool ever_opened;
+	int64_t next_open_mono_ns;
+	int64_t open_backoff_ns;
+	int64_t waiting_since_mono_ns;
+	int64_t last_wait_log_mono_ns;
+	long reopens;
+	/* holdover */
+	int consecutive_failures;
+	bool holdover;
+	int64_t holdover_since_mono_ns;
+	int recovery_good;
 	double freq_ppb;
 	int64_t last_offset_ns;
 	int64_t last_delay_ns;
@@ -73,21 +92,71 @@ static int readings_per_poll(const struct conf *c)
 	return n;
 }
 
-struct sync *sync_create(const struct conf *conf, struct phc *phc, struct clk *clk,
-			 const char *device, const char *clock_name)
+/* Open the configured device, or find it again by its clock name. */
+static int open_device(struct sync *s, int64_t now_mono_ns, bool quiet)
+{
+	struct device_choice choice;
+	char msg[1024];
+	int ret;
+
+	ret = device_resolve(SYSFS_PTP, s->conf.device, s->clock_name, &choice, msg, sizeof(msg));
+	if (ret == 0) {
+		ret = phc_open(&s->phc, choice.path, s->conf.readout, &phc_sys_default);
+		if (ret < 0)
+			snprintf(msg, sizeof(msg), "cannot open %s: %s", choice.path,
+				 strerror(-ret));
+	}
+	if (ret < 0) {
+		s->phc = NULL;
+		if (!quiet)
+			log_warn("device %s: %s", s->conf.device, msg);
+		return ret;
+	}
+	snprintf(s->device, sizeof(s->device), "%s", choice.path);
+	snprintf(s->clock_name, sizeof(s->clock_name), "%s", choice.clock_name);
+	s->method = phc_current_method(s->phc);
+	filter_reset(s->filter);
+	if (s->ever_opened) {
+		s->reopens++;
+		log_notice("%s (%s): reopened, readout %s", s->device, s->clock_name,
+			   phc_method_name(s->method));
+	} else {
+		log_info("%s (%s): opened read-only, readout %s%s", s->device, s->clock_name,
+			 phc_method_name(s->method),
+			 s->conf.readout == PHC_METHOD_AUTO ? " (probing)" : " (forced)");
+	}
+	s->ever_opened = true;
+	s->open_backoff_ns = OPEN_BACKOFF_MIN_NS;
+	s->waiting_since_mono_ns = -1;
+	(void)now_mono_ns;
+	return 0;
+}
+
+static void close_device(struct sync *s, int64_t now_mono_ns, int64_t delay_ns)
+{
+	if (s->phc) {
+		phc_close(s->phc);
+		s->phc = NULL;
+	}
+	s->next_open_mono_ns = now_mono_ns + delay_ns;
+}
+
+int sync_create(struct sync **out, const struct conf *conf, struct clk *clk)
 {
 	struct servo_params sp;
 	struct sync *s = calloc(1, sizeof(*s));
 	double freq_ppb = 0.0;
 	int ret;
 
+	*out = NULL;
 	if (!s)
-		return NULL;
+		return -ENOMEM;
 	s->conf = *conf;
-	s->phc = phc;
 	s->clk = clk;
-	snprintf(s->device, sizeof(s->device), "%s", device);
-	snprintf(s->clock_name, sizeof(s->clock_name), "%s", clock_name);
+	s->start_mono_ns = -1;
+	s->waiting_since_mono_ns = -1;
+	s->open_backoff_ns = OPEN_BACKOFF_MIN_NS;
+	snprintf(s->device, sizeof(s->device), "%s", conf->device);
 	s->readings = readings_per_poll(conf);
 	if (s->readings < conf->readings)
 		log_notice("readings per poll lowered from %d to %d by max_reads_per_second %d",
@@ -97,7 +166,7 @@ struct sync *sync_create(const struct conf *conf, struct phc *phc, struct clk *c
 	if (ret < 0) {
 		log_err("cannot read the system clock's frequency: %s", strerror(-ret));
 		free(s);
-		return NULL;
+		return ret;
 	}
 	servo_params_defaults(&sp, conf->poll_interval_s);
 	sp.kp = conf->pi_kp;
@@ -110,21 +179,35 @@ struct sync *sync_create(const struct conf *conf, struct phc *phc, struct clk *c
 	if (!s->servo || !s->filter) {
 		log_err("cannot create the servo or the filter");
 		sync_destroy(s);
-		return NULL;
+		return -ENOMEM;
 	}
 	s->freq_ppb = freq_ppb;
-	s->method = phc_current_method(phc);
 	stats_reset(&s->win_offset);
 	stats_reset(&s->win_freq);
 	stats_reset(&s->win_delay);
 	stats_reset(&s->locked_offset);
-	s->start_mono_ns = -1;
+
+	ret = open_device(s, 0, true);
+	if (ret < 0) {
+		char msg[1024];
+		struct device_choice unused;
+
+		device_resolve(SYSFS_PTP, conf->device, "", &unused, msg, sizeof(msg));
+		if (!conf->wait_for_device) {
+			log_err("device %s: %s", conf->device, msg[0] ? msg : strerror(-ret));
+			sync_destroy(s);
+			return ret;
+		}
+		log_warn("device %s: %s; waiting for it (wait_for_device yes)", conf->device,
+			 msg[0] ? msg : strerror(-ret));
+	}
 	log_info("servo pi: interval %.3f s, kp %s, ki %s, start frequency %+.3f ppb, "
 		 "first step above %.9f s, later steps above %.9f s%s",
 		 conf->poll_interval_s, conf->pi_kp > 0 ? "set" : "default",
 		 conf->pi_ki > 0 ? "set" : "default", freq_ppb, conf->first_step_threshold_s,
 		 conf->step_threshold_s, conf->step_threshold_s > 0 ? "" : " (never)");
-	return s;
+	*out = s;
+	return 0;
 }
 
 /* The offset of the system clock from the reference UTC the PHC gives (positive: ahead). */
@@ -154,12 +237,80 @@ static void set_state(struct sync *s, enum servo_state st, int64_t offset_ns)
 	s->have_state = true;
 }
 
-static bool read_sample(struct sync *s, struct filter_sample *sample)
+/* The kernel's maxerror grows by itself (500 us/s) while nobody updates it. */
+static void enter_holdover(struct sync *s, int err, int64_t now_mono_ns)
+{
+	double freq_ppb = s->have_state ? servo_freq_ppb(s->servo) : s->freq_ppb;
+	int ret;
+
+	s->holdover = true;
+	s->holdover_since_mono_ns = now_mono_ns;
+	s->recovery_good = 0;
+	if (!s->clk->observe_only) {
+		ret = clk_set_freq_ppb(s->clk, freq_ppb);
+		if (ret < 0)
+			log_err("setting frequency %+.3f ppb failed: %s", freq_ppb,
+				strerror(-ret));
+		s->freq_ppb = freq_ppb;
+	}
+	log_warn("holdover: %d failed polls (%s): keeping frequency %+.3f ppb, no steps",
+		 s->consecutive_failures, strerror(err), s->freq_ppb);
+}
+
+/* A poll without a sample: count it, go to holdover, and reopen the device if needed. */
+static void note_failure(struct sync *s, int err, int64_t now_mono_ns)
+{
+	s->read_failures++;
+	s->consecutive_failures++;
+	s->recovery_good = 0;
+	if (s->last_read_errno != err)
+		log_warn("%s: read failed: %s", s->device, strerror(err));
+	s->last_read_errno = err;
+	if (!s->holdover && s->ever_opened && s->consecutive_failures >= s->conf.holdover_after)
+		enter_holdover(s, err, now_mono_ns);
+	if (err == ENODEV || err == ENXIO || err == EBADF) {
+		log_warn("%s: device gone; looking for %s again", s->device, s->clock_name);
+		close_device(s, now_mono_ns, 0);
+	} else if (s->holdover && s->phc && now_mono_ns >= s->next_open_mono_ns) {
+		/* A device that keeps failing may recover from a fresh open. */
+		close_device(s, now_mono_ns, 0);
+	}
+}
+
+static void try_open(struct sync *s, int64_t now_mono_ns)
+{
+	if (now_mono_ns < s->next_open_mono_ns)
+		return;
+	if (s->waiting_since_mono_ns < 0) {
+		s->waiting_since_mono_ns = now_mono_ns;
+		s->last_wait_log_mono_ns = now_mono_ns;
+	}
+	if (open_device(s, now_mono_ns, true) == 0)
+		return;
+	s->next_open_mono_ns = now_mono_ns + s->open_backoff_ns;
+	s->open_backoff_ns *= 2;
+	if (s->open_backoff_ns > OPEN_BACKOFF_MAX_NS)
+		s->open_backoff_ns = OPEN_BACKOFF_MAX_NS;
+	if (now_mono_ns - s->last_wait_log_mono_ns >= WAIT_LOG_INTERVAL_NS) {
+		s->last_wait_log_mono_ns = now_mono_ns;
+		log_warn("still waiting for device %s (%.0f s)", s->conf.device,
+			 (double)(now_mono_ns - s->waiting_since_mono_ns) / NS_PER_S);
+	}
+}
+
+static bool read_sample(struct sync *s, struct filter_sample *sample, int64_t now_mono_ns)
 {
 	struct phc_reading r[PTP_MAX_SAMPLES];
 	enum phc_method method;
 	int n, ret;
 
+	if (!s->phc) {
+		try_open(s, now_mono_ns);
+		if (!s->phc) {
+			note_failure(s, ENODEV, now_mono_ns);
+			return false;
+		}
+	}
 	n = phc_read(s->phc, s->readings, r);
 	method = phc_current_method(s->phc);
 	if (method != s->method) {
@@ -169,10 +320,7 @@ static bool read_sample(struct sync *s, struct filter_sample *sample)
 		filter_reset(s->filter);
 	}
 	if (n < 0) {
-		s->read_failures++;
-		if (s->last_read_errno != -n)
-			log_warn("%s: read failed: %s", s->device, strerror(-n));
-		s->last_read_errno = -n;
+		note_failure(s, -n, now_mono_ns);
 		return false;
 	}
 	if (s->last_read_errno) {
@@ -190,7 +338,22 @@ static bool read_sample(struct sync *s, struct filter_sample *sample)
 		log_warn("%s: no usable reading in a burst of %d", s->device, n);
 		return false;
 	}
+	s->consecutive_failures = 0;
 	return true;
+}
+
+/* Leave holdover only after a run of good samples, so stale data never moves the clock. */
+static bool recovering(struct sync *s, int64_t offset_ns, int64_t now_mono_ns)
+{
+	if (!s->holdover)
+		return false;
+	if (++s->recovery_good < HOLDOVER_EXIT_SAMPLES)
+		return true;
+	s->holdover = false;
+	log_notice("holdover ended after %.0f s; offset %+" PRId64 " ns",
+		   (double)(now_mono_ns - s->holdover_since_mono_ns) / NS_PER_S, offset_ns);
+	servo_reset(s->servo);
+	return false;
 }
 
 /* Offsets beyond max_offset_panic are refused unless allowed: a wrong PHC or a wrong
@@ -255,9 +418,11 @@ void sync_update(struct sync *s, int64_t now_mono_ns)
 
 	if (s->start_mono_ns < 0)
 		s->start_mono_ns = now_mono_ns;
-	if (!read_sample(s, &sample))
+	if (!read_sample(s, &sample, now_mono_ns))
 		return;
 	offset_ns = reference_offset_ns(s, sample.offset_ns);
+	if (recovering(s, offset_ns, now_mono_ns))
+		return;
 	s->updates++;
 	s->last_offset_ns = offset_ns;
 	s->last_delay_ns = sample.delay_ns;
@@ -366,8 +531,10 @@ void sync_get_status(const struct sync *s, int64_t now_mono_ns, struct status *s
 	snprintf(st->servo_state, sizeof(st->servo_state), "%s",
 		 s->have_state ? servo_state_name(s->state) : "none");
 	st->observe_only = s->clk->observe_only;
-	if (s->panicking)
+	if (s->panicking || !s->ever_opened)
 		st->state = STATUS_FAULT;
+	else if (s->holdover)
+		st->state = STATUS_HOLDOVER;
 	else if (s->have_state && is_locked(s->state))
 		st->state = STATUS_LOCKED;
 	else if (s->have_state && s->state == SERVO_STEP)
@@ -396,6 +563,7 @@ void sync_get_status(const struct sync *s, int64_t now_mono_ns, struct status *s
 		s->start_mono_ns < 0 ? 0.0 : (double)(now_mono_ns - s->start_mono_ns) / NS_PER_S;
 	st->read_failures = s->read_failures;
 	st->rejected_bursts = s->rejected;
+	st->reopens = s->reopens;
 	st->tai_utc_s = -1;
 }
 
@@ -418,6 +586,7 @@ void sync_destroy(struct sync *s)
 		servo_destroy(s->servo);
 	if (s->filter)
 		filter_destroy(s->filter);
-	phc_close(s->phc);
+	if (s->phc)
+		phc_close(s->phc);
 	free(s);
 }

@@ -15,11 +15,10 @@
 struct sync;
 
 /*
- * Take over an open PHC (closed by sync_destroy) and the clock. device and clock_name are
- * for messages. Returns NULL with a logged reason on failure.
+ * Find and open the configured PHC and set up the discipline of clk. A missing device is
+ * waited for when conf->wait_for_device is set. Returns 0, or -errno with a logged reason.
  */
-struct sync *sync_create(const struct conf *conf, struct phc *phc, struct clk *clk,
-			 const char *device, const char *clock_name);
+int sync_create(struct sync **out, const struct conf *conf, struct clk *clk);
 
 /* One poll: read, filter, servo, adjust. now_mono_ns: CLOCK_MONOTONIC at the call. */
 void sync_update(struct sync *s, int64_t now_mono_ns);

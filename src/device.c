@@ -1,0 +1,83 @@
+#include <errno.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "phcsync/device.h"
+
+#define MAX_CLOCKS 64
+
+static void choose(struct device_choice *out, const struct phc_info *info)
+{
+	snprintf(out->path, sizeof(out->path), "%s", info->path);
+	snprintf(out->clock_name, sizeof(out->clock_name), "%s", info->clock_name);
+}
+
+/* The listed clock that spec names, directly or through a udev link such as /dev/ptp_kvm. */
+static int find_path(const struct phc_info *list, int n, const char *spec)
+{
+	char real_spec[PATH_MAX], real_dev[PATH_MAX];
+	bool have_real = realpath(spec, real_spec) != NULL;
+
+	for (int i = 0; i < n; i++) {
+		if (strcmp(spec, list[i].path) == 0)
+			return i;
+		if (have_real && realpath(list[i].path, real_dev) &&
+		    strcmp(real_spec, real_dev) == 0)
+			return i;
+	}
+	return -1;
+}
+
+static int find_name(const struct phc_info *list, int n, const char *name)
+{
+	for (int i = 0; i < n && name[0]; i++)
+		if (strcmp(list[i].clock_name, name) == 0)
+			return i;
+	return -1;
+}
+
+int device_resolve(const char *sysfs_dir, const char *spec, const char *want_name,
+		   struct device_choice *out, char *msg, size_t msglen)
+{
+	struct phc_info list[MAX_CLOCKS];
+	int n = phc_scan(sysfs_dir, list, MAX_CLOCKS);
+	int i;
+
+	msg[0] = '\0';
+	if (n < 0) {
+		snprintf(msg, msglen, "cannot list %s: %s", sysfs_dir, strerror(-n));
+		return n;
+	}
+	if (strcmp(spec, "auto") == 0) {
+		i = find_name(list, n, want_name);
+		if (i < 0)
+			i = phc_pick_auto(list, n, msg, msglen);
+		if (i < 0)
+			return i;
+		choose(out, &list[i]);
+		return 0;
+	}
+	i = find_path(list, n, spec);
+	if (i >= 0) {
+		choose(out, &list[i]);
+		return 0;
+	}
+	if (access(spec, F_OK) == 0) {
+		/* A PHC without sysfs (or not listed): open it anyway. */
+		snprintf(out->path, sizeof(out->path), "%s", spec);
+		snprintf(out->clock_name, sizeof(out->clock_name), "%s",
+			 want_name[0] ? want_name : "unknown clock");
+		return 0;
+	}
+	i = find_name(list, n, want_name);
+	if (i >= 0) {
+		choose(out, &list[i]);
+		return 0;
+	}
+	snprintf(msg, msglen, "%s: %s", spec, strerror(ENOENT));
+	return -ENOENT;
+}
