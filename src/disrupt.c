@@ -1,0 +1,206 @@
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "phcsync/disrupt.h"
+
+/* Enough normal offsets for a stable RMS, few enough to follow a changing noise level. */
+#define HISTORY_LEN 16
+/* Below this the RMS says nothing yet and the servo may still be pulling in. */
+#define HISTORY_MIN 4
+/* Suspects agree when within this fraction of their size (besides threshold / 2). */
+#define AGREE_FRACTION 10
+
+struct disrupt {
+	struct disrupt_params p;
+	int64_t history_ns[HISTORY_LEN]; /* ring of normal offsets */
+	int history_count;
+	int history_next;
+	int64_t run_ns[DISRUPT_SAMPLES_MAX]; /* the current suspect run */
+	int run_len;
+};
+
+void disrupt_params_default(struct disrupt_params *p)
+{
+	*p = (struct disrupt_params){
+		.samples = 3,
+		.floor_ns = 100000,
+		.noise_factor = 20.0,
+	};
+}
+
+struct disrupt *disrupt_create(const struct disrupt_params *p)
+{
+	struct disrupt *d;
+
+	if (p->samples < DISRUPT_SAMPLES_MIN || p->samples > DISRUPT_SAMPLES_MAX ||
+	    p->floor_ns <= 0 || !isfinite(p->noise_factor) || p->noise_factor <= 0.0) {
+		errno = EINVAL;
+		return NULL;
+	}
+	d = calloc(1, sizeof(*d));
+	if (!d)
+		return NULL;
+	d->p = *p;
+	return d;
+}
+
+void disrupt_reset(struct disrupt *d)
+{
+	d->history_count = 0;
+	d->history_next = 0;
+	d->run_len = 0;
+}
+
+void disrupt_destroy(struct disrupt *d)
+{
+	free(d);
+}
+
+/* |x| without the overflow of -INT64_MIN. */
+static uint64_t abs_ns(int64_t x)
+{
+	return x < 0 ? -(uint64_t)x : (uint64_t)x;
+}
+
+/* |a - b|: the difference of two int64 fits in uint64 even when it does not in int64. */
+static uint64_t dist_ns(int64_t a, int64_t b)
+{
+	return a >= b ? (uint64_t)a - (uint64_t)b : (uint64_t)b - (uint64_t)a;
+}
+
+static void history_add(struct disrupt *d, int64_t offset_ns)
+{
+	d->history_ns[d->history_next] = offset_ns;
+	d->history_next = (d->history_next + 1) % HISTORY_LEN;
+	if (d->history_count < HISTORY_LEN)
+		d->history_count++;
+}
+
+static int64_t threshold_ns(const struct disrupt *d)
+{
+	double sum_sq = 0.0;
+	double t;
+
+	for (int i = 0; i < d->history_count; i++) {
+		double x = (double)d->history_ns[i];
+
+		sum_sq += x * x;
+	}
+	t = d->p.noise_factor * sqrt(sum_sq / d->history_count);
+	/* Huge offsets while converging can push the product past what int64 holds. */
+	if (!(t < 9.0e18))
+		return INT64_MAX;
+	return t > (double)d->p.floor_ns ? (int64_t)t : d->p.floor_ns;
+}
+
+/* Whether x agrees with the first sample of the run, which every suspect is compared to. */
+static bool agrees(const struct disrupt *d, int64_t x, int64_t thr_ns)
+{
+	uint64_t tol = (uint64_t)thr_ns / 2;
+	uint64_t rel = abs_ns(d->run_ns[0]) / AGREE_FRACTION;
+
+	if (rel > tol)
+		tol = rel;
+	return dist_ns(x, d->run_ns[0]) <= tol;
+}
+
+static int cmp_ns(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a;
+	int64_t y = *(const int64_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+static int64_t run_median_ns(const struct disrupt *d)
+{
+	int64_t v[DISRUPT_SAMPLES_MAX];
+	int n = d->run_len;
+	int64_t a, b;
+
+	memcpy(v, d->run_ns, (size_t)n * sizeof(v[0]));
+	qsort(v, n, sizeof(v[0]), cmp_ns);
+	if (n % 2)
+		return v[n / 2];
+	a = v[n / 2 - 1];
+	b = v[n / 2];
+	/* Halve before adding: the sum of two int64 may not fit. */
+	return a / 2 + b / 2 + (a % 2 + b % 2) / 2;
+}
+
+enum disrupt_verdict disrupt_feed(struct disrupt *d, int64_t offset_ns, struct disrupt_result *out)
+{
+	int64_t thr_ns;
+
+	*out = (struct disrupt_result){.verdict = DISRUPT_NORMAL, .offset_ns = offset_ns};
+	if (d->history_count < HISTORY_MIN) {
+		history_add(d, offset_ns);
+		return out->verdict;
+	}
+	thr_ns = threshold_ns(d);
+	out->threshold_ns = thr_ns;
+
+	if (abs_ns(offset_ns) <= (uint64_t)thr_ns) {
+		if (d->run_len) {
+			out->verdict = DISRUPT_DISCARDED;
+			out->discarded = d->run_len;
+			d->run_len = 0;
+		}
+		history_add(d, offset_ns);
+		return out->verdict;
+	}
+
+	if (d->run_len && !agrees(d, offset_ns, thr_ns)) {
+		out->discarded = d->run_len;
+		d->run_len = 0;
+	}
+	d->run_ns[d->run_len++] = offset_ns;
+	if (d->run_len < d->p.samples) {
+		out->verdict = DISRUPT_SUSPECT;
+		return out->verdict;
+	}
+	out->verdict = DISRUPT_CONFIRMED;
+	out->offset_ns = run_median_ns(d);
+	/* The noise seen before the jump says nothing about the clock after the correction. */
+	disrupt_reset(d);
+	return out->verdict;
+}
+
+/* Write "[+-]S.mmm s", rounded to the millisecond, with integers only: exact for any int64. */
+static void format_seconds(char *buf, size_t len, int64_t ns)
+{
+	uint64_t a = abs_ns(ns);
+	uint64_t s = a / 1000000000u;
+	uint64_t ms = (a % 1000000000u + 500000u) / 1000000u;
+
+	if (ms == 1000) {
+		s++;
+		ms = 0;
+	}
+	snprintf(buf, len, "%c%" PRIu64 ".%03" PRIu64 " s", ns < 0 ? '-' : '+', s, ms);
+}
+
+int disrupt_format(char *buf, size_t len, int64_t offset_ns, const struct disrupt_hint *hint)
+{
+	char offset[32];
+	char cause[64];
+	int n;
+
+	if (!len)
+		return -EINVAL;
+	format_seconds(offset, sizeof(offset), offset_ns);
+	if (hint && hint->suspended)
+		snprintf(cause, sizeof(cause), "resume after %" PRIu64 " s of suspend",
+			 (abs_ns(hint->suspend_ns) + 500000000u) / 1000000000u);
+	else
+		snprintf(cause, sizeof(cause),
+			 "live migration, host clock step or snapshot revert");
+	n = snprintf(buf, len, "clock disruption: %s (likely cause: %s)", offset, cause);
+	if (n < 0)
+		return -EINVAL;
+	return (size_t)n < len ? n : -ENOSPC;
+}
