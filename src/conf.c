@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "phcsync/conf.h"
@@ -43,21 +44,40 @@ enum key_id {
 	KEY_UTC_OFFSET,
 	KEY_RTCSYNC,
 	KEY_SUMMARY_INTERVAL,
+	KEY_LEAPFILE,
+	KEY_LEAP_MODE,
+	KEY_LEAP_SMEAR_WINDOW,
+	KEY_CONTROL_SOCKET,
+	KEY_CONTROL_GROUP,
+	KEY_WAIT_FOR_DEVICE,
+	KEY_HOLDOVER_AFTER,
+	KEY_DISRUPTION_SAMPLES,
+	KEY_DRIFTFILE,
+	KEY_USER,
+	KEY_SECCOMP,
 	KEY_COUNT,
 };
 
-enum key_kind { KIND_DEVICE, KIND_NAME, KIND_INT, KIND_REAL, KIND_BOOL };
+enum key_kind { KIND_DEVICE, KIND_PATH, KIND_ACCOUNT, KIND_NAME, KIND_INT, KIND_REAL, KIND_BOOL };
 
 struct name_value {
 	const char *name;
 	int value;
 };
 
+/* A word accepted in place of a path, and the string it is stored as. */
+struct word_value {
+	const char *word;
+	const char *stored;
+};
+
 struct key_desc {
 	const char *name;
 	const char *expected;		/* completes "expected ..." in messages */
 	const struct name_value *names; /* KIND_NAME and KIND_BOOL, NULL-terminated */
+	const struct word_value *words; /* KIND_DEVICE and KIND_PATH, NULL-terminated */
 	double min, max;		/* KIND_INT and KIND_REAL, inclusive */
+	size_t max_len;			/* KIND_DEVICE, KIND_PATH and KIND_ACCOUNT, in bytes */
 	enum key_kind kind;
 	bool zero_ok; /* 0 is also accepted below min (meaning "off") */
 };
@@ -85,6 +105,28 @@ static const struct name_value bool_names[] = {
 	{"false", 0}, {"off", 0},  {"0", 0},  {NULL, 0},
 };
 
+static const struct name_value leap_mode_names[] = {
+	{"system", CONF_LEAP_SYSTEM},
+	{"step", CONF_LEAP_STEP},
+	{"smear", CONF_LEAP_SMEAR},
+	{NULL, 0},
+};
+
+static const struct word_value device_words[] = {{"auto", "auto"}, {NULL, NULL}};
+/* "auto" is stored as "" so that the daemon, not the file, owns the list of defaults. */
+static const struct word_value leapfile_words[] = {{"auto", ""}, {"none", "none"}, {NULL, NULL}};
+static const struct word_value control_socket_words[] = {{"none", "none"}, {NULL, NULL}};
+static const struct word_value driftfile_words[] = {{"none", ""}, {NULL, NULL}};
+
+#define IFACE_PREFIX "interface:"
+/* IFNAMSIZ less its NUL; the kernel refuses longer interface names. */
+#define IFACE_NAME_MAX 15
+/* useradd's default limit, and what fits utmp's ut_user. */
+#define ACCOUNT_NAME_MAX 32
+/* The message below promises the AF_UNIX limit; make sure it is the one we build against. */
+#define SOCKET_PATH_MAX (sizeof(((struct sockaddr_un *)0)->sun_path) - 1)
+_Static_assert(SOCKET_PATH_MAX == 107, "update the control_socket message");
+
 /* 1e9 s (about 32 years) as nanoseconds still fits an int64_t nine times over. */
 #define THRESHOLD_MAX_S 1e9
 
@@ -92,7 +134,10 @@ static const struct key_desc keys[KEY_COUNT] = {
 	[KEY_DEVICE] = {.name = "device",
 			.kind = KIND_DEVICE,
 			.expected =
-				"auto or a path starting with / (no spaces, at most 255 bytes)"},
+				"auto, a path starting with / (no spaces, at most 255 bytes) or "
+				"interface:NAME (NAME 1 to 15 bytes, no /, : or spaces)",
+			.words = device_words,
+			.max_len = CONF_DEVICE_MAX - 1},
 	[KEY_READOUT] = {.name = "readout",
 			 .kind = KIND_NAME,
 			 .expected = "auto, precise, extended, basic or gettime",
@@ -166,12 +211,71 @@ static const struct key_desc keys[KEY_COUNT] = {
 				  .min = 1,
 				  .max = 86400,
 				  .zero_ok = true},
+	[KEY_LEAPFILE] = {.name = "leapfile",
+			  .kind = KIND_PATH,
+			  .expected =
+				  "auto, none or a path starting with / (no spaces, at most 255 "
+				  "bytes)",
+			  .words = leapfile_words,
+			  .max_len = CONF_PATH_MAX - 1},
+	[KEY_LEAP_MODE] = {.name = "leap_mode",
+			   .kind = KIND_NAME,
+			   .expected = "system, step or smear",
+			   .names = leap_mode_names},
+	[KEY_LEAP_SMEAR_WINDOW] = {.name = "leap_smear_window",
+				   .kind = KIND_REAL,
+				   .expected = "seconds from 60 to 172800",
+				   .min = 60,
+				   .max = 172800},
+	[KEY_CONTROL_SOCKET] = {.name = "control_socket",
+				.kind = KIND_PATH,
+				.expected =
+					"none or a path starting with / (no spaces, at most 107 "
+					"bytes to fit an AF_UNIX socket address)",
+				.words = control_socket_words,
+				.max_len = SOCKET_PATH_MAX},
+	[KEY_CONTROL_GROUP] = {.name = "control_group",
+			       .kind = KIND_ACCOUNT,
+			       .expected =
+				       "a group name (a lower-case letter or _, then lower-case "
+				       "letters, digits, _ or -, at most 32 bytes)",
+			       .max_len = ACCOUNT_NAME_MAX},
+	[KEY_WAIT_FOR_DEVICE] = {.name = "wait_for_device",
+				 .kind = KIND_BOOL,
+				 .expected = "yes or no",
+				 .names = bool_names},
+	[KEY_HOLDOVER_AFTER] = {.name = "holdover_after",
+				.kind = KIND_INT,
+				.expected = "an integer from 1 to 1000",
+				.min = 1,
+				.max = 1000},
+	[KEY_DISRUPTION_SAMPLES] = {.name = "disruption_samples",
+				    .kind = KIND_INT,
+				    .expected = "an integer from 1 to 10",
+				    .min = 1,
+				    .max = 10},
+	[KEY_DRIFTFILE] = {.name = "driftfile",
+			   .kind = KIND_PATH,
+			   .expected =
+				   "none or a path starting with / (no spaces, at most 255 bytes)",
+			   .words = driftfile_words,
+			   .max_len = CONF_PATH_MAX - 1},
+	[KEY_USER] = {.name = "user",
+		      .kind = KIND_ACCOUNT,
+		      .expected = "a user name (a lower-case letter or _, then lower-case letters, "
+				  "digits, _ or -, at most 32 bytes)",
+		      .max_len = ACCOUNT_NAME_MAX},
+	[KEY_SECCOMP] = {.name = "seccomp",
+			 .kind = KIND_BOOL,
+			 .expected = "yes or no",
+			 .names = bool_names},
 };
 
 union value {
 	int64_t i;
 	double d;
-	int n; /* KIND_NAME and KIND_BOOL */
+	int n;	       /* KIND_NAME and KIND_BOOL */
+	const char *s; /* KIND_DEVICE, KIND_PATH and KIND_ACCOUNT: what to store */
 };
 
 void conf_defaults(struct conf *c)
@@ -195,6 +299,17 @@ void conf_defaults(struct conf *c)
 		.utc_offset_set = false,
 		.rtcsync = false,
 		.summary_interval_s = 300.0,
+		.leapfile = "",
+		.leap_mode = CONF_LEAP_SYSTEM,
+		.leap_smear_window_s = 86400.0,
+		.control_socket = "/run/phcsyncd/phcsyncd.sock",
+		.control_group = "",
+		.wait_for_device = true,
+		.holdover_after = 3,
+		.disruption_samples = 3,
+		.driftfile = "",
+		.user = "",
+		.seccomp = false,
 	};
 }
 
@@ -241,6 +356,48 @@ static bool parse_real(const char *s, double *out)
 	return true;
 }
 
+static bool has_space(const char *s)
+{
+	return strpbrk(s, " \t\r\f\v") != NULL;
+}
+
+/* The kernel's rule for interface names (dev_valid_name): others can never match. */
+static bool is_ifname(const char *s)
+{
+	size_t len = strlen(s);
+
+	return len >= 1 && len <= IFACE_NAME_MAX && strcmp(s, ".") != 0 && strcmp(s, "..") != 0 &&
+	       strpbrk(s, "/:") == NULL && !has_space(s);
+}
+
+/* Names as useradd and groupadd accept them by default, less the trailing $ of machine accounts. */
+static bool is_account(const char *s, size_t len, size_t max_len)
+{
+	size_t i;
+
+	if (len == 0 || len > max_len || !((s[0] >= 'a' && s[0] <= 'z') || s[0] == '_'))
+		return false;
+	for (i = 1; i < len; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '_' ||
+		      s[i] == '-'))
+			return false;
+	return true;
+}
+
+static bool parse_path(const struct key_desc *k, const char *s, size_t len, union value *v)
+{
+	const struct word_value *w;
+
+	for (w = k->words; w->word; w++) {
+		if (span_eq(s, len, w->word)) {
+			v->s = w->stored;
+			return true;
+		}
+	}
+	v->s = s;
+	return s[0] == '/' && len <= k->max_len && !has_space(s);
+}
+
 static bool in_range(const struct key_desc *k, double v)
 {
 	return (v >= k->min && v <= k->max) || (k->zero_ok && v == 0);
@@ -253,9 +410,16 @@ static bool parse_value(const struct key_desc *k, const char *s, size_t len, uni
 
 	switch (k->kind) {
 	case KIND_DEVICE:
-		if (span_eq(s, len, "auto"))
-			return true;
-		return s[0] == '/' && len < CONF_DEVICE_MAX && strpbrk(s, " \t\r\f\v") == NULL;
+		if (strncmp(s, IFACE_PREFIX, strlen(IFACE_PREFIX)) == 0) {
+			v->s = s;
+			return is_ifname(s + strlen(IFACE_PREFIX));
+		}
+		return parse_path(k, s, len, v);
+	case KIND_PATH:
+		return parse_path(k, s, len, v);
+	case KIND_ACCOUNT:
+		v->s = s;
+		return is_account(s, len, k->max_len);
 	case KIND_NAME:
 	case KIND_BOOL:
 		for (nv = k->names; nv->name; nv++) {
@@ -277,12 +441,17 @@ static bool parse_value(const struct key_desc *k, const char *s, size_t len, uni
 	return false;
 }
 
-static void store(struct conf *c, enum key_id id, const char *s, const union value *v)
+/* parse_value checked that s fits; this only keeps a wrong table from overflowing dst. */
+static void store_str(char *dst, size_t size, const char *s)
+{
+	snprintf(dst, size, "%s", s);
+}
+
+static void store(struct conf *c, enum key_id id, const union value *v)
 {
 	switch (id) {
 	case KEY_DEVICE:
-		/* parse_value checked the length; the precision only tells the compiler. */
-		snprintf(c->device, sizeof(c->device), "%.*s", CONF_DEVICE_MAX - 1, s);
+		store_str(c->device, sizeof(c->device), v->s);
 		break;
 	case KEY_READOUT:
 		c->readout = v->n;
@@ -332,6 +501,39 @@ static void store(struct conf *c, enum key_id id, const char *s, const union val
 		break;
 	case KEY_SUMMARY_INTERVAL:
 		c->summary_interval_s = v->d;
+		break;
+	case KEY_LEAPFILE:
+		store_str(c->leapfile, sizeof(c->leapfile), v->s);
+		break;
+	case KEY_LEAP_MODE:
+		c->leap_mode = (enum conf_leap_mode)v->n;
+		break;
+	case KEY_LEAP_SMEAR_WINDOW:
+		c->leap_smear_window_s = v->d;
+		break;
+	case KEY_CONTROL_SOCKET:
+		store_str(c->control_socket, sizeof(c->control_socket), v->s);
+		break;
+	case KEY_CONTROL_GROUP:
+		store_str(c->control_group, sizeof(c->control_group), v->s);
+		break;
+	case KEY_WAIT_FOR_DEVICE:
+		c->wait_for_device = v->n;
+		break;
+	case KEY_HOLDOVER_AFTER:
+		c->holdover_after = (int)v->i;
+		break;
+	case KEY_DISRUPTION_SAMPLES:
+		c->disruption_samples = (int)v->i;
+		break;
+	case KEY_DRIFTFILE:
+		store_str(c->driftfile, sizeof(c->driftfile), v->s);
+		break;
+	case KEY_USER:
+		store_str(c->user, sizeof(c->user), v->s);
+		break;
+	case KEY_SECCOMP:
+		c->seccomp = v->n;
 		break;
 	case KEY_COUNT:
 		break;
@@ -408,7 +610,7 @@ static int parse_line(struct conf *c, const char *name, unsigned lineno, const c
 	if (!ok)
 		return fail(err, errlen, "%s:%u: %s: expected %s, got \"%.*s\"", name, lineno,
 			    keys[id].name, keys[id].expected, (int)val_len, val);
-	store(c, (enum key_id)id, buf, &v);
+	store(c, (enum key_id)id, &v);
 	seen[id] = lineno;
 	return 0;
 }

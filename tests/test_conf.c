@@ -1,6 +1,7 @@
 /* Tests of the phcsyncd.conf parser: defaults, every key, every error message. */
 #include <check.h>
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +28,21 @@ static const char *const all_keys[] = {
 	"utc_offset",
 	"rtcsync",
 	"summary_interval",
+	"leapfile",
+	"leap_mode",
+	"leap_smear_window",
+	"control_socket",
+	"wait_for_device",
+	"holdover_after",
+	"disruption_samples",
+	"driftfile",
+	"seccomp",
+};
+
+/* Keys whose default is empty, which no value spells: the example shows them as "# key ...". */
+static const char *const empty_default_keys[] = {
+	"control_group",
+	"user",
 };
 
 static char err[512];
@@ -58,6 +74,17 @@ static void assert_conf_eq(const struct conf *a, const struct conf *b)
 	ck_assert_int_eq(a->utc_offset_set, b->utc_offset_set);
 	ck_assert_int_eq(a->rtcsync, b->rtcsync);
 	ck_assert_double_eq(a->summary_interval_s, b->summary_interval_s);
+	ck_assert_str_eq(a->leapfile, b->leapfile);
+	ck_assert_int_eq(a->leap_mode, b->leap_mode);
+	ck_assert_double_eq(a->leap_smear_window_s, b->leap_smear_window_s);
+	ck_assert_str_eq(a->control_socket, b->control_socket);
+	ck_assert_str_eq(a->control_group, b->control_group);
+	ck_assert_int_eq(a->wait_for_device, b->wait_for_device);
+	ck_assert_int_eq(a->holdover_after, b->holdover_after);
+	ck_assert_int_eq(a->disruption_samples, b->disruption_samples);
+	ck_assert_str_eq(a->driftfile, b->driftfile);
+	ck_assert_str_eq(a->user, b->user);
+	ck_assert_int_eq(a->seccomp, b->seccomp);
 }
 
 START_TEST(test_defaults)
@@ -84,6 +111,17 @@ START_TEST(test_defaults)
 	ck_assert(!c.utc_offset_set);
 	ck_assert(!c.rtcsync);
 	ck_assert_double_eq(c.summary_interval_s, 300.0);
+	ck_assert_str_eq(c.leapfile, "");
+	ck_assert_int_eq(c.leap_mode, CONF_LEAP_SYSTEM);
+	ck_assert_double_eq(c.leap_smear_window_s, 86400.0);
+	ck_assert_str_eq(c.control_socket, "/run/phcsyncd/phcsyncd.sock");
+	ck_assert_str_eq(c.control_group, "");
+	ck_assert(c.wait_for_device);
+	ck_assert_int_eq(c.holdover_after, 3);
+	ck_assert_int_eq(c.disruption_samples, 3);
+	ck_assert_str_eq(c.driftfile, "");
+	ck_assert_str_eq(c.user, "");
+	ck_assert(!c.seccomp);
 }
 END_TEST
 
@@ -119,7 +157,18 @@ START_TEST(test_every_key)
 				   "timescale tai\n"
 				   "utc_offset 0\n"
 				   "rtcsync on\n"
-				   "summary_interval 0\n"),
+				   "summary_interval 0\n"
+				   "leapfile /etc/leap-seconds.list\n"
+				   "leap_mode smear\n"
+				   "leap_smear_window 3600.5\n"
+				   "control_socket /run/p.sock\n"
+				   "control_group _phc-ctl9\n"
+				   "wait_for_device 0\n"
+				   "holdover_after 17\n"
+				   "disruption_samples 5\n"
+				   "driftfile /var/lib/phcsyncd/drift\n"
+				   "user phcsync\n"
+				   "seccomp yes\n"),
 			 0);
 	ck_assert_str_eq(c.device, "/dev/ptp3");
 	ck_assert_int_eq(c.readout, PHC_METHOD_EXTENDED);
@@ -139,6 +188,17 @@ START_TEST(test_every_key)
 	ck_assert(c.utc_offset_set);
 	ck_assert(c.rtcsync);
 	ck_assert_double_eq(c.summary_interval_s, 0.0);
+	ck_assert_str_eq(c.leapfile, "/etc/leap-seconds.list");
+	ck_assert_int_eq(c.leap_mode, CONF_LEAP_SMEAR);
+	ck_assert_double_eq(c.leap_smear_window_s, 3600.5);
+	ck_assert_str_eq(c.control_socket, "/run/p.sock");
+	ck_assert_str_eq(c.control_group, "_phc-ctl9");
+	ck_assert(!c.wait_for_device);
+	ck_assert_int_eq(c.holdover_after, 17);
+	ck_assert_int_eq(c.disruption_samples, 5);
+	ck_assert_str_eq(c.driftfile, "/var/lib/phcsyncd/drift");
+	ck_assert_str_eq(c.user, "phcsync");
+	ck_assert(c.seccomp);
 }
 END_TEST
 
@@ -163,6 +223,20 @@ START_TEST(test_bounds_accepted)
 	ck_assert_int_eq(parse(&c, "poll_interval 64\nsummary_interval 1\n"), 0);
 	ck_assert_double_eq(c.poll_interval_s, 64.0);
 	ck_assert_double_eq(c.summary_interval_s, 1.0);
+
+	ck_assert_int_eq(parse(&c, "leap_smear_window 60\nholdover_after 1\n"
+				   "disruption_samples 1\n"),
+			 0);
+	ck_assert_double_eq(c.leap_smear_window_s, 60.0);
+	ck_assert_int_eq(c.holdover_after, 1);
+	ck_assert_int_eq(c.disruption_samples, 1);
+
+	ck_assert_int_eq(parse(&c, "leap_smear_window 172800\nholdover_after 1000\n"
+				   "disruption_samples 10\n"),
+			 0);
+	ck_assert_double_eq(c.leap_smear_window_s, 172800.0);
+	ck_assert_int_eq(c.holdover_after, 1000);
+	ck_assert_int_eq(c.disruption_samples, 10);
 }
 END_TEST
 
@@ -190,6 +264,29 @@ START_TEST(test_readout_names)
 END_TEST
 
 static const struct {
+	const char *name;
+	enum conf_leap_mode value;
+} leap_modes[] = {
+	{"system", CONF_LEAP_SYSTEM},
+	{"step", CONF_LEAP_STEP},
+	{"smear", CONF_LEAP_SMEAR},
+};
+
+START_TEST(test_leap_mode_names)
+{
+	char text[64];
+	struct conf c;
+
+	snprintf(text, sizeof(text), "leap_mode %s\n", leap_modes[_i].name);
+	/* Start from another mode, so the default "system" is really stored. */
+	conf_defaults(&c);
+	c.leap_mode = leap_modes[_i].value == CONF_LEAP_SMEAR ? CONF_LEAP_STEP : CONF_LEAP_SMEAR;
+	ck_assert_int_eq(conf_parse_buffer(&c, "t", text, strlen(text), err, sizeof(err)), 0);
+	ck_assert_int_eq(c.leap_mode, leap_modes[_i].value);
+}
+END_TEST
+
+static const struct {
 	const char *word;
 	bool value;
 } bools[] = {
@@ -202,14 +299,99 @@ START_TEST(test_bool_spellings)
 	char text[128];
 	struct conf c;
 
-	snprintf(text, sizeof(text), "allow_large_step %s\nrtcsync %s\n", bools[_i].word,
-		 bools[_i].word);
+	snprintf(text, sizeof(text),
+		 "allow_large_step %s\nrtcsync %s\nwait_for_device %s\nseccomp %s\n",
+		 bools[_i].word, bools[_i].word, bools[_i].word, bools[_i].word);
 	conf_defaults(&c);
 	c.allow_large_step = !bools[_i].value;
 	c.rtcsync = !bools[_i].value;
+	c.wait_for_device = !bools[_i].value;
+	c.seccomp = !bools[_i].value;
 	ck_assert_int_eq(conf_parse_buffer(&c, "t", text, strlen(text), err, sizeof(err)), 0);
 	ck_assert_int_eq(c.allow_large_step, bools[_i].value);
 	ck_assert_int_eq(c.rtcsync, bools[_i].value);
+	ck_assert_int_eq(c.wait_for_device, bools[_i].value);
+	ck_assert_int_eq(c.seccomp, bools[_i].value);
+}
+END_TEST
+
+/* The words that stand for a path, and what each key stores for them. */
+START_TEST(test_path_words)
+{
+	struct conf c;
+
+	conf_defaults(&c);
+	snprintf(c.leapfile, sizeof(c.leapfile), "/x");
+	snprintf(c.driftfile, sizeof(c.driftfile), "/x");
+	ck_assert_int_eq(
+		conf_parse_buffer(&c, "t", "leapfile auto\ndriftfile none\n", 29, err, sizeof(err)),
+		0);
+	ck_assert_str_eq(c.leapfile, "");
+	ck_assert_str_eq(c.driftfile, "");
+
+	ck_assert_int_eq(parse(&c, "leapfile none\ncontrol_socket none\n"), 0);
+	ck_assert_str_eq(c.leapfile, "none");
+	ck_assert_str_eq(c.control_socket, "none");
+
+	/* A file that happens to be called like a word is still a path. */
+	ck_assert_int_eq(parse(&c, "leapfile /none\ncontrol_socket /auto\ndriftfile /none\n"), 0);
+	ck_assert_str_eq(c.leapfile, "/none");
+	ck_assert_str_eq(c.control_socket, "/auto");
+	ck_assert_str_eq(c.driftfile, "/none");
+}
+END_TEST
+
+static const char *const good_devices[] = {
+	"auto",
+	"/dev/ptp0",
+	"/dev/ptp_kvm",
+	"interface:eth0",
+	"interface:enp0s31f6",
+	"interface:a",
+	"interface:abcdefghijklmno", /* 15 bytes, IFNAMSIZ less the NUL */
+	"interface:...",
+	"interface:eth0.100",
+};
+
+START_TEST(test_device_good)
+{
+	char text[128];
+	struct conf c;
+
+	snprintf(text, sizeof(text), "device %s\n", good_devices[_i]);
+	ck_assert_msg(parse(&c, text) == 0, "%s", err);
+	ck_assert_str_eq(c.device, good_devices[_i]);
+}
+END_TEST
+
+START_TEST(test_account_names)
+{
+	char text[128], name[34];
+	struct conf c;
+
+	ck_assert_int_eq(parse(&c, "control_group a\nuser _\n"), 0);
+	ck_assert_str_eq(c.control_group, "a");
+	ck_assert_str_eq(c.user, "_");
+	ck_assert_int_eq(parse(&c, "control_group _0-9_z\nuser systemd-timesync\n"), 0);
+	ck_assert_str_eq(c.control_group, "_0-9_z");
+	ck_assert_str_eq(c.user, "systemd-timesync");
+
+	/* 32 bytes are accepted, 33 are not. */
+	memset(name, 'n', sizeof(name));
+	name[32] = '\0';
+	snprintf(text, sizeof(text), "control_group %s\nuser %s\n", name, name);
+	ck_assert_int_eq(parse(&c, text), 0);
+	ck_assert_str_eq(c.control_group, name);
+	ck_assert_str_eq(c.user, name);
+
+	name[32] = 'n';
+	name[33] = '\0';
+	snprintf(text, sizeof(text), "user %s\n", name);
+	ck_assert_int_eq(parse(&c, text), -1);
+	ck_assert_ptr_nonnull(strstr(err, "test.conf:1: user: expected a user name"));
+	snprintf(text, sizeof(text), "control_group %s\n", name);
+	ck_assert_int_eq(parse(&c, text), -1);
+	ck_assert_ptr_nonnull(strstr(err, "test.conf:1: control_group: expected a group name"));
 }
 END_TEST
 
@@ -257,6 +439,10 @@ START_TEST(test_on_top_and_unchanged_on_error)
 					   sizeof(err)),
 			 -1);
 	assert_conf_eq(&c, &before);
+	ck_assert_int_eq(conf_parse_buffer(&c, "t", "leapfile none\nuser x\nholdover_after 0\n", 37,
+					   err, sizeof(err)),
+			 -1);
+	assert_conf_eq(&c, &before);
 }
 END_TEST
 
@@ -273,6 +459,20 @@ START_TEST(test_small_error_buffer)
 }
 END_TEST
 
+#define DEVICE_EXPECTED                                                                            \
+	"auto, a path starting with / (no spaces, at most 255 bytes) or interface:NAME (NAME 1 "   \
+	"to "                                                                                      \
+	"15 bytes, no /, : or spaces)"
+#define LEAPFILE_EXPECTED "auto, none or a path starting with / (no spaces, at most 255 bytes)"
+#define DRIFTFILE_EXPECTED "none or a path starting with / (no spaces, at most 255 bytes)"
+#define SOCKET_EXPECTED                                                                            \
+	"none or a path starting with / (no spaces, at most 107 bytes to fit an AF_UNIX socket "   \
+	"address)"
+#define NAME_RULE                                                                                  \
+	"(a lower-case letter or _, then lower-case letters, digits, _ or -, at most 32 bytes)"
+#define GROUP_EXPECTED "a group name " NAME_RULE
+#define USER_EXPECTED "a user name " NAME_RULE
+
 static const struct {
 	const char *text;
 	const char *msg;
@@ -281,6 +481,7 @@ static const struct {
 	{"readings 5\n\n# c\nreadingz 5\n", "test.conf:4: readingz: unknown key"},
 	{"readings=5\n", "test.conf:1: readings=5: unknown key"},
 	{"interface eth0\n", "test.conf:1: interface: unknown key"},
+	{"leap_smear 86400\n", "test.conf:1: leap_smear: unknown key"},
 	{"Readings 5\n", "test.conf:1: Readings: unknown key"},
 	/* missing value, also when the value is behind a comment */
 	{"\nreadings\n", "test.conf:2: readings: missing value, expected an integer from 1 to 25"},
@@ -288,9 +489,10 @@ static const struct {
 	 "test.conf:1: readings: missing value, expected an integer from 1 to 25"},
 	{"readings # 5\n",
 	 "test.conf:1: readings: missing value, expected an integer from 1 to 25"},
-	{"device\n",
-	 "test.conf:1: device: missing value, expected auto or a path starting with / (no spaces, "
-	 "at most 255 bytes)"},
+	{"device\n", "test.conf:1: device: missing value, expected " DEVICE_EXPECTED},
+	{"leapfile\n", "test.conf:1: leapfile: missing value, expected " LEAPFILE_EXPECTED},
+	{"control_group \t# adm\n",
+	 "test.conf:1: control_group: missing value, expected " GROUP_EXPECTED},
 	/* integers */
 	{"readings 30\n", "test.conf:1: readings: expected an integer from 1 to 25, got \"30\""},
 	{"readings 0\n", "test.conf:1: readings: expected an integer from 1 to 25, got \"0\""},
@@ -367,23 +569,94 @@ static const struct {
 	 "test.conf:1: allow_large_step: expected yes or no, got \"maybe\""},
 	{"rtcsync 2\n", "test.conf:1: rtcsync: expected yes or no, got \"2\""},
 	/* device */
-	{"device ptp0\n",
-	 "test.conf:1: device: expected auto or a path starting with / (no spaces, at most 255 "
-	 "bytes), got \"ptp0\""},
-	{"device interface:eth0\n",
-	 "test.conf:1: device: expected auto or a path starting with / (no spaces, at most 255 "
-	 "bytes), got \"interface:eth0\""},
+	{"device ptp0\n", "test.conf:1: device: expected " DEVICE_EXPECTED ", got \"ptp0\""},
 	{"device /dev/ptp0 /dev/ptp1\n",
-	 "test.conf:1: device: expected auto or a path starting with / (no spaces, at most 255 "
-	 "bytes), got \"/dev/ptp0 /dev/ptp1\""},
-	{"device AUTO\n",
-	 "test.conf:1: device: expected auto or a path starting with / (no spaces, at most 255 "
-	 "bytes), got \"AUTO\""},
+	 "test.conf:1: device: expected " DEVICE_EXPECTED ", got \"/dev/ptp0 /dev/ptp1\""},
+	{"device AUTO\n", "test.conf:1: device: expected " DEVICE_EXPECTED ", got \"AUTO\""},
+	{"device interface:\n",
+	 "test.conf:1: device: expected " DEVICE_EXPECTED ", got \"interface:\""},
+	{"device interface:abcdefghijklmnop\n",
+	 "test.conf:1: device: expected " DEVICE_EXPECTED ", got \"interface:abcdefghijklmnop\""},
+	{"device interface:.\n",
+	 "test.conf:1: device: expected " DEVICE_EXPECTED ", got \"interface:.\""},
+	{"device interface:..\n",
+	 "test.conf:1: device: expected " DEVICE_EXPECTED ", got \"interface:..\""},
+	{"device interface:a/b\n",
+	 "test.conf:1: device: expected " DEVICE_EXPECTED ", got \"interface:a/b\""},
+	{"device interface:eth0:1\n",
+	 "test.conf:1: device: expected " DEVICE_EXPECTED ", got \"interface:eth0:1\""},
+	{"device interface:eth 0\n",
+	 "test.conf:1: device: expected " DEVICE_EXPECTED ", got \"interface:eth 0\""},
+	{"device interface: eth0\n",
+	 "test.conf:1: device: expected " DEVICE_EXPECTED ", got \"interface: eth0\""},
+	{"device Interface:eth0\n",
+	 "test.conf:1: device: expected " DEVICE_EXPECTED ", got \"Interface:eth0\""},
+	{"device eth0\n", "test.conf:1: device: expected " DEVICE_EXPECTED ", got \"eth0\""},
+	/* leap seconds */
+	{"leapfile leap-seconds.list\n",
+	 "test.conf:1: leapfile: expected " LEAPFILE_EXPECTED ", got \"leap-seconds.list\""},
+	{"leapfile off\n", "test.conf:1: leapfile: expected " LEAPFILE_EXPECTED ", got \"off\""},
+	{"leapfile /a b\n", "test.conf:1: leapfile: expected " LEAPFILE_EXPECTED ", got \"/a b\""},
+	{"leap_mode slew\n",
+	 "test.conf:1: leap_mode: expected system, step or smear, got \"slew\""},
+	{"leap_mode none\n",
+	 "test.conf:1: leap_mode: expected system, step or smear, got \"none\""},
+	{"leap_smear_window 59.9\n",
+	 "test.conf:1: leap_smear_window: expected seconds from 60 to 172800, got \"59.9\""},
+	{"leap_smear_window 172801\n",
+	 "test.conf:1: leap_smear_window: expected seconds from 60 to 172800, got \"172801\""},
+	{"leap_smear_window 1d\n",
+	 "test.conf:1: leap_smear_window: expected seconds from 60 to 172800, got \"1d\""},
+	/* control socket */
+	{"control_socket phcsyncd.sock\n",
+	 "test.conf:1: control_socket: expected " SOCKET_EXPECTED ", got \"phcsyncd.sock\""},
+	{"control_socket auto\n",
+	 "test.conf:1: control_socket: expected " SOCKET_EXPECTED ", got \"auto\""},
+	{"control_socket @abstract\n",
+	 "test.conf:1: control_socket: expected " SOCKET_EXPECTED ", got \"@abstract\""},
+	{"control_group Adm\n",
+	 "test.conf:1: control_group: expected " GROUP_EXPECTED ", got \"Adm\""},
+	{"control_group 0day\n",
+	 "test.conf:1: control_group: expected " GROUP_EXPECTED ", got \"0day\""},
+	{"control_group -x\n",
+	 "test.conf:1: control_group: expected " GROUP_EXPECTED ", got \"-x\""},
+	{"control_group a.b\n",
+	 "test.conf:1: control_group: expected " GROUP_EXPECTED ", got \"a.b\""},
+	{"control_group a b\n",
+	 "test.conf:1: control_group: expected " GROUP_EXPECTED ", got \"a b\""},
+	{"control_group pc$\n",
+	 "test.conf:1: control_group: expected " GROUP_EXPECTED ", got \"pc$\""},
+	/* faults */
+	{"wait_for_device always\n",
+	 "test.conf:1: wait_for_device: expected yes or no, got \"always\""},
+	{"holdover_after 0\n",
+	 "test.conf:1: holdover_after: expected an integer from 1 to 1000, got \"0\""},
+	{"holdover_after 1001\n",
+	 "test.conf:1: holdover_after: expected an integer from 1 to 1000, got \"1001\""},
+	{"holdover_after 3.0\n",
+	 "test.conf:1: holdover_after: expected an integer from 1 to 1000, got \"3.0\""},
+	{"disruption_samples 0\n",
+	 "test.conf:1: disruption_samples: expected an integer from 1 to 10, got \"0\""},
+	{"disruption_samples 11\n",
+	 "test.conf:1: disruption_samples: expected an integer from 1 to 10, got \"11\""},
+	{"driftfile auto\n",
+	 "test.conf:1: driftfile: expected " DRIFTFILE_EXPECTED ", got \"auto\""},
+	{"driftfile drift\n",
+	 "test.conf:1: driftfile: expected " DRIFTFILE_EXPECTED ", got \"drift\""},
+	/* privileges */
+	{"user root:root\n", "test.conf:1: user: expected " USER_EXPECTED ", got \"root:root\""},
+	{"user 1000\n", "test.conf:1: user: expected " USER_EXPECTED ", got \"1000\""},
+	{"user Phcsync\n", "test.conf:1: user: expected " USER_EXPECTED ", got \"Phcsync\""},
+	{"seccomp strict\n", "test.conf:1: seccomp: expected yes or no, got \"strict\""},
 	/* duplicate, even with the same value */
 	{"readings 5\nrtcsync no\nreadings 5\n",
 	 "test.conf:3: readings: expected once, already given on line 1"},
 	{"utc_offset 37\r\n# x\r\nutc_offset 36\r\n",
 	 "test.conf:3: utc_offset: expected once, already given on line 1"},
+	{"user phcsync\nuser phcsync\n",
+	 "test.conf:2: user: expected once, already given on line 1"},
+	{"leapfile auto\nleapfile none\n",
+	 "test.conf:2: leapfile: expected once, already given on line 1"},
 	/* the first error wins */
 	{"readings 99\nbogus\n",
 	 "test.conf:1: readings: expected an integer from 1 to 25, got \"99\""},
@@ -398,24 +671,38 @@ START_TEST(test_errors)
 }
 END_TEST
 
-START_TEST(test_device_length)
+static const struct {
+	const char *key;
+	size_t offset; /* of the field in struct conf */
+	size_t max_len;
+} path_keys[] = {
+	{"device", offsetof(struct conf, device), CONF_DEVICE_MAX - 1},
+	{"leapfile", offsetof(struct conf, leapfile), CONF_PATH_MAX - 1},
+	{"driftfile", offsetof(struct conf, driftfile), CONF_PATH_MAX - 1},
+	/* sun_path less the NUL */
+	{"control_socket", offsetof(struct conf, control_socket), 107},
+};
+
+START_TEST(test_path_length)
 {
-	char text[300], path[CONF_DEVICE_MAX + 1];
+	char text[300], path[CONF_PATH_MAX + 1], want[64];
+	size_t max_len = path_keys[_i].max_len;
 	struct conf c;
 
-	/* CONF_DEVICE_MAX - 1 bytes fit with the NUL; one more does not. */
+	/* max_len bytes are accepted; one more is not. */
 	memset(path, 'p', sizeof(path));
 	path[0] = '/';
-	path[CONF_DEVICE_MAX - 1] = '\0';
-	snprintf(text, sizeof(text), "device %s\n", path);
-	ck_assert_int_eq(parse(&c, text), 0);
-	ck_assert_str_eq(c.device, path);
+	path[max_len] = '\0';
+	snprintf(text, sizeof(text), "%s %s\n", path_keys[_i].key, path);
+	ck_assert_msg(parse(&c, text) == 0, "%s", err);
+	ck_assert_str_eq((const char *)&c + path_keys[_i].offset, path);
 
-	path[CONF_DEVICE_MAX - 1] = 'p';
-	path[CONF_DEVICE_MAX] = '\0';
-	snprintf(text, sizeof(text), "device %s\n", path);
+	path[max_len] = 'p';
+	path[max_len + 1] = '\0';
+	snprintf(text, sizeof(text), "%s %s\n", path_keys[_i].key, path);
 	ck_assert_int_eq(parse(&c, text), -1);
-	ck_assert_ptr_nonnull(strstr(err, "test.conf:1: device: expected auto or a path"));
+	snprintf(want, sizeof(want), "test.conf:1: %s: expected ", path_keys[_i].key);
+	ck_assert_ptr_eq(strstr(err, want), err);
 }
 END_TEST
 
@@ -527,12 +814,29 @@ START_TEST(test_example_parses_to_defaults)
 }
 END_TEST
 
+/* Which of empty_default_keys line ("# key value") shows, or -1. */
+static int empty_default_key(const char *line)
+{
+	unsigned i;
+
+	for (i = 0; i < sizeof(empty_default_keys) / sizeof(empty_default_keys[0]); i++) {
+		size_t len = strlen(empty_default_keys[i]);
+
+		if (strncmp(line, "# ", 2) == 0 &&
+		    strncmp(line + 2, empty_default_keys[i], len) == 0 && line[2 + len] == ' ')
+			return (int)i;
+	}
+	return -1;
+}
+
 /*
  * The example comments every setting out as "#key value": enabling all of them must also
- * give the defaults, so the file cannot drift from conf_defaults or miss a key.
+ * give the defaults, so the file cannot drift from conf_defaults or miss a key. A key whose
+ * default is empty is shown as "# key value" instead, and that value must parse.
  */
 START_TEST(test_example_enabled_is_defaults)
 {
+	bool shown[sizeof(empty_default_keys) / sizeof(empty_default_keys[0])] = {false};
 	char line[1024], text[8192];
 	struct conf c, d;
 	size_t used = 1;
@@ -545,7 +849,15 @@ START_TEST(test_example_enabled_is_defaults)
 	ck_assert_ptr_nonnull(f);
 	while (fgets(line, sizeof(line), f)) {
 		size_t len = strlen(line + 1);
+		int k = empty_default_key(line);
 
+		if (k >= 0) {
+			conf_defaults(&c);
+			ck_assert_msg(conf_parse_buffer(&c, "example", line + 2, strlen(line + 2),
+							err, sizeof(err)) == 0,
+				      "%s", err);
+			shown[k] = true;
+		}
 		if (line[0] != '#' || line[1] < 'a' || line[1] > 'z')
 			continue;
 		ck_assert_uint_lt(used + len, sizeof(text));
@@ -561,6 +873,8 @@ START_TEST(test_example_enabled_is_defaults)
 		snprintf(want, sizeof(want), "\n%s ", all_keys[i]);
 		ck_assert_msg(strstr(text, want) != NULL, "example lacks \"#%s\"", all_keys[i]);
 	}
+	for (i = 0; i < sizeof(shown) / sizeof(shown[0]); i++)
+		ck_assert_msg(shown[i], "example lacks \"# %s\"", empty_default_keys[i]);
 	conf_defaults(&c);
 	conf_defaults(&d);
 	ck_assert_msg(conf_parse_buffer(&c, "example", text, used, err, sizeof(err)) == 0, "%s",
@@ -583,13 +897,19 @@ static Suite *conf_suite(void)
 	tcase_add_test(tc, test_every_key);
 	tcase_add_test(tc, test_bounds_accepted);
 	tcase_add_loop_test(tc, test_readout_names, 0, sizeof(readouts) / sizeof(readouts[0]));
+	tcase_add_loop_test(tc, test_leap_mode_names, 0,
+			    sizeof(leap_modes) / sizeof(leap_modes[0]));
 	tcase_add_loop_test(tc, test_bool_spellings, 0, sizeof(bools) / sizeof(bools[0]));
+	tcase_add_test(tc, test_path_words);
+	tcase_add_loop_test(tc, test_device_good, 0,
+			    sizeof(good_devices) / sizeof(good_devices[0]));
+	tcase_add_test(tc, test_account_names);
 	tcase_add_test(tc, test_layout);
 	tcase_add_test(tc, test_not_nul_terminated);
 	tcase_add_test(tc, test_on_top_and_unchanged_on_error);
 	tcase_add_test(tc, test_small_error_buffer);
 	tcase_add_loop_test(tc, test_errors, 0, sizeof(bad) / sizeof(bad[0]));
-	tcase_add_test(tc, test_device_length);
+	tcase_add_loop_test(tc, test_path_length, 0, sizeof(path_keys) / sizeof(path_keys[0]));
 	tcase_add_test(tc, test_nul_byte);
 	suite_add_tcase(s, tc);
 
