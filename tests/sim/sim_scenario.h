@@ -1,0 +1,107 @@
+/*
+ * Simulation scenarios: the clocks, the PHC devices and the events of one run, parsed
+ * from the line format documented in tests/sim/README.md, or built in.
+ */
+#ifndef PHCSYNC_SIM_SCENARIO_H
+#define PHCSYNC_SIM_SCENARIO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define SIM_MAX_PHC 8
+#define SIM_MAX_EVENTS 256
+#define SIM_MAX_LEAPS 16
+
+/* Which readout ioctls a driver implements. */
+#define SIM_OP_BASIC 1u	   /* PTP_SYS_OFFSET */
+#define SIM_OP_EXTENDED 2u /* PTP_SYS_OFFSET_EXTENDED */
+#define SIM_OP_PRECISE 4u  /* PTP_SYS_OFFSET_PRECISE */
+
+struct sim_phc_conf {
+	char profile[16];	  /* kvm, vmw, hyperv, vmclock, ena */
+	char clock_name[64];	  /* sysfs clock_name */
+	unsigned ops;		  /* SIM_OP_* */
+	int index;		  /* N of /dev/ptpN at start; events name the device by it */
+	bool tai;		  /* timescale: TAI, else UTC (repeats a leap second) */
+	int64_t offset_ns;	  /* PHC error vs true time at start */
+	double freq_ppb;	  /* PHC frequency error vs true time */
+	int64_t delay_ns;	  /* readout delay of one sample */
+	int64_t delay_jitter_ns;  /* mean of the exponential extra delay */
+	double asymmetry;	  /* where in the delay window the PHC is sampled, 0..1 */
+	int64_t noise_ns;	  /* Gaussian sigma on the PHC timestamp */
+	int64_t noise_exp_ns;	  /* mean of one-sided exponential noise on the timestamp */
+	double outlier_prob;	  /* probability of a large outlier per sample */
+	int64_t outlier_ns;	  /* its size (sign random) */
+	int64_t precise_noise_ns; /* Gaussian sigma of a cross-timestamp */
+	int max_reads_per_s;	  /* 0: unlimited; beyond it: EBUSY */
+};
+
+enum sim_event_type {
+	SIM_EV_PHC_STEP,      /* dev, value_ns: the PHC jumps */
+	SIM_EV_PHC_FREQ,      /* dev, value: PHC frequency error becomes value ppb */
+	SIM_EV_SYS_FREQ_STEP, /* value: system oscillator error changes by value ppm */
+	SIM_EV_SUSPEND,	      /* value_ns: guest asleep; inject_ns: REALTIME gain on resume */
+	SIM_EV_PHC_ERROR,     /* dev, err, value_ns: every access fails with err for a while */
+	SIM_EV_PHC_REMOVE,    /* dev, value_ns, new_index: gone, then back as ptp<new_index> */
+};
+
+struct sim_event {
+	int64_t t_ns; /* since the start */
+	enum sim_event_type type;
+	int dev;
+	int64_t value_ns;
+	double value;
+	int err;
+	int new_index;
+	bool has_inject;
+	int64_t inject_ns;
+	int line;
+};
+
+struct sim_leap {
+	int64_t midnight_s; /* POSIX time of the 00:00:00 that ends the leap day */
+	int sign;	    /* +1 inserted, -1 deleted */
+};
+
+struct sim_scenario {
+	char name[64];
+	uint64_t seed;
+	int64_t duration_ns;
+	int64_t start_s;	    /* UTC, POSIX seconds */
+	int tai_utc_s;		    /* true TAI-UTC at start */
+	int sys_tai_s;		    /* the guest kernel's TAI offset at start */
+	int64_t mono_start_ns;	    /* CLOCK_MONOTONIC at start */
+	int64_t sys_offset_ns;	    /* CLOCK_REALTIME - UTC at start */
+	double sys_freq_ppm;	    /* system oscillator error, constant part */
+	double sys_random_walk_ppb; /* ppb/sqrt(s) */
+	double sys_sine_ppm;	    /* sinusoidal part: amplitude */
+	double sys_sine_period_s;
+	int nphc;
+	struct sim_phc_conf phc[SIM_MAX_PHC];
+	int nevents;
+	struct sim_event ev[SIM_MAX_EVENTS]; /* sorted by time, file order kept */
+	int nleaps;
+	struct sim_leap leap[SIM_MAX_LEAPS]; /* sorted */
+};
+
+/* Name of the scenario used when none is given. */
+#define SIM_DEFAULT_SCENARIO "kvm-hour"
+
+/*
+ * Parse scenario text; origin names it in messages ("file:line: ..."). Returns 0, or -1
+ * with the message in err.
+ */
+int sim_scenario_parse(struct sim_scenario *s, const char *text, const char *origin, char *err,
+		       size_t errlen);
+
+/* Read and parse a scenario file. Returns 0, or -1 with the message in err. */
+int sim_scenario_load(struct sim_scenario *s, const char *path, char *err, size_t errlen);
+
+/* Load a built-in scenario by name. Returns 0, or -1 with the message in err. */
+int sim_scenario_builtin(struct sim_scenario *s, const char *name, char *err, size_t errlen);
+
+/* The event type's name as written in scenarios and traces. */
+const char *sim_event_name(enum sim_event_type type);
+
+#endif

@@ -1,0 +1,117 @@
+/* Unit tests of the scenario parser. Runs in tests/sim (meson workdir). */
+#include <check.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sim_scenario.h"
+
+static struct sim_scenario s;
+static char err[512];
+
+START_TEST(test_builtin)
+{
+	ck_assert_int_eq(sim_scenario_builtin(&s, "kvm-hour", err, sizeof(err)), 0);
+	ck_assert_str_eq(s.name, "kvm-hour");
+	ck_assert_int_eq(s.seed, 1);
+	ck_assert_int_eq(s.duration_ns, 3600LL * 1000000000);
+	ck_assert_int_eq(s.sys_offset_ns, 1500000000);
+	ck_assert_double_eq(s.sys_freq_ppm, 50);
+	ck_assert_double_eq(s.sys_random_walk_ppb, 1);
+	ck_assert_int_eq(s.nphc, 1);
+	ck_assert_str_eq(s.phc[0].clock_name, "KVM virtual PTP");
+	ck_assert_uint_eq(s.phc[0].ops, SIM_OP_BASIC | SIM_OP_PRECISE);
+	ck_assert_int_eq(s.phc[0].noise_ns, 100);
+	ck_assert_int_eq(s.phc[0].noise_exp_ns, 150);
+	ck_assert_int_ne(sim_scenario_builtin(&s, "nope", err, sizeof(err)), 0);
+}
+END_TEST
+
+START_TEST(test_example_files)
+{
+	ck_assert_msg(sim_scenario_load(&s, "scenarios/determinism.scn", err, sizeof(err)) == 0,
+		      "%s", err);
+	ck_assert_int_eq(s.nphc, 2);
+	ck_assert_int_eq(s.nevents, 6);
+	ck_assert_int_eq(s.nleaps, 1);
+	/* 2017-01-01T00:00:00Z */
+	ck_assert_int_eq(s.leap[0].midnight_s, 1483228800);
+	ck_assert_int_eq(s.start_s, 1483228770);
+	ck_assert(s.phc[0].tai);
+	ck_assert(!s.phc[1].tai);
+	ck_assert_int_eq(s.phc[1].max_reads_per_s, 125);
+	ck_assert_int_eq(s.ev[3].type, SIM_EV_PHC_ERROR);
+	ck_assert_int_eq(s.ev[3].err, EIO);
+	ck_assert_int_eq(s.ev[4].type, SIM_EV_SUSPEND);
+	ck_assert_int_eq(s.ev[4].value_ns, 4500000000LL);
+}
+END_TEST
+
+START_TEST(test_events_sorted)
+{
+	const char *text = "phc vmw 2\n"
+			   "at 20 phc_step 2 -1ms\n"
+			   "at 5 sys_freq_step 1.5\n"
+			   "at 5 suspend 3s inject_error 200ms\n"
+			   "at 1m phc_remove 2 10s 4\n";
+
+	ck_assert_msg(sim_scenario_parse(&s, text, "t", err, sizeof(err)) == 0, "%s", err);
+	ck_assert_int_eq(s.nevents, 4);
+	ck_assert_int_eq(s.ev[0].type, SIM_EV_SYS_FREQ_STEP);
+	ck_assert_int_eq(s.ev[1].type, SIM_EV_SUSPEND);
+	ck_assert(s.ev[1].has_inject);
+	ck_assert_int_eq(s.ev[1].inject_ns, 200000000);
+	ck_assert_int_eq(s.ev[2].value_ns, -1000000);
+	ck_assert_int_eq(s.ev[3].t_ns, 60000000000LL);
+	ck_assert_int_eq(s.ev[3].new_index, 4);
+	ck_assert_str_eq(s.phc[0].clock_name, "ptp_vmw");
+}
+END_TEST
+
+/* Each bad line is reported with its origin and line number. */
+START_TEST(test_errors)
+{
+	static const struct {
+		const char *text;
+		const char *msg;
+	} bad[] = {
+		{"seed 1\nbogus 3\n", "t:2: unknown key 'bogus'"},
+		{"noise 5ns\n", "t:1: 'noise' outside a 'phc' block"},
+		{"phc kvm\nnoise 5 furlongs\n", "t:2: 'noise' takes one value"},
+		{"phc xen\n", "t:1: unknown PHC profile 'xen'"},
+		{"phc kvm 0\nat 5 phc_step 1 1ms\n", "t:2: no PHC with index 1"},
+		{"\n\nat 5 phc_error 0 EIO 1s\n", "t:3: no PHC with index 0"},
+		{"phc kvm 0\nat 5 phc_error 0 EFOO 1s\n", "t:2: unknown error 'EFOO'"},
+		{"start 2025-02-30T00:00:00\n", "t:1: bad value"},
+		{"phc kvm 0\nphc vmw 0\n", "two PHC devices with index 0"},
+		{"duration -5\n", "t:1: bad value"},
+		{"leap 2016-12-31 +2\n", "t:1: expected 'leap YYYY-MM-DD +1|-1'"},
+		{"start 2017-01-01T00:00:00\nleap 2016-12-31 +1\n", "leap second before the start"},
+		{"seed\n", "t:1: 'seed' takes one value"},
+	};
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		ck_assert_int_ne(sim_scenario_parse(&s, bad[i].text, "t", err, sizeof(err)), 0);
+		ck_assert_msg(strstr(err, bad[i].msg), "case %zu: got '%s'", i, err);
+	}
+}
+END_TEST
+
+int main(void)
+{
+	Suite *su = suite_create("sim_scenario");
+	TCase *tc = tcase_create("core");
+	SRunner *sr;
+	int failed;
+
+	tcase_add_test(tc, test_builtin);
+	tcase_add_test(tc, test_example_files);
+	tcase_add_test(tc, test_events_sorted);
+	tcase_add_test(tc, test_errors);
+	suite_add_tcase(su, tc);
+	sr = srunner_create(su);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
