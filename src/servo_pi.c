@@ -128,7 +128,9 @@ static double pi_sample(struct servo *servo, int64_t offset_ns, int64_t local_ns
 			*state = SERVO_UNLOCKED;
 			return s->integ_ppb;
 		}
-		pi_estimate(s, offset_ns, local_ns);
+		/* A frequency from a driftfile beats one from two samples a poll apart. */
+		if (!(s->first_update && s->p.freq_trusted))
+			pi_estimate(s, offset_ns, local_ns);
 		if ((s->first_update && beyond(offset_ns, s->p.first_step_threshold_ns)) ||
 		    beyond(offset_ns, s->p.step_threshold_ns))
 			*state = SERVO_STEP;

@@ -156,6 +156,35 @@ START_TEST(test_frequency_estimate_from_two_samples)
 }
 END_TEST
 
+START_TEST(test_trusted_frequency_is_kept)
+{
+	/* A driftfile frequency is kept by the first update, and only by the first. */
+	struct model m = {
+		.true_ns = T2026_NS, .offset_ns = 1000.0, .err = 50e-6, .freq_ppb = -49000.0};
+	struct servo_params p;
+	struct servo *s;
+	enum servo_state st;
+	double f;
+
+	servo_params_defaults(&p, 1.0);
+	p.freq_trusted = true;
+	s = servo_create(SERVO_PI, &p, -49000.0);
+	ck_assert_ptr_nonnull(s);
+	servo_sample(s, llround(m.offset_ns), model_local_ns(&m), &st);
+	model_advance(&m, 100.0);
+	f = servo_sample(s, llround(m.offset_ns), model_local_ns(&m), &st);
+	ck_assert_int_eq(st, SERVO_LOCKED);
+	ck_assert_double_eq(f, -49000.0);
+	m.freq_ppb = f;
+	servo_reset(s);
+	servo_sample(s, llround(m.offset_ns), model_local_ns(&m), &st);
+	model_advance(&m, 100.0);
+	f = servo_sample(s, llround(m.offset_ns), model_local_ns(&m), &st);
+	ck_assert_double_eq_tol(f, cancelling_ppb(50e-6), 0.05);
+	servo_destroy(s);
+}
+END_TEST
+
 START_TEST(test_estimate_needs_newer_sample)
 {
 	struct servo *s = make_servo(1.0, 0.0);
@@ -470,6 +499,7 @@ int main(void)
 	tcase_add_test(tc, test_converges_1s);
 	tcase_add_test(tc, test_converges_250ms);
 	tcase_add_test(tc, test_frequency_estimate_from_two_samples);
+	tcase_add_test(tc, test_trusted_frequency_is_kept);
 	tcase_add_test(tc, test_estimate_needs_newer_sample);
 	tcase_add_test(tc, test_estimate_is_clamped);
 	tcase_add_test(tc, test_saturation_does_not_wind_up);

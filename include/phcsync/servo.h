@@ -6,6 +6,7 @@
 #ifndef PHCSYNC_SERVO_H
 #define PHCSYNC_SERVO_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 enum servo_type { SERVO_PI };
@@ -26,6 +27,8 @@ struct servo_params {
 	int64_t step_threshold_ns;       /* step later above this; 0: never */
 	int64_t stable_offset_ns;        /* |offset| below this ... */
 	int stable_count;                /* ... this many times in a row: LOCKED_STABLE */
+	bool freq_trusted;               /* the start frequency is known (a driftfile): the
+					    first update keeps it instead of estimating */
 };
 
 /* Fill p with defaults for a poll interval of interval_s seconds. */
