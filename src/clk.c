@@ -116,6 +116,39 @@ int clk_step_ns(struct clk *c, int64_t delta_ns)
 	return ret < 0 ? ret : 0;
 }
 
+int clk_set_tai(struct clk *c, int tai_s)
+{
+	struct timex tx = {0};
+	int ret;
+
+	if (c->observe_only)
+		return 0;
+	tx.modes = ADJ_TAI;
+	tx.constant = tai_s;
+	ret = adjtime_rt(&tx);
+	return ret < 0 ? ret : 0;
+}
+
+int clk_set_leap(struct clk *c, int dir)
+{
+	struct timex tx = {0};
+	int ret;
+
+	if (c->observe_only)
+		return 0;
+	ret = adjtime_rt(&tx);
+	if (ret < 0)
+		return ret;
+	tx.modes = ADJ_STATUS;
+	tx.status &= ~(STA_INS | STA_DEL);
+	if (dir > 0)
+		tx.status |= STA_INS;
+	else if (dir < 0)
+		tx.status |= STA_DEL;
+	ret = adjtime_rt(&tx);
+	return ret < 0 ? ret : 0;
+}
+
 static long ns_to_us_up(int64_t ns)
 {
 	if (ns <= 0)

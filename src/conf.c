@@ -94,6 +94,7 @@ static const struct name_value servo_names[] = {
 };
 
 static const struct name_value timescale_names[] = {
+	{"auto", CONF_TIMESCALE_AUTO},
 	{"utc", CONF_TIMESCALE_UTC},
 	{"tai", CONF_TIMESCALE_TAI},
 	{NULL, 0},
@@ -194,7 +195,7 @@ static const struct key_desc keys[KEY_COUNT] = {
 			   .max = 1e12},
 	[KEY_TIMESCALE] = {.name = "timescale",
 			   .kind = KIND_NAME,
-			   .expected = "utc or tai",
+			   .expected = "auto, utc or tai",
 			   .names = timescale_names},
 	[KEY_UTC_OFFSET] = {.name = "utc_offset",
 			    .kind = KIND_INT,
@@ -294,7 +295,7 @@ void conf_defaults(struct conf *c)
 		.max_offset_panic_s = 86400.0,
 		.allow_large_step = false,
 		.offset_ns = 0,
-		.timescale = CONF_TIMESCALE_UTC,
+		.timescale = CONF_TIMESCALE_AUTO,
 		.utc_offset_s = 37,
 		.utc_offset_set = false,
 		.rtcsync = false,

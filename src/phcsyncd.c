@@ -35,6 +35,8 @@
 #define SYSFS_PTP "/sys/class/ptp"
 #define MAX_CLOCKS 64
 #define NS_PER_S 1000000000LL
+/* BOOTTIME gaining this much on MONOTONIC means the VM was suspended. */
+#define SUSPEND_MIN_NS (NS_PER_S / 2)
 
 enum exit_code { EXIT_OK = 0, EXIT_RUNTIME = 1, EXIT_CONFIG = 2 };
 
@@ -160,6 +162,16 @@ static int64_t mono_ns(void)
 	return (int64_t)ts.tv_sec * NS_PER_S + ts.tv_nsec;
 }
 
+/* How far CLOCK_BOOTTIME is ahead of CLOCK_MONOTONIC: it grows by the time suspended. */
+static int64_t suspended_ns(void)
+{
+	struct timespec boot, mono;
+
+	clock_gettime(CLOCK_BOOTTIME, &boot);
+	clock_gettime(CLOCK_MONOTONIC, &mono);
+	return (int64_t)(boot.tv_sec - mono.tv_sec) * NS_PER_S + (boot.tv_nsec - mono.tv_nsec);
+}
+
 static void on_signal(int sig)
 {
 	int saved = errno;
@@ -250,7 +262,7 @@ static int run(const struct conf *conf, bool observe_only)
 	struct clk clk;
 	int64_t interval_ns = (int64_t)(conf->poll_interval_s * NS_PER_S);
 	int64_t summary_ns = (int64_t)(conf->summary_interval_s * NS_PER_S);
-	int64_t next_poll, next_summary, now;
+	int64_t next_poll, next_summary, now, slept_ns, suspended;
 	int ret;
 
 	if (conf->timescale == CONF_TIMESCALE_TAI)
@@ -270,11 +282,20 @@ static int run(const struct conf *conf, bool observe_only)
 	now = mono_ns();
 	next_poll = now;
 	next_summary = now + summary_ns;
+	suspended = suspended_ns();
 	while (!got_term) {
 		struct pollfd pfd = {.fd = signal_pipe[0], .events = POLLIN};
 		int64_t wait_ns;
 
 		now = mono_ns();
+		slept_ns = suspended_ns() - suspended;
+		if (slept_ns > SUSPEND_MIN_NS) {
+			suspended += slept_ns;
+			log_notice("resumed after %.1f s of suspend: polling now",
+				   (double)slept_ns / NS_PER_S);
+			sync_note_suspend(sync, slept_ns, now);
+			next_poll = now;
+		}
 		if (now >= next_poll) {
 			sync_update(sync, now);
 			next_poll += interval_ns;
@@ -303,7 +324,7 @@ static int run(const struct conf *conf, bool observe_only)
 	}
 	log_notice("exiting on signal");
 	sync_log_report(sync, mono_ns());
-	sync_shutdown(sync);
+	sync_shutdown(sync, mono_ns());
 	sync_destroy(sync);
 	return EXIT_OK;
 }

@@ -9,10 +9,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "phcsync/device.h"
+#include "phcsync/disrupt.h"
+#include "phcsync/driftfile.h"
 #include "phcsync/filter.h"
+#include "phcsync/leapsec.h"
 #include "phcsync/log.h"
+#include "phcsync/rtchint.h"
 #include "phcsync/servo.h"
 #include "phcsync/stats.h"
 #include "phcsync/sync.h"
@@ -24,6 +29,13 @@
 #define WAIT_LOG_INTERVAL_NS (300 * NS_PER_S)
 /* Good samples in a row that end holdover. */
 #define HOLDOVER_EXIT_SAMPLES 3
+/* A disruption below the step threshold is slewed with this proportional gain per poll, the
+ * integrator frozen so that it does not wind up, until the offset is below SLEW_DONE_NS. */
+#define SLEW_GAIN 0.7
+#define SLEW_DONE_NS 10000
+/* A suspend this recent is named as the likely cause of a disruption. */
+#define SUSPEND_HINT_NS (120 * NS_PER_S)
+#define DRIFT_WRITE_INTERVAL_NS (3600 * NS_PER_S)
 /* Updates over which status reports the RMS and largest offset. */
 #define STATUS_WINDOW 64
 
@@ -33,6 +45,7 @@ struct sync {
 	struct clk *clk;
 	struct filter *filter;
 	struct servo *servo;
+	struct disrupt *disrupt;
 	char device[PHC_PATH_MAX];
 	char clock_name[PHC_NAME_MAX];
 	int readings;
@@ -53,6 +66,25 @@ struct sync {
 	bool holdover;
 	int64_t holdover_since_mono_ns;
 	int recovery_good;
+	/* disruptions */
+	bool slewing;
+	bool suspect;
+	int64_t slew_start_mono_ns;
+	int64_t suspend_ns;
+	int64_t suspend_mono_ns;
+	long disruptions;
+	/* leap seconds */
+	struct leapsec leap;
+	enum conf_timescale timescale; /* resolved: UTC or TAI */
+	int kernel_tai_s;              /* last ADJ_TAI we made, -1: none */
+	int armed;                     /* STA_INS (+1) / STA_DEL (-1) we set */
+	int64_t leap_step_done_s;
+	int64_t leap_ignored_s;        /* the leap whose samples we said we ignore */
+	int64_t smear_ns;
+	int64_t expiry_warned_day;
+	/* driftfile */
+	bool ever_locked;
+	int64_t drift_written_mono_ns;
 	double freq_ppb;
 	int64_t last_offset_ns;
 	int64_t last_delay_ns;
@@ -92,6 +124,25 @@ static int readings_per_poll(const struct conf *c)
 	return n;
 }
 
+/* `timescale auto`: what the driver is known to give (documented in phcsyncd.conf(5)). */
+static void resolve_timescale(struct sync *s)
+{
+	enum conf_timescale ts = s->conf.timescale;
+
+	if (ts == CONF_TIMESCALE_AUTO)
+		ts = strncmp(s->clock_name, "vmclock", 7) == 0 ? CONF_TIMESCALE_TAI
+							       : CONF_TIMESCALE_UTC;
+	if (ts == s->timescale)
+		return;
+	s->timescale = ts;
+	log_info("%s: timescale %s%s", s->device, ts == CONF_TIMESCALE_TAI ? "tai" : "utc",
+		 s->conf.timescale == CONF_TIMESCALE_AUTO ? " (auto, from the clock name)" : "");
+	if (ts == CONF_TIMESCALE_TAI && !s->leap.table)
+		log_warn("timescale tai without a leap table: using a fixed TAI-UTC of %d s "
+			 "(utc_offset); it will be wrong after the next leap second",
+			 s->conf.utc_offset_s);
+}
+
 /* Open the configured device, or find it again by its clock name. */
 static int open_device(struct sync *s, int64_t now_mono_ns, bool quiet)
 {
@@ -114,16 +165,18 @@ static int open_device(struct sync *s, int64_t now_mono_ns, bool quiet)
 	}
 	snprintf(s->device, sizeof(s->device), "%s", choice.path);
 	snprintf(s->clock_name, sizeof(s->clock_name), "%s", choice.clock_name);
-	s->method = phc_current_method(s->phc);
+	/* Known after the first read when probing. */
+	s->method = s->conf.readout == PHC_METHOD_AUTO ? PHC_METHOD_COUNT
+						       : phc_current_method(s->phc);
 	filter_reset(s->filter);
+	resolve_timescale(s);
 	if (s->ever_opened) {
 		s->reopens++;
-		log_notice("%s (%s): reopened, readout %s", s->device, s->clock_name,
-			   phc_method_name(s->method));
+		log_notice("%s (%s): reopened", s->device, s->clock_name);
 	} else {
-		log_info("%s (%s): opened read-only, readout %s%s", s->device, s->clock_name,
-			 phc_method_name(s->method),
-			 s->conf.readout == PHC_METHOD_AUTO ? " (probing)" : " (forced)");
+		log_info("%s (%s): opened read-only, readout %s", s->device, s->clock_name,
+			 s->conf.readout == PHC_METHOD_AUTO ? "auto (probing)"
+							    : phc_method_name(s->conf.readout));
 	}
 	s->ever_opened = true;
 	s->open_backoff_ns = OPEN_BACKOFF_MIN_NS;
@@ -141,8 +194,141 @@ static void close_device(struct sync *s, int64_t now_mono_ns, int64_t delay_ns)
 	s->next_open_mono_ns = now_mono_ns + delay_ns;
 }
 
+/* Start from the driftfile's frequency, when it holds a sane one. */
+static bool load_drift(struct sync *s, struct clk *clk, double *freq_ppb)
+{
+	double freq, unc;
+	int ret = driftfile_read(s->conf.driftfile, &freq, &unc);
+
+	if (ret == -ENOENT) {
+		log_info("driftfile %s: not there yet", s->conf.driftfile);
+		return false;
+	}
+	if (ret < 0) {
+		log_warn("driftfile %s: ignored: %s", s->conf.driftfile,
+			 ret == -EINVAL ? "corrupt or absurd content" : strerror(-ret));
+		return false;
+	}
+	log_info("driftfile %s: starting from %+.3f ppb (uncertainty %.3f ppb)",
+		 s->conf.driftfile, freq, unc);
+	if (!clk->observe_only) {
+		ret = clk_set_freq_ppb(clk, freq);
+		if (ret < 0) {
+			log_err("setting frequency %+.3f ppb failed: %s", freq, strerror(-ret));
+			return false;
+		}
+	}
+	*freq_ppb = freq;
+	return true;
+}
+
+static void save_drift(struct sync *s, int64_t now_mono_ns)
+{
+	double freq = servo_freq_ppb(s->servo);
+	double unc = stats_stddev(&s->win_freq);
+	int ret;
+
+	if (!s->conf.driftfile[0] || !s->ever_locked || s->clk->observe_only)
+		return;
+	s->drift_written_mono_ns = now_mono_ns;
+	if (unc > DRIFTFILE_UNC_MAX_PPB)
+		unc = DRIFTFILE_UNC_MAX_PPB;
+	ret = driftfile_write(s->conf.driftfile, freq, unc);
+	if (ret < 0)
+		log_warn("driftfile %s: cannot write: %s", s->conf.driftfile, strerror(-ret));
+	else
+		log_debug("driftfile %s: wrote %+.3f ppb", s->conf.driftfile, freq);
+}
+
+static int64_t realtime_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return ts.tv_sec;
+}
+
+static void format_day(int64_t utc_s, char *buf, size_t len)
+{
+	time_t t = (time_t)utc_s;
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	strftime(buf, len, "%Y-%m-%d", &tm);
+}
+
+static void describe_leap_table(struct sync *s, const char *what)
+{
+	char expiry[32] = "unknown", next[32] = "none known";
+	int64_t now_s = realtime_s(), when_s;
+	int dir;
+
+	if (leap_expiry(s->leap.table))
+		format_day(leap_expiry(s->leap.table), expiry, sizeof(expiry));
+	if (leap_next(s->leap.table, now_s, &when_s, &dir) == 0) {
+		format_day(when_s - 1, next, sizeof(next));
+		snprintf(next + strlen(next), sizeof(next) - strlen(next), " (%+d s)", dir);
+	}
+	log_info("leap table %s %s: %zu entries, TAI-UTC %d s, next leap %s, expires %s", what,
+		 s->leap.path, leap_count(s->leap.table), leap_tai_utc(s->leap.table, now_s),
+		 next, expiry);
+}
+
+/* Warned at start and once a day: an old table misses leaps announced since. */
+static void warn_expiry(struct sync *s, int64_t utc_s)
+{
+	int64_t day = utc_s / 86400;
+	char expiry[32];
+
+	if (!s->leap.table || day == s->expiry_warned_day)
+		return;
+	s->expiry_warned_day = day;
+	if (!leap_expires_within(s->leap.table, utc_s, LEAPSEC_EXPIRY_WARN_DAYS))
+		return;
+	format_day(leap_expiry(s->leap.table), expiry, sizeof(expiry));
+	log_warn("leap table %s %s on %s: update tzdata; known leap seconds are still applied",
+		 s->leap.path, leap_expired(s->leap.table, utc_s) ? "expired" : "expires",
+		 expiry);
+}
+
+static int open_leap_table(struct sync *s)
+{
+	char err[1024];
+	int ret = leapsec_open(&s->leap, &s->conf, err, sizeof(err));
+
+	if (ret < 0 && s->conf.leapfile[0]) {
+		log_err("leapfile: %s", err);
+		return ret;
+	}
+	if (ret < 0)
+		log_warn("no leap table (%s): leap seconds will not be handled", err);
+	else if (!s->leap.table)
+		log_info("leapfile none: leap seconds are not handled");
+	else
+		describe_leap_table(s, "loaded");
+	return 0;
+}
+
+int sync_reload(struct sync *s, char *msg, size_t msglen)
+{
+	char err[1024];
+	int ret = leapsec_reload(&s->leap, &s->conf, err, sizeof(err));
+
+	if (ret < 0) {
+		log_warn("leap table reload failed, keeping the old one: %s", err);
+		snprintf(msg, msglen, "leap table reload failed, keeping the old one: %s", err);
+		return ret;
+	}
+	if (s->leap.table)
+		describe_leap_table(s, "reloaded");
+	s->expiry_warned_day = 0;
+	snprintf(msg, msglen, "leap table reloaded");
+	return 0;
+}
+
 int sync_create(struct sync **out, const struct conf *conf, struct clk *clk)
 {
+	struct disrupt_params dp;
 	struct servo_params sp;
 	struct sync *s = calloc(1, sizeof(*s));
 	double freq_ppb = 0.0;
@@ -155,6 +341,8 @@ int sync_create(struct sync **out, const struct conf *conf, struct clk *clk)
 	s->clk = clk;
 	s->start_mono_ns = -1;
 	s->waiting_since_mono_ns = -1;
+	s->kernel_tai_s = -1;
+	s->timescale = CONF_TIMESCALE_AUTO;
 	s->open_backoff_ns = OPEN_BACKOFF_MIN_NS;
 	snprintf(s->device, sizeof(s->device), "%s", conf->device);
 	s->readings = readings_per_poll(conf);
@@ -169,6 +357,7 @@ int sync_create(struct sync **out, const struct conf *conf, struct clk *clk)
 		return ret;
 	}
 	servo_params_defaults(&sp, conf->poll_interval_s);
+	sp.freq_trusted = conf->driftfile[0] && load_drift(s, clk, &freq_ppb);
 	sp.kp = conf->pi_kp;
 	sp.ki = conf->pi_ki;
 	sp.max_freq_ppb = clk_max_freq_ppb(clk);
@@ -176,7 +365,10 @@ int sync_create(struct sync **out, const struct conf *conf, struct clk *clk)
 	sp.step_threshold_ns = (int64_t)llround(conf->step_threshold_s * NS_PER_S);
 	s->servo = servo_create(SERVO_PI, &sp, freq_ppb);
 	s->filter = filter_create();
-	if (!s->servo || !s->filter) {
+	disrupt_params_default(&dp);
+	dp.samples = conf->disruption_samples;
+	s->disrupt = disrupt_create(&dp);
+	if (!s->servo || !s->filter || !s->disrupt) {
 		log_err("cannot create the servo or the filter");
 		sync_destroy(s);
 		return -ENOMEM;
@@ -187,6 +379,11 @@ int sync_create(struct sync **out, const struct conf *conf, struct clk *clk)
 	stats_reset(&s->win_delay);
 	stats_reset(&s->locked_offset);
 
+	ret = open_leap_table(s);
+	if (ret < 0) {
+		sync_destroy(s);
+		return ret;
+	}
 	ret = open_device(s, 0, true);
 	if (ret < 0) {
 		char msg[1024];
@@ -210,14 +407,24 @@ int sync_create(struct sync **out, const struct conf *conf, struct clk *clk)
 	return 0;
 }
 
-/* The offset of the system clock from the reference UTC the PHC gives (positive: ahead). */
-static int64_t reference_offset_ns(const struct sync *s, int64_t sample_offset_ns)
+/*
+ * The offset of the system clock from the UTC the PHC gives (positive: ahead), and that UTC
+ * time itself. A TAI PHC is converted with the leap table's TAI-UTC at that instant.
+ */
+static int64_t reference_offset_ns(const struct sync *s, const struct filter_sample *sample,
+				   int64_t *ref_utc_ns)
 {
-	int64_t offset = sample_offset_ns - s->conf.offset_ns;
+	int64_t ref_ns = sample->t_local_ns - sample->offset_ns + s->conf.offset_ns;
+	int tai_utc_s;
 
-	if (s->conf.timescale == CONF_TIMESCALE_TAI)
-		offset += (int64_t)s->conf.utc_offset_s * NS_PER_S;
-	return offset;
+	if (s->timescale == CONF_TIMESCALE_TAI) {
+		tai_utc_s = leapsec_tai_utc_at_tai(&s->leap, ref_ns);
+		if (tai_utc_s < 0)
+			tai_utc_s = s->conf.utc_offset_s;
+		ref_ns -= (int64_t)tai_utc_s * NS_PER_S;
+	}
+	*ref_utc_ns = ref_ns;
+	return sample->t_local_ns - ref_ns;
 }
 
 static bool is_locked(enum servo_state st)
@@ -313,7 +520,10 @@ static bool read_sample(struct sync *s, struct filter_sample *sample, int64_t no
 	}
 	n = phc_read(s->phc, s->readings, r);
 	method = phc_current_method(s->phc);
-	if (method != s->method) {
+	if (method != s->method && s->method == PHC_METHOD_COUNT) {
+		log_info("%s: readout %s", s->device, phc_method_name(method));
+		s->method = method;
+	} else if (method != s->method) {
 		log_notice("%s: readout method %s -> %s", s->device, phc_method_name(s->method),
 			   phc_method_name(method));
 		s->method = method;
@@ -408,31 +618,234 @@ static void observe(struct sync *s, int64_t offset_ns, int64_t now_mono_ns)
 			      (double)(now_mono_ns - s->first_mono_ns);
 }
 
+static void update_kernel_status(struct sync *s, int64_t offset_ns, int64_t error_ns, bool locked)
+{
+	int ret = clk_set_status(s->clk, llabs(offset_ns) + error_ns, error_ns,
+				 locked && s->conf.rtcsync);
+
+	if (ret < 0)
+		log_warn("setting the kernel status failed: %s", strerror(-ret));
+}
+
+static void set_freq(struct sync *s, double freq_ppb)
+{
+	int ret = clk_set_freq_ppb(s->clk, freq_ppb);
+
+	if (ret < 0)
+		log_err("setting frequency %+.3f ppb failed: %s", freq_ppb, strerror(-ret));
+	s->freq_ppb = freq_ppb;
+}
+
+/*
+ * Slew out a disruption below the step threshold: proportional control only, with the
+ * integrator frozen, so the servo's frequency is still right when the offset is gone.
+ * Returns false once done: the sample then goes to the servo.
+ */
+static bool slew(struct sync *s, int64_t offset_ns, int64_t now_mono_ns)
+{
+	double max = clk_max_freq_ppb(s->clk);
+	double freq;
+
+	if (llabs(offset_ns) < SLEW_DONE_NS) {
+		s->slewing = false;
+		disrupt_reset(s->disrupt);
+		log_notice("disruption slewed out in %.0f s; offset %+" PRId64 " ns",
+			   (double)(now_mono_ns - s->slew_start_mono_ns) / NS_PER_S, offset_ns);
+		return false;
+	}
+	freq = servo_freq_ppb(s->servo) - SLEW_GAIN * (double)offset_ns / s->conf.poll_interval_s;
+	freq = freq > max ? max : freq < -max ? -max : freq;
+	set_freq(s, freq);
+	log_debug("slewing: offset %+" PRId64 " ns freq %+.3f ppb", offset_ns, freq);
+	return true;
+}
+
+/*
+ * Watch for VM events that move the offset far beyond the noise. Returns true when the
+ * sample was consumed here (held as a suspect, or used to step or slew).
+ */
+static bool handle_disruption(struct sync *s, int64_t offset_ns, int64_t now_mono_ns)
+{
+	struct disrupt_hint hint = {0};
+	struct disrupt_result r;
+	char msg[256];
+
+	s->suspect = false;
+	if (s->slewing)
+		return slew(s, offset_ns, now_mono_ns);
+	if (!s->have_state || !is_locked(s->state))
+		return false;
+	switch (disrupt_feed(s->disrupt, offset_ns, &r)) {
+	case DISRUPT_NORMAL:
+		return false;
+	case DISRUPT_DISCARDED:
+		log_info("ignored %d outlier sample(s)", r.discarded);
+		return false;
+	case DISRUPT_SUSPECT:
+		if (r.discarded)
+			log_info("ignored %d outlier sample(s)", r.discarded);
+		log_info("offset %+" PRId64 " ns is beyond the noise (threshold %" PRId64
+			 " ns): holding the frequency until it is confirmed",
+			 offset_ns, r.threshold_ns);
+		s->suspect = true;
+		return true;
+	case DISRUPT_CONFIRMED:
+		break;
+	}
+	hint.suspended = s->suspend_mono_ns > 0 &&
+			 now_mono_ns - s->suspend_mono_ns < SUSPEND_HINT_NS;
+	hint.suspend_ns = s->suspend_ns;
+	disrupt_format(msg, sizeof(msg), offset_ns, &hint);
+	log_notice("%s", msg);
+	s->disruptions++;
+	if (s->conf.step_threshold_s > 0 &&
+	    fabs((double)offset_ns) > s->conf.step_threshold_s * NS_PER_S) {
+		step_clock(s, offset_ns, now_mono_ns);
+		set_freq(s, servo_freq_ppb(s->servo));
+		disrupt_reset(s->disrupt);
+		return true;
+	}
+	s->slewing = true;
+	s->slew_start_mono_ns = now_mono_ns;
+	log_notice("slewing %+.9f s (below step_threshold)", (double)-offset_ns / NS_PER_S);
+	return slew(s, offset_ns, now_mono_ns);
+}
+
+static void record(struct sync *s, const struct filter_sample *sample, int64_t offset_ns)
+{
+	char msg[512];
+
+	s->updates++;
+	s->last_offset_ns = offset_ns;
+	s->last_delay_ns = sample->delay_ns;
+	s->last_error_ns = sample->error_bound_ns;
+	stats_add(&s->win_delay, (double)sample->delay_ns);
+	/* Before lock the offsets are the start-up error, not the quality of the lock. */
+	if (s->clk->observe_only || (s->have_state && is_locked(s->state)))
+		stats_add(&s->win_offset, (double)offset_ns);
+	s->recent_offset_ns[s->recent_next] = offset_ns;
+	s->recent_next = (s->recent_next + 1) % STATUS_WINDOW;
+	if (s->recent_count < STATUS_WINDOW)
+		s->recent_count++;
+	if (s->updates == 1 && rtchint_check(offset_ns, msg, sizeof(msg)))
+		log_warn("%s", msg);
+}
+
+static void discipline(struct sync *s, const struct filter_sample *sample, int64_t offset_ns,
+		       int64_t now_mono_ns)
+{
+	enum servo_state st;
+	double freq_ppb;
+
+	freq_ppb = servo_sample(s->servo, offset_ns, now_mono_ns, &st);
+	set_state(s, st, offset_ns);
+	switch (st) {
+	case SERVO_UNLOCKED:
+		break;
+	case SERVO_STEP:
+		step_clock(s, offset_ns, now_mono_ns);
+		disrupt_reset(s->disrupt);
+		/* The frequency estimate holds across the step. */
+		__attribute__((fallthrough));
+	case SERVO_LOCKED:
+	case SERVO_LOCKED_STABLE:
+		set_freq(s, freq_ppb);
+		stats_add(&s->win_freq, freq_ppb);
+		break;
+	}
+	if (is_locked(st)) {
+		stats_add(&s->locked_offset, (double)offset_ns);
+		if (!s->ever_locked)
+			s->drift_written_mono_ns = now_mono_ns;
+		s->ever_locked = true;
+	}
+	log_debug("offset %+" PRId64 " ns state %s freq %+.3f ppb delay %" PRId64
+		  " ns error %" PRId64 " ns",
+		  offset_ns, servo_state_name(st), freq_ppb, sample->delay_ns,
+		  sample->error_bound_ns);
+}
+
+/*
+ * Tell the kernel about leap seconds and keep the servo away from them. Returns true when
+ * the sample must not be used (it is too close to a leap). Adjusts *offset_ns by the smear.
+ */
+static bool apply_leap_plan(struct sync *s, int64_t *offset_ns, int64_t ref_utc_ns,
+			    int64_t now_mono_ns)
+{
+	struct leap_plan plan;
+	char day[32];
+	int ret;
+
+	if (!s->leap.table)
+		return false;
+	leapsec_plan(&s->leap, ref_utc_ns, s->leap_step_done_s, &plan);
+	warn_expiry(s, ref_utc_ns / NS_PER_S);
+	if (plan.step_dir && !s->clk->observe_only) {
+		/* The PHC has taken the leap and our clock has not: take it now, at once. */
+		s->leap_step_done_s = plan.leap_utc_s;
+		ret = clk_step_ns(s->clk, -(int64_t)plan.step_dir * NS_PER_S);
+		log_notice("leap second: %s the clock by %+d s (leap_mode step)%s%s",
+			   ret < 0 ? "failed to step" : "stepped", -plan.step_dir,
+			   ret < 0 ? ": " : "", ret < 0 ? strerror(-ret) : "");
+		if (ret == 0) {
+			s->steps++;
+			s->last_step_ns = -(int64_t)plan.step_dir * NS_PER_S;
+			s->last_step_mono_ns = now_mono_ns;
+		}
+	}
+	if (plan.ignore_sample) {
+		if (s->leap_ignored_s != plan.leap_utc_s) {
+			s->leap_ignored_s = plan.leap_utc_s;
+			format_day(plan.leap_utc_s - 1, day, sizeof(day));
+			log_notice("leap second at the end of %s: ignoring samples within %d s of it, "
+				   "frequency held",
+				   day, LEAPSEC_IGNORE_S);
+		}
+		return true;
+	}
+	if (!s->clk->observe_only && plan.tai_utc_s >= 0 && plan.tai_utc_s != s->kernel_tai_s) {
+		ret = clk_set_tai(s->clk, plan.tai_utc_s);
+		if (ret < 0)
+			log_warn("setting the TAI offset failed: %s", strerror(-ret));
+		else
+			log_notice("TAI offset set to %d s", plan.tai_utc_s);
+		s->kernel_tai_s = plan.tai_utc_s;
+	}
+	if (!s->clk->observe_only && plan.arm != s->armed) {
+		ret = clk_set_leap(s->clk, plan.arm);
+		if (ret < 0) {
+			log_warn("setting the leap status failed: %s", strerror(-ret));
+		} else if (plan.arm) {
+			format_day(ref_utc_ns / NS_PER_S, day, sizeof(day));
+			log_notice("leap second: the kernel will %s a second at the end of %s",
+				   plan.arm > 0 ? "insert" : "delete", day);
+		} else {
+			log_notice("leap second: done, kernel leap status cleared");
+		}
+		s->armed = plan.arm;
+	}
+	if (plan.smear_ns != s->smear_ns && (plan.smear_ns == 0 || s->smear_ns == 0))
+		log_notice("leap smear %s", plan.smear_ns ? "started" : "finished");
+	s->smear_ns = plan.smear_ns;
+	*offset_ns -= plan.smear_ns;
+	return false;
+}
+
 void sync_update(struct sync *s, int64_t now_mono_ns)
 {
 	struct filter_sample sample;
-	enum servo_state st;
-	int64_t offset_ns;
-	double freq_ppb;
-	int ret;
+	int64_t offset_ns, ref_utc_ns;
 
 	if (s->start_mono_ns < 0)
 		s->start_mono_ns = now_mono_ns;
 	if (!read_sample(s, &sample, now_mono_ns))
 		return;
-	offset_ns = reference_offset_ns(s, sample.offset_ns);
+	offset_ns = reference_offset_ns(s, &sample, &ref_utc_ns);
+	if (apply_leap_plan(s, &offset_ns, ref_utc_ns, now_mono_ns))
+		return;
 	if (recovering(s, offset_ns, now_mono_ns))
 		return;
-	s->updates++;
-	s->last_offset_ns = offset_ns;
-	s->last_delay_ns = sample.delay_ns;
-	s->last_error_ns = sample.error_bound_ns;
-	stats_add(&s->win_delay, (double)sample.delay_ns);
-	stats_add(&s->win_offset, (double)offset_ns);
-	s->recent_offset_ns[s->recent_next] = offset_ns;
-	s->recent_next = (s->recent_next + 1) % STATUS_WINDOW;
-	if (s->recent_count < STATUS_WINDOW)
-		s->recent_count++;
+	record(s, &sample, offset_ns);
 
 	if (s->clk->observe_only) {
 		observe(s, offset_ns, now_mono_ns);
@@ -442,41 +855,27 @@ void sync_update(struct sync *s, int64_t now_mono_ns)
 	}
 	if (refuse_panic(s, offset_ns))
 		return;
+	if (!handle_disruption(s, offset_ns, now_mono_ns))
+		discipline(s, &sample, offset_ns, now_mono_ns);
+	update_kernel_status(s, offset_ns, sample.error_bound_ns,
+			     !s->slewing && !s->suspect && s->have_state && is_locked(s->state));
+	if (s->ever_locked && now_mono_ns - s->drift_written_mono_ns >= DRIFT_WRITE_INTERVAL_NS)
+		save_drift(s, now_mono_ns);
+}
 
-	freq_ppb = servo_sample(s->servo, offset_ns, now_mono_ns, &st);
-	set_state(s, st, offset_ns);
-	switch (st) {
-	case SERVO_UNLOCKED:
-		break;
-	case SERVO_STEP:
-		step_clock(s, offset_ns, now_mono_ns);
-		/* The frequency estimate holds across the step. */
-		__attribute__((fallthrough));
-	case SERVO_LOCKED:
-	case SERVO_LOCKED_STABLE:
-		ret = clk_set_freq_ppb(s->clk, freq_ppb);
-		if (ret < 0)
-			log_err("setting frequency %+.3f ppb failed: %s", freq_ppb, strerror(-ret));
-		s->freq_ppb = freq_ppb;
-		stats_add(&s->win_freq, freq_ppb);
-		break;
-	}
-	if (is_locked(st))
-		stats_add(&s->locked_offset, (double)offset_ns);
-	ret = clk_set_status(s->clk, llabs(offset_ns) + sample.error_bound_ns,
-			     sample.error_bound_ns, is_locked(st) && s->conf.rtcsync);
-	if (ret < 0)
-		log_warn("setting the kernel status failed: %s", strerror(-ret));
-	log_debug("offset %+" PRId64 " ns state %s freq %+.3f ppb delay %" PRId64
-		  " ns error %" PRId64 " ns",
-		  offset_ns, servo_state_name(st), freq_ppb, sample.delay_ns, sample.error_bound_ns);
+void sync_note_suspend(struct sync *s, int64_t slept_ns, int64_t now_mono_ns)
+{
+	s->suspend_ns = slept_ns;
+	s->suspend_mono_ns = now_mono_ns;
 }
 
 void sync_log_summary(struct sync *s)
 {
 	if (s->win_offset.count == 0) {
-		log_info("summary: no samples (%ld read failures, %ld rejected)",
+		log_info("summary: no samples while locked (%ld read failures, %ld rejected)",
 			 s->read_failures, s->rejected);
+		stats_reset(&s->win_freq);
+		stats_reset(&s->win_delay);
 		return;
 	}
 	log_info("summary: offset rms %.0f ns max %.0f ns, freq mean %+.3f ppb sd %.3f ppb, "
@@ -535,6 +934,10 @@ void sync_get_status(const struct sync *s, int64_t now_mono_ns, struct status *s
 		st->state = STATUS_FAULT;
 	else if (s->holdover)
 		st->state = STATUS_HOLDOVER;
+	else if (s->suspect)
+		st->state = STATUS_STEPPING;
+	else if (s->slewing)
+		st->state = STATUS_UNLOCKED;
 	else if (s->have_state && is_locked(s->state))
 		st->state = STATUS_LOCKED;
 	else if (s->have_state && s->state == SERVO_STEP)
@@ -565,12 +968,26 @@ void sync_get_status(const struct sync *s, int64_t now_mono_ns, struct status *s
 	st->rejected_bursts = s->rejected;
 	st->reopens = s->reopens;
 	st->tai_utc_s = -1;
+	if (s->leap.table) {
+		int64_t now_s = realtime_s(), when_s;
+		int dir;
+
+		st->tai_utc_s = leap_tai_utc(s->leap.table, now_s);
+		if (leap_next(s->leap.table, now_s, &when_s, &dir) == 0) {
+			st->next_leap = dir;
+			st->next_leap_utc_s = when_s;
+		}
+		st->leap_expiry_utc_s = leap_expiry(s->leap.table);
+		st->leap_table_expired = leap_expired(s->leap.table, now_s);
+	}
+	st->leap_smear_ns = s->smear_ns;
 }
 
-void sync_shutdown(struct sync *s)
+void sync_shutdown(struct sync *s, int64_t now_mono_ns)
 {
 	int ret;
 
+	save_drift(s, now_mono_ns);
 	if (s->clk->observe_only)
 		return;
 	ret = clk_set_status(s->clk, 16000000000LL, 16000000000LL, false);
@@ -584,9 +1001,12 @@ void sync_destroy(struct sync *s)
 		return;
 	if (s->servo)
 		servo_destroy(s->servo);
+	if (s->disrupt)
+		disrupt_destroy(s->disrupt);
 	if (s->filter)
 		filter_destroy(s->filter);
 	if (s->phc)
 		phc_close(s->phc);
+	leapsec_close(&s->leap);
 	free(s);
 }

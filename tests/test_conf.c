@@ -106,7 +106,7 @@ START_TEST(test_defaults)
 	ck_assert_double_eq(c.max_offset_panic_s, 86400.0);
 	ck_assert(!c.allow_large_step);
 	ck_assert_int_eq(c.offset_ns, 0);
-	ck_assert_int_eq(c.timescale, CONF_TIMESCALE_UTC);
+	ck_assert_int_eq(c.timescale, CONF_TIMESCALE_AUTO);
 	ck_assert_int_eq(c.utc_offset_s, 37);
 	ck_assert(!c.utc_offset_set);
 	ck_assert(!c.rtcsync);
@@ -564,7 +564,7 @@ static const struct {
 	 "test.conf:1: readout: expected auto, precise, extended, basic or gettime, got "
 	 "\"Precise\""},
 	{"servo linreg\n", "test.conf:1: servo: expected pi, got \"linreg\""},
-	{"timescale gps\n", "test.conf:1: timescale: expected utc or tai, got \"gps\""},
+	{"timescale gps\n", "test.conf:1: timescale: expected auto, utc or tai, got \"gps\""},
 	{"allow_large_step maybe\n",
 	 "test.conf:1: allow_large_step: expected yes or no, got \"maybe\""},
 	{"rtcsync 2\n", "test.conf:1: rtcsync: expected yes or no, got \"2\""},

@@ -36,4 +36,13 @@ int clk_step_ns(struct clk *c, int64_t delta_ns);
  */
 int clk_set_status(struct clk *c, int64_t maxerror_ns, int64_t esterror_ns, bool synced);
 
+/* Set the kernel's TAI offset (ADJ_TAI), so CLOCK_TAI = CLOCK_REALTIME + tai_s. */
+int clk_set_tai(struct clk *c, int tai_s);
+
+/*
+ * Ask the kernel to insert (dir +1, STA_INS) or delete (dir -1, STA_DEL) a second at the end
+ * of the current UTC day, or neither (0). Other status bits are kept. Returns 0 or -errno.
+ */
+int clk_set_leap(struct clk *c, int dir);
+
 #endif

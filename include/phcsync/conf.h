@@ -6,7 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-enum conf_timescale { CONF_TIMESCALE_UTC, CONF_TIMESCALE_TAI };
+enum conf_timescale { CONF_TIMESCALE_AUTO, CONF_TIMESCALE_UTC, CONF_TIMESCALE_TAI };
 enum conf_servo { CONF_SERVO_PI };
 enum conf_leap_mode { CONF_LEAP_SYSTEM, CONF_LEAP_STEP, CONF_LEAP_SMEAR };
 

@@ -51,6 +51,7 @@ struct status {
 	int64_t next_leap_utc_s;               /* UNIX time of the leap, 0: none */
 	int64_t leap_expiry_utc_s;             /* UNIX time the table expires, 0: unknown */
 	bool leap_table_expired;
+	int64_t leap_smear_ns;                 /* leap_mode smear: correction in effect */
 };
 
 /* "unlocked", "locked", "holdover", "stepping", "fault". */

@@ -29,11 +29,20 @@ void sync_log_summary(struct sync *s);
 /* Log the closing report (state, offsets, frequency, steps) at exit. */
 void sync_log_report(struct sync *s, int64_t now_mono_ns);
 
+/* Load the leap table again (SIGHUP, `reload`); the old one stays on failure. msg says
+ * what happened. Returns 0 or -errno. */
+int sync_reload(struct sync *s, char *msg, size_t msglen);
+
 /* Fill a status snapshot (control socket, report). */
 void sync_get_status(const struct sync *s, int64_t now_mono_ns, struct status *st);
 
-/* Leave the kernel status consistent: nobody disciplines the clock any more. */
-void sync_shutdown(struct sync *s);
+/* The VM slept for slept_ns (CLOCK_BOOTTIME gained on CLOCK_MONOTONIC): a hint for the
+ * disruption that usually follows. */
+void sync_note_suspend(struct sync *s, int64_t slept_ns, int64_t now_mono_ns);
+
+/* Write the driftfile and leave the kernel status consistent (STA_UNSYNC): nobody
+ * disciplines the clock any more. */
+void sync_shutdown(struct sync *s, int64_t now_mono_ns);
 
 void sync_destroy(struct sync *s);
 
