@@ -2,7 +2,7 @@
 # Install what phcsync needs to build and run its tests, from Debian's packages.
 set -eu
 pkgs="gcc clang meson ninja-build pkg-config python3 linux-libc-dev check \
-libnl-3-dev libnl-genl-3-dev linuxptp tzdata valgrind"
+libnl-3-dev libnl-genl-3-dev libjson-c-dev nettle-dev linuxptp tzdata valgrind"
 if [ "$(id -u)" -ne 0 ]; then
 	exec sudo "$0" "$@"
 fi

@@ -1,0 +1,513 @@
+/*
+ * The control protocol: request parsing and reply formatting, no I/O.
+ *
+ * Device and clock names are user data: they are written as valid UTF-8 whatever their
+ * bytes (an invalid byte becomes U+FFFD), so that every JSON parser and Prometheus scraper
+ * accepts the reply. Non-finite numbers are JSON null, never "nan".
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "phcsync/ctl_proto.h"
+
+#define NS_PER_S ((uint64_t)1000000000)
+
+static const char *const command_names[] = {
+	[CTL_CMD_STATUS] = "status", [CTL_CMD_METRICS] = "metrics", [CTL_CMD_STEP] = "step",
+	[CTL_CMD_RESET] = "reset",   [CTL_CMD_RELOAD] = "reload",
+};
+
+/* A bounded output buffer: writes past the end are dropped and remembered. */
+struct out {
+	char *buf;
+	size_t len;
+	size_t cap;
+	bool full;
+};
+
+static void out_init(struct out *o, char *buf, size_t cap)
+{
+	o->buf = buf;
+	o->len = 0;
+	o->cap = cap;
+	o->full = cap == 0;
+}
+
+static void out_bytes(struct out *o, const char *s, size_t n)
+{
+	/* One byte stays free for the NUL. */
+	if (o->full || n >= o->cap - o->len) {
+		o->full = true;
+		return;
+	}
+	memcpy(o->buf + o->len, s, n);
+	o->len += n;
+}
+
+static void out_str(struct out *o, const char *s)
+{
+	out_bytes(o, s, strlen(s));
+}
+
+__attribute__((format(printf, 2, 3))) static void out_printf(struct out *o, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (o->full)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(o->buf + o->len, o->cap - o->len, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= o->cap - o->len)
+		o->full = true;
+	else
+		o->len += (size_t)n;
+}
+
+static int out_end(struct out *o)
+{
+	if (o->full) {
+		if (o->cap)
+			o->buf[0] = '\0';
+		return -ENOSPC;
+	}
+	o->buf[o->len] = '\0';
+	return (int)o->len;
+}
+
+/* Length of the well-formed UTF-8 sequence (RFC 3629) at s, or 0 if there is none. */
+static size_t utf8_seq_len(const unsigned char *s, size_t n)
+{
+	size_t k;
+	uint32_t cp;
+
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
+		k = 2;
+		cp = s[0] & 0x1f;
+	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
+		k = 3;
+		cp = s[0] & 0x0f;
+	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
+		k = 4;
+		cp = s[0] & 0x07;
+	} else {
+		return 0;
+	}
+	if (k > n)
+		return 0;
+	for (size_t i = 1; i < k; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (s[i] & 0x3f);
+	}
+	/* Overlong forms, UTF-16 surrogates and code points past U+10FFFF. */
+	if ((k == 3 && cp < 0x800) || (k == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
+	    (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return k;
+}
+
+/* Copy the non-ASCII character at s, or U+FFFD for an invalid byte; returns bytes consumed. */
+static size_t out_utf8(struct out *o, const unsigned char *s, size_t n)
+{
+	size_t k = utf8_seq_len(s, n);
+
+	if (!k) {
+		out_str(o, "\xef\xbf\xbd");
+		return 1;
+	}
+	out_bytes(o, (const char *)s, k);
+	return k;
+}
+
+/* A JSON string of the first n bytes of s. */
+static void out_json_string(struct out *o, const char *s, size_t n)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	size_t i = 0;
+
+	out_bytes(o, "\"", 1);
+	while (i < n) {
+		unsigned char c = u[i];
+
+		if (c >= 0x80) {
+			i += out_utf8(o, u + i, n - i);
+			continue;
+		}
+		if (c == '"' || c == '\\') {
+			char esc[2] = {'\\', (char)c};
+
+			out_bytes(o, esc, 2);
+		} else if (c == '\n') {
+			out_str(o, "\\n");
+		} else if (c == '\t') {
+			out_str(o, "\\t");
+		} else if (c < 0x20 || c == 0x7f) {
+			out_printf(o, "\\u%04x", c);
+		} else {
+			out_bytes(o, (const char *)&c, 1);
+		}
+		i++;
+	}
+	out_bytes(o, "\"", 1);
+}
+
+/* A Prometheus label value: backslash, double quote and line feed are escaped. */
+static void out_label_value(struct out *o, const char *s, size_t n)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	size_t i = 0;
+
+	out_bytes(o, "\"", 1);
+	while (i < n) {
+		unsigned char c = u[i];
+
+		if (c >= 0x80) {
+			i += out_utf8(o, u + i, n - i);
+			continue;
+		}
+		if (c == '"')
+			out_str(o, "\\\"");
+		else if (c == '\\')
+			out_str(o, "\\\\");
+		else if (c == '\n')
+			out_str(o, "\\n");
+		else
+			out_bytes(o, (const char *)&c, 1);
+		i++;
+	}
+	out_bytes(o, "\"", 1);
+}
+
+/* The text fields of struct status need not be NUL-terminated to be read safely. */
+#define FIELD_LEN(arr) strnlen((arr), sizeof(arr))
+
+static void json_begin(struct out *o, bool ok)
+{
+	out_printf(o, "{\"ok\":%s,\"version\":%d", ok ? "true" : "false", CTL_PROTO_VERSION);
+}
+
+static void json_end(struct out *o)
+{
+	out_str(o, "}\n");
+}
+
+static void json_key(struct out *o, const char *key)
+{
+	out_printf(o, ",\"%s\":", key);
+}
+
+static void json_text(struct out *o, const char *key, const char *s, size_t n)
+{
+	json_key(o, key);
+	out_json_string(o, s, n);
+}
+
+static void json_bool(struct out *o, const char *key, bool v)
+{
+	json_key(o, key);
+	out_str(o, v ? "true" : "false");
+}
+
+static void json_int(struct out *o, const char *key, int64_t v)
+{
+	json_key(o, key);
+	out_printf(o, "%" PRId64, v);
+}
+
+static void json_double(struct out *o, const char *key, double v)
+{
+	json_key(o, key);
+	if (isfinite(v))
+		out_printf(o, "%.12g", v);
+	else
+		out_str(o, "null");
+}
+
+static void json_null(struct out *o, const char *key)
+{
+	json_key(o, key);
+	out_str(o, "null");
+}
+
+int ctl_proto_parse(const char *line, size_t len, enum ctl_command *cmd, char *err, size_t errlen)
+{
+	size_t start = 0, end, rest;
+
+	if (len >= CTL_REQUEST_MAX) {
+		snprintf(err, errlen, "request too long: more than %d bytes", CTL_REQUEST_MAX - 1);
+		return -EMSGSIZE;
+	}
+	if (len && line[len - 1] == '\r')
+		len--;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)line[i];
+
+		if ((c < 0x20 && c != '\t') || c >= 0x7f) {
+			snprintf(err, errlen, "malformed request: byte 0x%02x at offset %zu", c, i);
+			return -EINVAL;
+		}
+	}
+	while (start < len && (line[start] == ' ' || line[start] == '\t'))
+		start++;
+	end = start;
+	while (end < len && line[end] != ' ' && line[end] != '\t')
+		end++;
+	rest = end;
+	while (rest < len && (line[rest] == ' ' || line[rest] == '\t'))
+		rest++;
+	if (end == start) {
+		snprintf(err, errlen, "empty request");
+		return -EINVAL;
+	}
+	for (size_t i = 0; i < sizeof(command_names) / sizeof(command_names[0]); i++) {
+		if (strlen(command_names[i]) != end - start ||
+		    memcmp(command_names[i], line + start, end - start) != 0)
+			continue;
+		if (rest < len) {
+			snprintf(err, errlen, "%s takes no arguments", command_names[i]);
+			return -EINVAL;
+		}
+		*cmd = (enum ctl_command)i;
+		return 0;
+	}
+	/* Echo at most 32 bytes: the word is the client's and only the start helps a reader. */
+	snprintf(err, errlen,
+		 "unknown command \"%.*s\": expected status, metrics, step, reset or reload",
+		 (int)(end - start < 32 ? end - start : 32), line + start);
+	return -EOPNOTSUPP;
+}
+
+const char *ctl_command_name(enum ctl_command cmd)
+{
+	if ((size_t)cmd < sizeof(command_names) / sizeof(command_names[0]))
+		return command_names[cmd];
+	return "unknown";
+}
+
+bool ctl_command_privileged(enum ctl_command cmd)
+{
+	return cmd == CTL_CMD_STEP || cmd == CTL_CMD_RESET || cmd == CTL_CMD_RELOAD;
+}
+
+int ctl_proto_reply_status(const struct status *st, char *buf, size_t len)
+{
+	struct out o;
+
+	out_init(&o, buf, len);
+	json_begin(&o, true);
+	json_text(&o, "device", st->device, FIELD_LEN(st->device));
+	json_text(&o, "clock_name", st->clock_name, FIELD_LEN(st->clock_name));
+	json_text(&o, "readout", st->readout, FIELD_LEN(st->readout));
+	json_key(&o, "state");
+	out_json_string(&o, status_state_name(st->state), strlen(status_state_name(st->state)));
+	json_text(&o, "servo_state", st->servo_state, FIELD_LEN(st->servo_state));
+	json_bool(&o, "observe_only", st->observe_only);
+	json_bool(&o, "stable", st->stable);
+	json_bool(&o, "have_sample", st->have_sample);
+	if (st->have_sample) {
+		json_int(&o, "last_offset_ns", st->last_offset_ns);
+		json_double(&o, "rms_offset_ns", st->rms_offset_ns);
+		json_double(&o, "max_offset_ns", st->max_offset_ns);
+		json_int(&o, "delay_ns", st->delay_ns);
+		json_int(&o, "error_bound_ns", st->error_bound_ns);
+	} else {
+		json_null(&o, "last_offset_ns");
+		json_null(&o, "rms_offset_ns");
+		json_null(&o, "max_offset_ns");
+		json_null(&o, "delay_ns");
+		json_null(&o, "error_bound_ns");
+	}
+	json_int(&o, "window_updates", st->window);
+	json_double(&o, "freq_ppb", st->freq_ppb);
+	json_double(&o, "poll_interval_s", st->poll_interval_s);
+	json_int(&o, "updates", st->updates);
+	json_int(&o, "steps", st->steps);
+	if (st->steps > 0)
+		json_int(&o, "last_step_ns", st->last_step_ns);
+	else
+		json_null(&o, "last_step_ns");
+	if (st->last_step_age_s >= 0.0)
+		json_double(&o, "last_step_age_s", st->last_step_age_s);
+	else
+		json_null(&o, "last_step_age_s");
+	json_double(&o, "uptime_s", st->uptime_s);
+	json_int(&o, "read_failures", st->read_failures);
+	json_int(&o, "rejected_bursts", st->rejected_bursts);
+	json_int(&o, "reopens", st->reopens);
+	if (st->tai_utc_s >= 0)
+		json_int(&o, "tai_utc_s", st->tai_utc_s);
+	else
+		json_null(&o, "tai_utc_s");
+	json_int(&o, "next_leap", st->next_leap);
+	if (st->next_leap)
+		json_int(&o, "next_leap_utc_s", st->next_leap_utc_s);
+	else
+		json_null(&o, "next_leap_utc_s");
+	if (st->leap_expiry_utc_s)
+		json_int(&o, "leap_expiry_utc_s", st->leap_expiry_utc_s);
+	else
+		json_null(&o, "leap_expiry_utc_s");
+	json_bool(&o, "leap_table_expired", st->leap_table_expired);
+	json_end(&o);
+	return out_end(&o);
+}
+
+int ctl_proto_reply_metrics(const struct status *st, char *buf, size_t len)
+{
+	char text[CTL_REPLY_MAX];
+	struct out o;
+	int n;
+
+	n = ctl_proto_prometheus(st, text, sizeof(text));
+	if (n < 0)
+		return n;
+	out_init(&o, buf, len);
+	json_begin(&o, true);
+	json_text(&o, "metrics", text, (size_t)n);
+	json_end(&o);
+	return out_end(&o);
+}
+
+int ctl_proto_reply_ok(const char *message, char *buf, size_t len)
+{
+	struct out o;
+
+	out_init(&o, buf, len);
+	json_begin(&o, true);
+	if (message && *message)
+		json_text(&o, "message", message, strlen(message));
+	json_end(&o);
+	return out_end(&o);
+}
+
+int ctl_proto_reply_error(const char *error, char *buf, size_t len)
+{
+	struct out o;
+
+	out_init(&o, buf, len);
+	json_begin(&o, false);
+	json_text(&o, "error", error, strlen(error));
+	json_end(&o);
+	return out_end(&o);
+}
+
+static void prom_family(struct out *o, const char *name, const char *type, const char *help)
+{
+	out_printf(o, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+/* Nanoseconds as exact decimal seconds: a double would round large offsets. */
+static void prom_seconds_ns(struct out *o, const char *name, const char *type, const char *help,
+			    int64_t ns)
+{
+	uint64_t abs_ns = ns < 0 ? -(uint64_t)ns : (uint64_t)ns;
+
+	prom_family(o, name, type, help);
+	out_printf(o, "%s %s%" PRIu64 ".%09" PRIu64 "\n", name, ns < 0 ? "-" : "",
+		   abs_ns / NS_PER_S, abs_ns % NS_PER_S);
+}
+
+static void prom_double(struct out *o, const char *name, const char *type, const char *help,
+			double v)
+{
+	prom_family(o, name, type, help);
+	if (isnan(v))
+		out_printf(o, "%s NaN\n", name);
+	else if (isinf(v))
+		out_printf(o, "%s %sInf\n", name, v > 0 ? "+" : "-");
+	else
+		out_printf(o, "%s %.12g\n", name, v);
+}
+
+static void prom_int(struct out *o, const char *name, const char *type, const char *help, int64_t v)
+{
+	prom_family(o, name, type, help);
+	out_printf(o, "%s %" PRId64 "\n", name, v);
+}
+
+int ctl_proto_prometheus(const struct status *st, char *buf, size_t len)
+{
+	static const enum status_state states[] = {STATUS_UNLOCKED, STATUS_LOCKED, STATUS_HOLDOVER,
+						   STATUS_STEPPING, STATUS_FAULT};
+	struct out o;
+
+	out_init(&o, buf, len);
+	prom_family(&o, "phcsync_info", "gauge",
+		    "The PHC followed: device path, clock name and readout method.");
+	out_str(&o, "phcsync_info{device=");
+	out_label_value(&o, st->device, FIELD_LEN(st->device));
+	out_str(&o, ",clock_name=");
+	out_label_value(&o, st->clock_name, FIELD_LEN(st->clock_name));
+	out_str(&o, ",readout=");
+	out_label_value(&o, st->readout, FIELD_LEN(st->readout));
+	out_str(&o, "} 1\n");
+
+	prom_family(&o, "phcsync_state", "gauge", "1 for the daemon's current state, else 0.");
+	for (size_t i = 0; i < sizeof(states) / sizeof(states[0]); i++)
+		out_printf(&o, "phcsync_state{state=\"%s\"} %d\n", status_state_name(states[i]),
+			   st->state == states[i]);
+	prom_int(&o, "phcsync_servo_stable", "gauge", "1 when the servo is locked and stable.",
+		 st->stable);
+	prom_int(&o, "phcsync_observe_only", "gauge",
+		 "1 when the daemon only measures and never adjusts the clock.", st->observe_only);
+
+	/* A metric without a meaningful value is left out, as Prometheus expects. */
+	if (st->have_sample) {
+		prom_seconds_ns(&o, "phcsync_offset_seconds", "gauge",
+				"Last offset of the system clock from the PHC, positive: ahead.",
+				st->last_offset_ns);
+		prom_double(&o, "phcsync_offset_rms_seconds", "gauge",
+			    "RMS offset over the last window of updates.", st->rms_offset_ns / 1e9);
+		prom_double(&o, "phcsync_offset_max_seconds", "gauge",
+			    "Largest absolute offset over the last window of updates.",
+			    st->max_offset_ns / 1e9);
+		prom_seconds_ns(&o, "phcsync_read_delay_seconds", "gauge",
+				"Read delay of the last PHC sample.", st->delay_ns);
+		prom_seconds_ns(&o, "phcsync_error_bound_seconds", "gauge",
+				"Error bound of the last PHC sample.", st->error_bound_ns);
+	}
+	prom_int(&o, "phcsync_offset_window_updates", "gauge",
+		 "Updates in the window of the RMS and largest offsets.", st->window);
+	prom_double(&o, "phcsync_frequency_adjustment_ratio", "gauge",
+		    "Frequency adjustment set on the system clock (ppb / 1e9).",
+		    st->freq_ppb / 1e9);
+	prom_double(&o, "phcsync_poll_interval_seconds", "gauge", "Interval between updates.",
+		    st->poll_interval_s);
+	prom_int(&o, "phcsync_updates_total", "counter", "Servo updates.", st->updates);
+	prom_int(&o, "phcsync_steps_total", "counter", "Steps of the system clock.", st->steps);
+	if (st->steps > 0)
+		prom_seconds_ns(&o, "phcsync_last_step_seconds", "gauge",
+				"Size of the last step of the system clock.", st->last_step_ns);
+	if (st->last_step_age_s >= 0.0)
+		prom_double(&o, "phcsync_last_step_age_seconds", "gauge",
+			    "Time since the last step of the system clock.", st->last_step_age_s);
+	prom_double(&o, "phcsync_uptime_seconds", "gauge", "Time since the daemon started.",
+		    st->uptime_s);
+	prom_int(&o, "phcsync_read_failures_total", "counter", "Failed reads of the PHC.",
+		 st->read_failures);
+	prom_int(&o, "phcsync_rejected_bursts_total", "counter",
+		 "Bursts of readings rejected by the filter.", st->rejected_bursts);
+	prom_int(&o, "phcsync_reopens_total", "counter", "Times the PHC was opened again.",
+		 st->reopens);
+	if (st->tai_utc_s >= 0)
+		prom_int(&o, "phcsync_tai_offset_seconds", "gauge", "TAI - UTC.", st->tai_utc_s);
+	prom_int(&o, "phcsync_leap_pending", "gauge",
+		 "Next known leap second: 1 inserted, -1 deleted, 0 none.", st->next_leap);
+	if (st->next_leap)
+		prom_int(&o, "phcsync_leap_next_timestamp_seconds", "gauge",
+			 "UNIX time of the next leap second.", st->next_leap_utc_s);
+	if (st->leap_expiry_utc_s)
+		prom_int(&o, "phcsync_leap_table_expiry_timestamp_seconds", "gauge",
+			 "UNIX time the leap second table expires.", st->leap_expiry_utc_s);
+	prom_int(&o, "phcsync_leap_table_expired", "gauge",
+		 "1 when the leap second table has expired.", st->leap_table_expired);
+	return out_end(&o);
+}
