@@ -20,6 +20,7 @@
 
 #include "phcsync/clk.h"
 #include "phcsync/conf.h"
+#include "phcsync/ctl.h"
 #include "phcsync/log.h"
 #include "phcsync/phc.h"
 #include "phcsync/sync.h"
@@ -256,8 +257,81 @@ static int list_devices(void)
 	return EXIT_OK;
 }
 
+/* What the control socket's handlers work on. */
+struct daemon {
+	struct sync *sync;
+};
+
+static int ctl_get_status(void *ctx, struct status *st)
+{
+	struct daemon *d = ctx;
+
+	if (!d->sync)
+		return -EAGAIN;
+	sync_get_status(d->sync, mono_ns(), st);
+	return 0;
+}
+
+static int ctl_step(void *ctx, char *msg, size_t msglen)
+{
+	struct daemon *d = ctx;
+
+	return sync_step_now(d->sync, mono_ns(), msg, msglen);
+}
+
+static int ctl_reset(void *ctx, char *msg, size_t msglen)
+{
+	struct daemon *d = ctx;
+
+	sync_reset(d->sync);
+	snprintf(msg, msglen, "servo reset");
+	return 0;
+}
+
+static int ctl_reload(void *ctx, char *msg, size_t msglen)
+{
+	struct daemon *d = ctx;
+
+	return sync_reload(d->sync, msg, msglen);
+}
+
+/*
+ * A live socket means another phcsyncd: two daemons must never discipline one clock. Any
+ * other failure only costs the socket, not the clock.
+ */
+static int open_control(const struct conf *conf, struct daemon *d, struct ctl **out)
+{
+	const struct ctl_handlers handlers = {
+		.ctx = d,
+		.get_status = ctl_get_status,
+		.step = ctl_step,
+		.reset = ctl_reset,
+		.reload = ctl_reload,
+	};
+	char err[512];
+	int ret;
+
+	*out = NULL;
+	if (strcmp(conf->control_socket, "none") == 0)
+		return 0;
+	ret = ctl_open(out, conf->control_socket, conf->control_group, &handlers, err,
+		       sizeof(err));
+	if (ret == -EADDRINUSE) {
+		log_err("%s", err);
+		return ret;
+	}
+	if (ret < 0)
+		log_err("control socket %s: %s; running without it", conf->control_socket, err);
+	else
+		log_info("control socket %s", conf->control_socket);
+	return 0;
+}
+
 static int run(const struct conf *conf, bool observe_only)
 {
+	struct pollfd fds[1 + CTL_POLLFDS_MAX];
+	struct daemon daemon = {0};
+	struct ctl *ctl;
 	struct sync *sync;
 	struct clk clk;
 	int64_t interval_ns = (int64_t)(conf->poll_interval_s * NS_PER_S);
@@ -276,16 +350,22 @@ static int run(const struct conf *conf, bool observe_only)
 	}
 	if (observe_only)
 		log_notice("observe-only: measuring and reporting, never adjusting the clock");
-	if (sync_create(&sync, conf, &clk) < 0)
+	if (open_control(conf, &daemon, &ctl) < 0)
 		return EXIT_RUNTIME;
+	if (sync_create(&sync, conf, &clk) < 0) {
+		if (ctl)
+			ctl_close(ctl);
+		return EXIT_RUNTIME;
+	}
+	daemon.sync = sync;
 
 	now = mono_ns();
 	next_poll = now;
 	next_summary = now + summary_ns;
 	suspended = suspended_ns();
 	while (!got_term) {
-		struct pollfd pfd = {.fd = signal_pipe[0], .events = POLLIN};
 		int64_t wait_ns;
+		int nfds = 1;
 
 		now = mono_ns();
 		slept_ns = suspended_ns() - suspended;
@@ -312,20 +392,34 @@ static int run(const struct conf *conf, bool observe_only)
 		wait_ns = next_poll - mono_ns();
 		if (summary_ns > 0 && next_summary - now < wait_ns)
 			wait_ns = next_summary - now;
+		fds[0] = (struct pollfd){.fd = signal_pipe[0], .events = POLLIN};
+		if (ctl) {
+			nfds += ctl_pollfds(ctl, fds + 1, CTL_POLLFDS_MAX);
+			if (ctl_next_deadline_ns(ctl) - now < wait_ns)
+				wait_ns = ctl_next_deadline_ns(ctl) - now;
+		}
 		if (wait_ns < 0)
 			wait_ns = 0;
 		/* Round up: waking early would only spin. */
-		if (poll(&pfd, 1, (int)((wait_ns + 999999) / 1000000)) > 0)
+		if (poll(fds, nfds, (int)((wait_ns + 999999) / 1000000)) > 0 &&
+		    (fds[0].revents & POLLIN))
 			drain_signal_pipe();
+		if (ctl)
+			ctl_process(ctl, fds + 1, nfds - 1, mono_ns());
 		if (got_hup) {
+			char msg[1024];
+
 			got_hup = 0;
-			log_notice("SIGHUP: nothing to reload in this version");
+			log_notice("SIGHUP: reloading the leap table");
+			sync_reload(sync, msg, sizeof(msg));
 		}
 	}
 	log_notice("exiting on signal");
 	sync_log_report(sync, mono_ns());
 	sync_shutdown(sync, mono_ns());
 	sync_destroy(sync);
+	if (ctl)
+		ctl_close(ctl);
 	return EXIT_OK;
 }
 

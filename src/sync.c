@@ -863,6 +863,42 @@ void sync_update(struct sync *s, int64_t now_mono_ns)
 		save_drift(s, now_mono_ns);
 }
 
+int sync_step_now(struct sync *s, int64_t now_mono_ns, char *msg, size_t msglen)
+{
+	struct filter_sample sample;
+	int64_t offset_ns, ref_utc_ns;
+
+	if (s->clk->observe_only) {
+		snprintf(msg, msglen, "observe-only: the clock is never adjusted");
+		return -EPERM;
+	}
+	if (!read_sample(s, &sample, now_mono_ns)) {
+		snprintf(msg, msglen, "no sample from %s now", s->device);
+		return -EIO;
+	}
+	offset_ns = reference_offset_ns(s, &sample, &ref_utc_ns);
+	if (refuse_panic(s, offset_ns)) {
+		snprintf(msg, msglen, "offset %+.9f s is beyond max_offset_panic",
+			 (double)offset_ns / NS_PER_S);
+		return -ERANGE;
+	}
+	log_notice("step requested over the control socket");
+	step_clock(s, offset_ns, now_mono_ns);
+	s->slewing = false;
+	disrupt_reset(s->disrupt);
+	snprintf(msg, msglen, "stepped the clock by %+.9f s", (double)-offset_ns / NS_PER_S);
+	return 0;
+}
+
+void sync_reset(struct sync *s)
+{
+	log_notice("servo reset requested over the control socket");
+	servo_reset(s->servo);
+	disrupt_reset(s->disrupt);
+	filter_reset(s->filter);
+	s->slewing = false;
+}
+
 void sync_note_suspend(struct sync *s, int64_t slept_ns, int64_t now_mono_ns)
 {
 	s->suspend_ns = slept_ns;

@@ -33,6 +33,13 @@ void sync_log_report(struct sync *s, int64_t now_mono_ns);
  * what happened. Returns 0 or -errno. */
 int sync_reload(struct sync *s, char *msg, size_t msglen);
 
+/* Step the clock to the PHC now (control socket `step`). Returns 0 or -errno; msg says
+ * what happened. */
+int sync_step_now(struct sync *s, int64_t now_mono_ns, char *msg, size_t msglen);
+
+/* Restart the servo from UNLOCKED, keeping its frequency (control socket `reset`). */
+void sync_reset(struct sync *s);
+
 /* Fill a status snapshot (control socket, report). */
 void sync_get_status(const struct sync *s, int64_t now_mono_ns, struct status *st);
 
