@@ -497,9 +497,20 @@ static int read_auto(struct phc *p, int n, struct phc_reading *out)
 			continue;
 		}
 		if (++p->failures >= PHC_FAILURES_MAX && m != PHC_METHOD_GETTIME) {
-			p->current = next_supported(p, m);
+			enum phc_method next = next_supported(p, m);
+			int next_ret;
+
+			/*
+			 * Move down only when the next method works now: when every method
+			 * fails the device is at fault, not the method, and the best is kept.
+			 */
 			p->failures = 0;
-			p->calls_on_fallback = 0;
+			next_ret = attempt(p, next, n, out);
+			if (next_ret >= 0) {
+				p->current = next;
+				p->calls_on_fallback = 0;
+				return next_ret;
+			}
 		}
 		return ret;
 	}

@@ -25,7 +25,8 @@
 #define NS_PER_S 1000000000LL
 #define SYSFS_PTP "/sys/class/ptp"
 #define OPEN_BACKOFF_MIN_NS (1 * NS_PER_S)
-#define OPEN_BACKOFF_MAX_NS (32 * NS_PER_S)
+/* A PHC that comes back (re-plugged, driver reloaded) is found within this. */
+#define OPEN_BACKOFF_MAX_NS (8 * NS_PER_S)
 #define WAIT_LOG_INTERVAL_NS (300 * NS_PER_S)
 /* Good samples in a row that end holdover. */
 #define HOLDOVER_EXIT_SAMPLES 3
@@ -143,26 +144,32 @@ static void resolve_timescale(struct sync *s)
 			 s->conf.utc_offset_s);
 }
 
-/* Open the configured device, or find it again by its clock name. */
+/*
+ * Open the configured device, or find it again by its clock name. A handle already open
+ * is replaced only when the new open succeeds.
+ */
 static int open_device(struct sync *s, int64_t now_mono_ns, bool quiet)
 {
 	struct device_choice choice;
+	struct phc *phc = NULL;
 	char msg[1024];
 	int ret;
 
 	ret = device_resolve(SYSFS_PTP, s->conf.device, s->clock_name, &choice, msg, sizeof(msg));
 	if (ret == 0) {
-		ret = phc_open(&s->phc, choice.path, s->conf.readout, &phc_sys_default);
+		ret = phc_open(&phc, choice.path, s->conf.readout, &phc_sys_default);
 		if (ret < 0)
 			snprintf(msg, sizeof(msg), "cannot open %s: %s", choice.path,
 				 strerror(-ret));
 	}
 	if (ret < 0) {
-		s->phc = NULL;
 		if (!quiet)
 			log_warn("device %s: %s", s->conf.device, msg);
 		return ret;
 	}
+	if (s->phc)
+		phc_close(s->phc);
+	s->phc = phc;
 	snprintf(s->device, sizeof(s->device), "%s", choice.path);
 	snprintf(s->clock_name, sizeof(s->clock_name), "%s", choice.clock_name);
 	/* Known after the first read when probing. */
@@ -179,7 +186,6 @@ static int open_device(struct sync *s, int64_t now_mono_ns, bool quiet)
 							    : phc_method_name(s->conf.readout));
 	}
 	s->ever_opened = true;
-	s->open_backoff_ns = OPEN_BACKOFF_MIN_NS;
 	s->waiting_since_mono_ns = -1;
 	(void)now_mono_ns;
 	return 0;
@@ -397,6 +403,7 @@ int sync_create(struct sync **out, const struct conf *conf, struct clk *clk)
 		}
 		log_warn("device %s: %s; waiting for it (wait_for_device yes)", conf->device,
 			 msg[0] ? msg : strerror(-ret));
+		s->last_read_errno = ENODEV;
 	}
 	log_info("servo pi: interval %.3f s, kp %s, ki %s, start frequency %+.3f ppb, "
 		 "first step above %.9f s, later steps above %.9f s%s",
@@ -464,8 +471,40 @@ static void enter_holdover(struct sync *s, int err, int64_t now_mono_ns)
 		 s->consecutive_failures, strerror(err), s->freq_ppb);
 }
 
-/* A poll without a sample: count it, go to holdover, and reopen the device if needed. */
-static void note_failure(struct sync *s, int err, int64_t now_mono_ns)
+/* Open (or reopen) the device when the backoff allows; -EAGAIN when it does not yet. */
+static int try_open(struct sync *s, int64_t now_mono_ns)
+{
+	int ret;
+
+	if (now_mono_ns < s->next_open_mono_ns)
+		return -EAGAIN;
+	if (s->waiting_since_mono_ns < 0) {
+		s->waiting_since_mono_ns = now_mono_ns;
+		s->last_wait_log_mono_ns = now_mono_ns;
+	}
+	ret = open_device(s, now_mono_ns, true);
+	if (ret == 0) {
+		/* The earliest reopen if reads keep failing; a good read resets the backoff. */
+		s->next_open_mono_ns = now_mono_ns + s->open_backoff_ns;
+		s->open_backoff_ns = s->open_backoff_ns * 2 > OPEN_BACKOFF_MAX_NS
+					     ? OPEN_BACKOFF_MAX_NS
+					     : s->open_backoff_ns * 2;
+		return 0;
+	}
+	s->next_open_mono_ns = now_mono_ns + s->open_backoff_ns;
+	s->open_backoff_ns *= 2;
+	if (s->open_backoff_ns > OPEN_BACKOFF_MAX_NS)
+		s->open_backoff_ns = OPEN_BACKOFF_MAX_NS;
+	if (!s->phc && now_mono_ns - s->last_wait_log_mono_ns >= WAIT_LOG_INTERVAL_NS) {
+		s->last_wait_log_mono_ns = now_mono_ns;
+		log_warn("still waiting for device %s (%.0f s)", s->conf.device,
+			 (double)(now_mono_ns - s->waiting_since_mono_ns) / NS_PER_S);
+	}
+	return ret;
+}
+
+/* A poll without a sample: count it, and go to holdover after holdover_after of them. */
+static void count_failure(struct sync *s, int err, int64_t now_mono_ns)
 {
 	s->read_failures++;
 	s->consecutive_failures++;
@@ -475,33 +514,27 @@ static void note_failure(struct sync *s, int err, int64_t now_mono_ns)
 	s->last_read_errno = err;
 	if (!s->holdover && s->ever_opened && s->consecutive_failures >= s->conf.holdover_after)
 		enter_holdover(s, err, now_mono_ns);
-	if (err == ENODEV || err == ENXIO || err == EBADF) {
-		log_warn("%s: device gone; looking for %s again", s->device, s->clock_name);
-		close_device(s, now_mono_ns, 0);
-	} else if (s->holdover && s->phc && now_mono_ns >= s->next_open_mono_ns) {
-		/* A device that keeps failing may recover from a fresh open. */
-		close_device(s, now_mono_ns, 0);
-	}
 }
 
-static void try_open(struct sync *s, int64_t now_mono_ns)
+/* A read failed: a vanished device is looked for at once, a failing one reopened with backoff. */
+static void read_failed(struct sync *s, int err, int64_t now_mono_ns)
 {
-	if (now_mono_ns < s->next_open_mono_ns)
-		return;
-	if (s->waiting_since_mono_ns < 0) {
-		s->waiting_since_mono_ns = now_mono_ns;
-		s->last_wait_log_mono_ns = now_mono_ns;
-	}
-	if (open_device(s, now_mono_ns, true) == 0)
-		return;
-	s->next_open_mono_ns = now_mono_ns + s->open_backoff_ns;
-	s->open_backoff_ns *= 2;
-	if (s->open_backoff_ns > OPEN_BACKOFF_MAX_NS)
-		s->open_backoff_ns = OPEN_BACKOFF_MAX_NS;
-	if (now_mono_ns - s->last_wait_log_mono_ns >= WAIT_LOG_INTERVAL_NS) {
-		s->last_wait_log_mono_ns = now_mono_ns;
-		log_warn("still waiting for device %s (%.0f s)", s->conf.device,
-			 (double)(now_mono_ns - s->waiting_since_mono_ns) / NS_PER_S);
+	bool first = s->last_read_errno != err;
+
+	count_failure(s, err, now_mono_ns);
+	if (err == EOPNOTSUPP || err == ENOTTY) {
+		/* Only a forced method gets here (auto moves on): a reopen cannot help. */
+		if (first)
+			log_err("%s (%s) does not support readout %s; use readout auto",
+				s->device, s->clock_name, phc_method_name(s->conf.readout));
+	} else if (err == ENODEV || err == ENXIO || err == EBADF) {
+		log_warn("%s: device gone; looking for %s again", s->device, s->clock_name);
+		close_device(s, now_mono_ns, 0);
+	} else if (s->holdover && now_mono_ns >= s->next_open_mono_ns) {
+		/* A fresh handle may help a wedged device; the old one is kept if it fails. */
+		log_debug("%s: trying a reopen after %d failed polls", s->device,
+			 s->consecutive_failures);
+		try_open(s, now_mono_ns);
 	}
 }
 
@@ -512,9 +545,11 @@ static bool read_sample(struct sync *s, struct filter_sample *sample, int64_t no
 	int n, ret;
 
 	if (!s->phc) {
-		try_open(s, now_mono_ns);
+		ret = try_open(s, now_mono_ns);
 		if (!s->phc) {
-			note_failure(s, ENODEV, now_mono_ns);
+			count_failure(s, ret == -EAGAIN ? s->last_read_errno ? s->last_read_errno : ENODEV
+							: -ret,
+				      now_mono_ns);
 			return false;
 		}
 	}
@@ -530,13 +565,15 @@ static bool read_sample(struct sync *s, struct filter_sample *sample, int64_t no
 		filter_reset(s->filter);
 	}
 	if (n < 0) {
-		note_failure(s, -n, now_mono_ns);
+		read_failed(s, -n, now_mono_ns);
 		return false;
 	}
 	if (s->last_read_errno) {
 		log_notice("%s: reading again after %s", s->device, strerror(s->last_read_errno));
 		s->last_read_errno = 0;
 	}
+	s->open_backoff_ns = OPEN_BACKOFF_MIN_NS;
+	s->waiting_since_mono_ns = -1;
 	ret = filter_process(s->filter, r, n, sample);
 	if (ret == -EAGAIN) {
 		s->rejected++;

@@ -484,15 +484,20 @@ START_TEST(test_failures_then_reprobe)
 	ck_assert_int_eq(phc_read(p, 2, r), 2);
 	ck_assert_int_eq(method_of(r), PHC_METHOD_PRECISE);
 
-	/* Errors other than "unsupported" are returned; the third moves to the next method. */
+	/*
+	 * Errors other than "unsupported" are returned; the third tries the next method in
+	 * the same call and moves to it because it works.
+	 */
 	fake_fail(PHC_METHOD_PRECISE, EIO, -1);
 	ck_assert_int_eq(phc_read(p, 2, r), -EIO);
 	ck_assert_int_eq(phc_current_method(p), PHC_METHOD_PRECISE);
 	ck_assert_int_eq(phc_read(p, 2, r), -EIO);
 	ck_assert_int_eq(phc_current_method(p), PHC_METHOD_PRECISE);
-	ck_assert_int_eq(phc_read(p, 2, r), -EIO);
-	ck_assert_int_eq(phc_current_method(p), PHC_METHOD_EXTENDED);
 	ck_assert_int_eq(dev.calls[PHC_METHOD_EXTENDED], 0);
+	ck_assert_int_eq(phc_read(p, 2, r), 2);
+	ck_assert_int_eq(method_of(r), PHC_METHOD_EXTENDED);
+	ck_assert_int_eq(phc_current_method(p), PHC_METHOD_EXTENDED);
+	ck_assert_int_eq(dev.calls[PHC_METHOD_EXTENDED], 1);
 
 	/* 63 calls on the fallback; the 64th re-probes, still broken: stay, lose nothing. */
 	for (int i = 1; i < 64; i++) {
@@ -557,7 +562,11 @@ START_TEST(test_einval_only_first_use)
 	ck_assert_int_eq(method_of(r), PHC_METHOD_PRECISE);
 	phc_close(p);
 
-	/* The device vanishing is returned as such, and after three calls gettime is tried. */
+	/*
+	 * The device vanishing is returned as such; after three calls gettime is tried, and
+	 * as it fails too (the device, not the method, is at fault) basic is kept and is used
+	 * again as soon as the device answers.
+	 */
 	fake_reset(M(BASIC), EOPNOTSUPP);
 	p = open_fake(PHC_METHOD_AUTO);
 	ck_assert_int_eq(phc_read(p, 2, r), 2);
@@ -565,9 +574,13 @@ START_TEST(test_einval_only_first_use)
 	fake_fail(PHC_METHOD_GETTIME, ENODEV, -1);
 	for (int i = 0; i < 3; i++)
 		ck_assert_int_eq(phc_read(p, 2, r), -ENODEV);
-	ck_assert_int_eq(phc_current_method(p), PHC_METHOD_GETTIME);
+	ck_assert_int_eq(dev.calls[PHC_METHOD_GETTIME], 1);
+	ck_assert_int_eq(phc_current_method(p), PHC_METHOD_BASIC);
 	ck_assert_int_eq(phc_read(p, 2, r), -ENODEV);
 	ck_assert_int_eq(dev.calls[PHC_METHOD_GETTIME], 1);
+	fake_fail(PHC_METHOD_BASIC, 0, 0);
+	ck_assert_int_eq(phc_read(p, 2, r), 2);
+	ck_assert_int_eq(method_of(r), PHC_METHOD_BASIC);
 	phc_close(p);
 }
 END_TEST
