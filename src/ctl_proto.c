@@ -356,6 +356,7 @@ int ctl_proto_reply_status(const struct status *st, char *buf, size_t len)
 	else
 		json_null(&o, "leap_expiry_utc_s");
 	json_bool(&o, "leap_table_expired", st->leap_table_expired);
+	json_int(&o, "leap_smear_ns", st->leap_smear_ns);
 	json_end(&o);
 	return out_end(&o);
 }
@@ -509,5 +510,7 @@ int ctl_proto_prometheus(const struct status *st, char *buf, size_t len)
 			 "UNIX time the leap second table expires.", st->leap_expiry_utc_s);
 	prom_int(&o, "phcsync_leap_table_expired", "gauge",
 		 "1 when the leap second table has expired.", st->leap_table_expired);
+	prom_seconds_ns(&o, "phcsync_leap_smear_seconds", "gauge",
+			"Leap smear correction in effect (leap_mode smear).", st->leap_smear_ns);
 	return out_end(&o);
 }

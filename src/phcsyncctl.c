@@ -322,6 +322,8 @@ static void print_status(struct json_object *o)
 		printf("Leap table      : %s %s\n",
 		       get_bool(o, "leap_table_expired") ? "EXPIRED on" : "valid until", a);
 	}
+	if (get_int(o, "leap_smear_ns", &i) && i)
+		printf("Leap smear      : %+.6f s in effect\n", (double)i / 1e9);
 	if (get_num(o, "uptime_s", &v))
 		printf("Uptime          : %.0f s\n", v);
 }
