@@ -732,7 +732,8 @@ static bool handle_disruption(struct sync *s, int64_t offset_ns, int64_t now_mon
 	hint.suspended = s->suspend_mono_ns > 0 &&
 			 now_mono_ns - s->suspend_mono_ns < SUSPEND_HINT_NS;
 	hint.suspend_ns = s->suspend_ns;
-	disrupt_format(msg, sizeof(msg), offset_ns, &hint);
+	/* Named by how far the reference moved against our clock: the correction to come. */
+	disrupt_format(msg, sizeof(msg), -offset_ns, &hint);
 	log_notice("%s", msg);
 	s->disruptions++;
 	if (s->conf.step_threshold_s > 0 &&
