@@ -16,7 +16,10 @@
 #define UTC_1972_S 63072000LL
 #define UTC_2017_S 1483228800LL /* the last real leap: TAI-UTC 37 s from here */
 #define UTC_2026_06_01_S 1780272000LL
-#define UTC_2026_06_28_S 1782604800LL /* Debian's 2025b list expires */
+#define UTC_2026_06_28_S 1782604800LL
+/* tests/data/leap/debian-2026f.list, a copy of Debian's tzdata 2026f list, expires then. */
+#define DEBIAN_EXPIRY_S 1814140800LL /* 2027-06-28 */
+#define DEBIAN_EXPIRY_27D_S 1811808000LL /* 2027-06-01 */
 #define UTC_2027_07_01_S 1814400000LL /* the crafted future leaps end 2027-06-30 */
 #define UTC_2028_06_28_S 1845763200LL /* the crafted future lists expire */
 
@@ -269,6 +272,22 @@ static size_t records_of(const struct leap_table *t, struct rec *r, bool expiry)
 	return n;
 }
 
+START_TEST(test_installed_list)
+{
+	/* Whatever tzdata is installed must parse and verify; its dates move with updates. */
+	struct leap_table *t = load_ok(env_path("PHCSYNC_LEAP_SYSTEM_LIST"));
+	int64_t utc_s;
+	int tai;
+
+	ck_assert_uint_ge(leap_count(t), 28);
+	ck_assert_int_eq(leap_entry(t, 27, &utc_s, &tai), 0);
+	ck_assert_int_eq(utc_s, UTC_2017_S);
+	ck_assert_int_eq(tai, 37);
+	ck_assert_int_gt(leap_expiry(t), UTC_2017_S);
+	leap_free(t);
+}
+END_TEST
+
 START_TEST(test_debian_list)
 {
 	struct leap_table *t = load_ok(env_path("PHCSYNC_LEAP_LIST"));
@@ -284,15 +303,15 @@ START_TEST(test_debian_list)
 	ck_assert_int_eq(utc_s, UTC_2017_S);
 	ck_assert_int_eq(tai, 37);
 	ck_assert_int_eq(leap_entry(t, 28, &utc_s, &tai), -ERANGE);
-	ck_assert_int_eq(leap_updated(t), 3960835200LL - NTP_UNIX_OFFSET_S);
+	ck_assert_int_eq(leap_updated(t), 3992312697LL - NTP_UNIX_OFFSET_S);
 
-	/* Expired in June 2026: reported, not an error. */
-	ck_assert_int_eq(leap_expiry(t), UTC_2026_06_28_S);
-	ck_assert(!leap_expired(t, UTC_2026_06_28_S - 1));
-	ck_assert(leap_expired(t, UTC_2026_06_28_S));
-	ck_assert(!leap_expires_within(t, UTC_2026_06_01_S, 26));
-	ck_assert(leap_expires_within(t, UTC_2026_06_01_S, 27));
-	ck_assert(leap_expires_within(t, UTC_2026_06_28_S + 1, 0));
+	/* Expires in June 2027: reported, not an error, once past. */
+	ck_assert_int_eq(leap_expiry(t), DEBIAN_EXPIRY_S);
+	ck_assert(!leap_expired(t, DEBIAN_EXPIRY_S - 1));
+	ck_assert(leap_expired(t, DEBIAN_EXPIRY_S));
+	ck_assert(!leap_expires_within(t, DEBIAN_EXPIRY_27D_S, 26));
+	ck_assert(leap_expires_within(t, DEBIAN_EXPIRY_27D_S, 27));
+	ck_assert(leap_expires_within(t, DEBIAN_EXPIRY_S + 1, 0));
 	leap_free(t);
 }
 END_TEST
@@ -590,12 +609,12 @@ START_TEST(test_list_errors)
 		 "expected 'NTP-seconds TAI-UTC [# comment]' (line 113)"},
 		{"3692217600      37", "-3692217600      37",
 		 "expected 'NTP-seconds TAI-UTC [# comment]' (line 113)"},
-		{"#@\t3991593600", "#@\t3991593600\n#@\t3991593600", "second #@ line (line 72)"},
-		{"#$\t3960835200", "#$\t3960835200 1", "expected '#$ NTP-seconds' (line 63)"},
-		{"#@\t3991593600", "#@", "expected '#@ NTP-seconds' (line 71)"},
-		{"#@\t3991593600", "#@\t3692217600", "expiry not after the last entry (line 71)"},
-		{"#@\t3991593600", "#", "no #@ (expiry) line"},
-		{"#$\t3960835200", "#", "no #$ (last update) line"},
+		{"#@\t4023129600", "#@\t4023129600\n#@\t4023129600", "second #@ line (line 72)"},
+		{"#$\t3992312697", "#$\t3992312697 1", "expected '#$ NTP-seconds' (line 63)"},
+		{"#@\t4023129600", "#@", "expected '#@ NTP-seconds' (line 71)"},
+		{"#@\t4023129600", "#@\t3692217600", "expiry not after the last entry (line 71)"},
+		{"#@\t4023129600", "#", "no #@ (expiry) line"},
+		{"#$\t3992312697", "#", "no #$ (last update) line"},
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -784,6 +803,7 @@ static Suite *leap_suite(void)
 	Suite *s = suite_create("leap");
 	TCase *tc = tcase_create("core");
 
+	tcase_add_test(tc, test_installed_list);
 	tcase_add_test(tc, test_debian_list);
 	tcase_add_test(tc, test_debian_tzif_matches_list);
 	tcase_add_test(tc, test_tzif_records_rule_matches_zic);
