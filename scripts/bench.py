@@ -94,8 +94,13 @@ class Scenario:
         profile = None
         timescale = None
         in_dev0 = False
+        self.phcsyncd_extra = []
         with open(path, encoding="utf-8") as f:
             for line in f:
+                # "#phcsyncd KEY VALUE": a config line for phcsyncd in this scenario only
+                if line.startswith("#phcsyncd "):
+                    self.phcsyncd_extra.append(line[len("#phcsyncd "):].strip())
+                    continue
                 words = line.split("#", 1)[0].split()
                 if len(words) < 2:
                     continue
@@ -127,6 +132,7 @@ def phcsyncd_conf(scn):
              "timescale " + ("tai" if scn.tai else "utc")]
     if scn.tai:
         lines.append("utc_offset %d" % scn.tai_utc)
+    lines += scn.phcsyncd_extra
     return "".join(line + "\n" for line in lines)
 
 

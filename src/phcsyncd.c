@@ -377,11 +377,16 @@ static int run(const struct conf *conf, bool observe_only)
 			next_poll = now;
 		}
 		if (now >= next_poll) {
+			int64_t quick_ns;
+
 			sync_update(sync, now);
 			next_poll += interval_ns;
 			/* After a long stall keep the cadence instead of polling in a burst. */
 			if (next_poll <= now)
 				next_poll = now + interval_ns;
+			quick_ns = sync_take_quick_poll(sync);
+			if (quick_ns > 0)
+				next_poll = now + quick_ns;
 		}
 		if (summary_ns > 0 && now >= next_summary) {
 			sync_log_summary(sync);

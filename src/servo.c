@@ -10,6 +10,8 @@ void servo_params_defaults(struct servo_params *p, double interval_s)
 		.max_freq_ppb = 500000.0,
 		.stable_offset_ns = 2000,
 		.stable_count = 10,
+		.stable_kp_scale = 1.0,
+		.stable_ki_scale = 1.0,
 	};
 }
 

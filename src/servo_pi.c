@@ -114,7 +114,7 @@ static double pi_sample(struct servo *servo, int64_t offset_ns, int64_t local_ns
 			enum servo_state *state)
 {
 	struct pi_servo *s = to_pi(servo);
-	double out_ppb;
+	double out_ppb, kp, ki;
 
 	switch (s->count) {
 	case 0:
@@ -155,9 +155,15 @@ static double pi_sample(struct servo *servo, int64_t offset_ns, int64_t local_ns
 	}
 
 	/* Integrate only while the output is not saturated, so the integrator cannot wind up. */
-	out_ppb = s->integ_ppb - (s->kp + s->ki) * (double)offset_ns;
+	kp = s->kp;
+	ki = s->ki;
+	if (s->stable_run >= s->p.stable_count && s->p.stable_count > 0) {
+		kp *= s->p.stable_kp_scale;
+		ki *= s->p.stable_ki_scale;
+	}
+	out_ppb = s->integ_ppb - (kp + ki) * (double)offset_ns;
 	if (fabs(out_ppb) <= s->p.max_freq_ppb)
-		s->integ_ppb -= s->ki * (double)offset_ns;
+		s->integ_ppb -= ki * (double)offset_ns;
 	else
 		out_ppb = clamp(out_ppb, s->p.max_freq_ppb);
 	*state = pi_stability(s, offset_ns);

@@ -32,8 +32,16 @@
 #define HOLDOVER_EXIT_SAMPLES 3
 /* A disruption below the step threshold is slewed with this proportional gain per poll, the
  * integrator frozen so that it does not wind up, until the offset is below SLEW_DONE_NS. */
-#define SLEW_GAIN 0.7
+#define SLEW_GAIN 1.0
 #define SLEW_DONE_NS 10000
+#define STABLE_KP_SCALE 0.3
+#define STABLE_KI_SCALE 0.1
+/* A suspect sample is confirmed by polls this soon, not a whole interval later. */
+#define QUICK_POLL_NS (NS_PER_S / 10)
+/* Just after a resume the offset is known to be wrong: no confirmation needed. */
+#define RESUME_TRUST_NS (10 * NS_PER_S)
+/* Frequencies averaged for holding (holdover, leap, disruption). */
+#define FREQ_HISTORY 16
 /* A suspend this recent is named as the likely cause of a disruption. */
 #define SUSPEND_HINT_NS (120 * NS_PER_S)
 #define DRIFT_WRITE_INTERVAL_NS (3600 * NS_PER_S)
@@ -69,6 +77,7 @@ struct sync {
 	int recovery_good;
 	/* disruptions */
 	bool slewing;
+	double slew_base_ppb;
 	bool suspect;
 	int64_t slew_start_mono_ns;
 	int64_t suspend_ns;
@@ -105,6 +114,10 @@ struct sync {
 	struct stats win_freq;
 	struct stats win_delay;
 	struct stats locked_offset;
+	double freq_history_ppb[FREQ_HISTORY]; /* frequencies set while locked */
+	int freq_history_len;
+	int freq_history_next;
+	bool quick_poll;
 	int64_t recent_offset_ns[STATUS_WINDOW];
 	int recent_count;
 	int recent_next;
@@ -366,6 +379,16 @@ int sync_create(struct sync **out, const struct conf *conf, struct clk *clk)
 	sp.freq_trusted = conf->driftfile[0] && load_drift(s, clk, &freq_ppb);
 	sp.kp = conf->pi_kp;
 	sp.ki = conf->pi_ki;
+	/*
+	 * Once stable, a narrower loop passes less read noise to the clock (measured under
+	 * the simulator: RMS 48 -> 22 ns on KVM, 245 -> 173 ns on ptp_vmw); an offset beyond
+	 * the stable band restores the full gains at once. Explicit gains are used as given,
+	 * so linuxptp tuning carries over unchanged.
+	 */
+	if (conf->pi_kp == 0 && conf->pi_ki == 0) {
+		sp.stable_kp_scale = STABLE_KP_SCALE;
+		sp.stable_ki_scale = STABLE_KI_SCALE;
+	}
 	sp.max_freq_ppb = clk_max_freq_ppb(clk);
 	sp.first_step_threshold_ns = (int64_t)llround(conf->first_step_threshold_s * NS_PER_S);
 	sp.step_threshold_ns = (int64_t)llround(conf->step_threshold_s * NS_PER_S);
@@ -451,10 +474,33 @@ static void set_state(struct sync *s, enum servo_state st, int64_t offset_ns)
 	s->have_state = true;
 }
 
+/*
+ * The frequency to hold when samples cannot be used: the mean of the recent locked ones,
+ * which, unlike the last output, carries no proportional correction of one noisy offset.
+ */
+static double held_freq_ppb(const struct sync *s)
+{
+	double sum = 0.0;
+
+	if (s->freq_history_len == 0)
+		return s->have_state ? servo_freq_ppb(s->servo) : s->freq_ppb;
+	for (int i = 0; i < s->freq_history_len; i++)
+		sum += s->freq_history_ppb[i];
+	return sum / s->freq_history_len;
+}
+
+static void remember_freq(struct sync *s, double freq_ppb)
+{
+	s->freq_history_ppb[s->freq_history_next] = freq_ppb;
+	s->freq_history_next = (s->freq_history_next + 1) % FREQ_HISTORY;
+	if (s->freq_history_len < FREQ_HISTORY)
+		s->freq_history_len++;
+}
+
 /* The kernel's maxerror grows by itself (500 us/s) while nobody updates it. */
 static void enter_holdover(struct sync *s, int err, int64_t now_mono_ns)
 {
-	double freq_ppb = s->have_state ? servo_freq_ppb(s->servo) : s->freq_ppb;
+	double freq_ppb = held_freq_ppb(s);
 	int ret;
 
 	s->holdover = true;
@@ -690,7 +736,7 @@ static bool slew(struct sync *s, int64_t offset_ns, int64_t now_mono_ns)
 			   (double)(now_mono_ns - s->slew_start_mono_ns) / NS_PER_S, offset_ns);
 		return false;
 	}
-	freq = servo_freq_ppb(s->servo) - SLEW_GAIN * (double)offset_ns / s->conf.poll_interval_s;
+	freq = s->slew_base_ppb - SLEW_GAIN * (double)offset_ns / s->conf.poll_interval_s;
 	freq = freq > max ? max : freq < -max ? -max : freq;
 	set_freq(s, freq);
 	log_debug("slewing: offset %+" PRId64 " ns freq %+.3f ppb", offset_ns, freq);
@@ -705,6 +751,9 @@ static bool handle_disruption(struct sync *s, int64_t offset_ns, int64_t now_mon
 {
 	struct disrupt_hint hint = {0};
 	struct disrupt_result r;
+	bool was_suspect = s->suspect;
+	bool resumed = s->suspend_mono_ns > 0 && now_mono_ns - s->suspend_mono_ns < RESUME_TRUST_NS;
+	double base_ppb;
 	char msg[256];
 
 	s->suspect = false;
@@ -721,10 +770,18 @@ static bool handle_disruption(struct sync *s, int64_t offset_ns, int64_t now_mon
 	case DISRUPT_SUSPECT:
 		if (r.discarded)
 			log_info("ignored %d outlier sample(s)", r.discarded);
+		if (resumed) {
+			/* The VM just slept: the jump is expected, waiting would only cost. */
+			disrupt_reset(s->disrupt);
+			break;
+		}
 		log_info("offset %+" PRId64 " ns is beyond the noise (threshold %" PRId64
-			 " ns): holding the frequency until it is confirmed",
+			 " ns): holding the frequency, confirming with quick polls",
 			 offset_ns, r.threshold_ns);
+		if (!was_suspect)
+			set_freq(s, held_freq_ppb(s));
 		s->suspect = true;
+		s->quick_poll = true;
 		return true;
 	case DISRUPT_CONFIRMED:
 		break;
@@ -732,6 +789,7 @@ static bool handle_disruption(struct sync *s, int64_t offset_ns, int64_t now_mon
 	hint.suspended = s->suspend_mono_ns > 0 &&
 			 now_mono_ns - s->suspend_mono_ns < SUSPEND_HINT_NS;
 	hint.suspend_ns = s->suspend_ns;
+	base_ppb = held_freq_ppb(s);
 	/* Named by how far the reference moved against our clock: the correction to come. */
 	disrupt_format(msg, sizeof(msg), -offset_ns, &hint);
 	log_notice("%s", msg);
@@ -739,11 +797,12 @@ static bool handle_disruption(struct sync *s, int64_t offset_ns, int64_t now_mon
 	if (s->conf.step_threshold_s > 0 &&
 	    fabs((double)offset_ns) > s->conf.step_threshold_s * NS_PER_S) {
 		step_clock(s, offset_ns, now_mono_ns);
-		set_freq(s, servo_freq_ppb(s->servo));
+		set_freq(s, base_ppb);
 		disrupt_reset(s->disrupt);
 		return true;
 	}
 	s->slewing = true;
+	s->slew_base_ppb = base_ppb;
 	s->slew_start_mono_ns = now_mono_ns;
 	log_notice("slewing %+.9f s (below step_threshold)", (double)-offset_ns / NS_PER_S);
 	return slew(s, offset_ns, now_mono_ns);
@@ -789,6 +848,8 @@ static void discipline(struct sync *s, const struct filter_sample *sample, int64
 	case SERVO_LOCKED_STABLE:
 		set_freq(s, freq_ppb);
 		stats_add(&s->win_freq, freq_ppb);
+		if (st != SERVO_STEP)
+			remember_freq(s, freq_ppb);
 		break;
 	}
 	if (is_locked(st)) {
@@ -834,6 +895,8 @@ static bool apply_leap_plan(struct sync *s, int64_t *offset_ns, int64_t ref_utc_
 	if (plan.ignore_sample) {
 		if (s->leap_ignored_s != plan.leap_utc_s) {
 			s->leap_ignored_s = plan.leap_utc_s;
+			if (!s->clk->observe_only && s->ever_locked)
+				set_freq(s, held_freq_ppb(s));
 			format_day(plan.leap_utc_s - 1, day, sizeof(day));
 			log_notice("leap second at the end of %s: ignoring samples within %d s of it, "
 				   "frequency held",
@@ -935,6 +998,20 @@ void sync_reset(struct sync *s)
 	disrupt_reset(s->disrupt);
 	filter_reset(s->filter);
 	s->slewing = false;
+}
+
+int64_t sync_take_quick_poll(struct sync *s)
+{
+	int64_t delay_ns = QUICK_POLL_NS;
+
+	if (!s->quick_poll)
+		return 0;
+	s->quick_poll = false;
+	/* Never beyond the configured read budget. */
+	if (s->conf.max_reads_per_second > 0 &&
+	    (int64_t)s->readings * NS_PER_S / s->conf.max_reads_per_second > delay_ns)
+		delay_ns = (int64_t)s->readings * NS_PER_S / s->conf.max_reads_per_second;
+	return delay_ns;
 }
 
 void sync_note_suspend(struct sync *s, int64_t slept_ns, int64_t now_mono_ns)

@@ -27,6 +27,8 @@ struct servo_params {
 	int64_t step_threshold_ns;       /* step later above this; 0: never */
 	int64_t stable_offset_ns;        /* |offset| below this ... */
 	int stable_count;                /* ... this many times in a row: LOCKED_STABLE */
+	double stable_kp_scale;          /* gains while LOCKED_STABLE: less noise passed on */
+	double stable_ki_scale;
 	bool freq_trusted;               /* the start frequency is known (a driftfile): the
 					    first update keeps it instead of estimating */
 };

@@ -43,6 +43,10 @@ void sync_reset(struct sync *s);
 /* Fill a status snapshot (control socket, report). */
 void sync_get_status(const struct sync *s, int64_t now_mono_ns, struct status *st);
 
+/* After an update: 0, or how soon to poll again to confirm a suspect sample (the normal
+ * cadence resumes after it). */
+int64_t sync_take_quick_poll(struct sync *s);
+
 /* The VM slept for slept_ns (CLOCK_BOOTTIME gained on CLOCK_MONOTONIC): a hint for the
  * disruption that usually follows. */
 void sync_note_suspend(struct sync *s, int64_t slept_ns, int64_t now_mono_ns);

@@ -178,8 +178,9 @@ def phc_jump(t):
     t.near(r, "jump: second step", second["step_ns"], 0.5 * S, 1 * MS,
            "follows the PHC's jump", " ns")
     # disruption_samples 3: samples at 300, 301 and 302 s must agree before the step.
-    t.near(r, "jump: time of the second step", second["t"], 302.5, 0.6,
-           "confirmed by disruption_samples (3) polls, then stepped at once", " s")
+    t.near(r, "jump: time of the second step", second["t"], 300.2, 0.15,
+           "confirmed by disruption_samples (3) samples, two of them quick polls 0.1 s "
+           "apart, then stepped at once", " s")
     t.log_has(r, r"clock disruption: \+0\.500 s",
               "the log names the disruption: the PHC moved +0.5 s against the system clock")
     lock = t.locks(r, "jump", since_t=300, ref=ref, bound_s=10,
@@ -193,7 +194,7 @@ def slew_only(t):
               conf=["step_threshold 0"])
     ref = r.phc_offset()
     t.steps(r, "slew", 1, "step_threshold 0: only the first step")
-    t.log_has(r, r"slewing \+0\.02", "the disruption is slewed")
+    t.log_has(r, r"slewing \+0\.0(19|20)", "the disruption is slewed")
     # 20 ms at ADJ_FREQUENCY's 500 ppm takes 40 s; the daemon may be faster through
     # ADJ_TICK, never slower.
     t.locks(r, "slew", since_t=300, ref=ref, bound_s=60,
