@@ -32,7 +32,8 @@
 #define EXIT_NO_SIM 126	 /* the program did not start with the library */
 #define EXIT_NO_EXEC 127 /* the program could not be executed */
 #define HANDSHAKE_MS 5000
-#define LOCK_NS 10000 /* --report: |offset| at or below this counts as locked */
+#define LOCK_NS 10000	      /* --report: |offset| at or below this counts as locked */
+#define EXEC_TIMEOUT_MS 30000 /* default real time an exec'd command may take */
 
 static pid_t child = -1;
 
@@ -44,12 +45,15 @@ struct options {
 	const char *trace;
 	const char *lib;
 	bool report;
+	const char *exec_log;
+	int exec_timeout_ms;
 };
 
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: phcsim [-s SCENARIO | --builtin NAME] [--seed N] [--duration S]\n"
-		   "              [-t TRACE] [--report] [-L LIBPATH] -- PROGRAM [ARGS...]\n"
+		   "              [-t TRACE] [--report] [-L LIBPATH] [--exec-log FILE]\n"
+		   "              [--exec-timeout S] -- PROGRAM [ARGS...]\n"
 		   "Runs PROGRAM against simulated clocks (libphcsim.so). Exit status: the\n"
 		   "program's; 125 harness error, 126 simulator did not start, 127 no exec.\n");
 }
@@ -234,6 +238,178 @@ static const char *field(const char *line, const char *name)
 	return p ? p + strlen(name) : NULL;
 }
 
+/* ---- exec events: commands run outside the simulation while virtual time stands ---- */
+
+/* No preload and no harness variables: the command must not join the simulation. */
+static void clean_env(void)
+{
+	extern char **environ;
+	char name[256];
+
+	unsetenv("LD_PRELOAD");
+	for (;;) {
+		char **e = environ;
+
+		while (*e && strncmp(*e, "PHCSIM_", 7))
+			e++;
+		if (!*e)
+			break;
+		snprintf(name, sizeof(name), "%.*s", (int)strcspn(*e, "="), *e);
+		if (unsetenv(name))
+			_exit(EXIT_HARNESS);
+	}
+}
+
+__attribute__((noreturn)) static void run_command(const char *cmd, int out_fd)
+{
+	int in = open("/dev/null", O_RDONLY);
+
+	signal(SIGINT, SIG_DFL);
+	signal(SIGTERM, SIG_DFL);
+	signal(SIGHUP, SIG_DFL);
+	signal(SIGPIPE, SIG_DFL);
+	/* Its own process group, so a timeout ends whatever it started too. */
+	setpgid(0, 0);
+	if (in < 0 || dup2(in, STDIN_FILENO) < 0 || dup2(out_fd, STDOUT_FILENO) < 0 ||
+	    dup2(out_fd, STDERR_FILENO) < 0)
+		_exit(EXIT_HARNESS);
+	clean_env();
+	if (drop_time_caps())
+		_exit(EXIT_HARNESS);
+	execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+	_exit(EXIT_NO_EXEC);
+}
+
+static long ms_since(const struct timespec *start)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (now.tv_sec - start->tv_sec) * 1000 + (now.tv_nsec - start->tv_nsec) / 1000000;
+}
+
+/*
+ * Run one command to its end, or kill its process group after timeout_ms, or when the
+ * simulated program (child_pidfd) ends first. Returns its status (128+N for signal N).
+ */
+static int exec_command(const char *cmd, int out_fd, int timeout_ms, int child_pidfd,
+			bool *timed_out)
+{
+	struct timespec start;
+	pid_t pid;
+	int pidfd, status;
+
+	*timed_out = false;
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	pid = fork();
+	if (pid < 0) {
+		perror("phcsim: fork");
+		return EXIT_NO_EXEC;
+	}
+	if (pid == 0)
+		run_command(cmd, out_fd);
+	setpgid(pid, pid);
+	pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	for (;;) {
+		struct pollfd p[2] = {{pidfd, POLLIN, 0}, {child_pidfd, POLLIN, 0}};
+		long left_ms = timeout_ms - ms_since(&start);
+		int r;
+
+		if (left_ms <= 0) {
+			*timed_out = true;
+			break;
+		}
+		r = poll(p, 2, (int)left_ms);
+		if (r < 0 && errno != EINTR) {
+			perror("phcsim: poll");
+			break;
+		}
+		if (r > 0 && (p[0].revents || p[1].revents))
+			break;
+	}
+	if (pidfd < 0 || *timed_out || waitpid(pid, &status, WNOHANG) != pid) {
+		kill(-pid, SIGKILL);
+		while (waitpid(pid, &status, 0) < 0)
+			if (errno != EINTR)
+				return EXIT_NO_EXEC;
+	}
+	if (pidfd >= 0)
+		close(pidfd);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+/*
+ * Serve the library's "exec N" requests until the program ends: run event N's command
+ * and answer "status S" or "timeout S". The library holds virtual time meanwhile.
+ */
+static void serve_execs(const struct sim_scenario *sc, const struct options *o, int from_lib,
+			int to_lib, int child_pidfd, int out_fd)
+{
+	char buf[64];
+	size_t got = 0;
+
+	for (;;) {
+		struct pollfd p[2] = {{child_pidfd, POLLIN, 0}, {from_lib, POLLIN, 0}};
+		char *nl;
+		ssize_t n;
+
+		if (poll(p, from_lib >= 0 ? 2 : 1, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			perror("phcsim: poll");
+			return;
+		}
+		if (p[0].revents)
+			return;
+		if (!p[1].revents)
+			continue;
+		n = read(from_lib, buf + got, sizeof(buf) - 1 - got);
+		if (n <= 0) {
+			/* The program has left the library behind (exec): only its end is left. */
+			close(from_lib);
+			from_lib = -1;
+			continue;
+		}
+		got += (size_t)n;
+		while ((nl = memchr(buf, '\n', got))) {
+			const struct sim_event *e;
+			bool timed_out;
+			char *end;
+			long idx;
+			int status;
+
+			*nl = '\0';
+			idx = strncmp(buf, "exec ", 5) ? -1 : strtol(buf + 5, &end, 10);
+			if (idx < 0 || idx >= sc->nevents || *end ||
+			    sc->ev[idx].type != SIM_EV_EXEC) {
+				fprintf(stderr, "phcsim: bad request from the library: '%s'\n",
+					buf);
+				close(from_lib);
+				from_lib = -1;
+				got = 0;
+				break;
+			}
+			e = &sc->ev[idx];
+			status = exec_command(sc->exec[e->exec], out_fd, o->exec_timeout_ms,
+					      child_pidfd, &timed_out);
+			if (timed_out)
+				fprintf(stderr,
+					"phcsim: exec at %.3f s ran over %.1f s; killed: %s\n",
+					(double)e->t_ns / 1e9, o->exec_timeout_ms / 1000.0,
+					sc->exec[e->exec]);
+			dprintf(to_lib, "%s %d\n", timed_out ? "timeout" : "status", status);
+			got -= (size_t)(nl + 1 - buf);
+			memmove(buf, nl + 1, got);
+		}
+		if (got == sizeof(buf) - 1) {
+			fprintf(stderr, "phcsim: bad request from the library\n");
+			close(from_lib);
+			from_lib = -1;
+			got = 0;
+		}
+	}
+}
+
 /* The truth summary, from the trace. */
 static void report(const char *trace)
 {
@@ -322,6 +498,8 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{"trace", required_argument, NULL, 't'},
 		{"report", no_argument, NULL, 'r'},
 		{"lib", required_argument, NULL, 'L'},
+		{"exec-log", required_argument, NULL, 'E'},
+		{"exec-timeout", required_argument, NULL, 'T'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -363,6 +541,18 @@ static int parse_options(int argc, char **argv, struct options *o)
 			break;
 		case 'L':
 			o->lib = optarg;
+			break;
+		case 'E':
+			o->exec_log = optarg;
+			break;
+		case 'T':
+			d = strtod(optarg, &end);
+			if (end == optarg || *end || !(d > 0) || d > 3600) {
+				fprintf(stderr, "phcsim: bad exec timeout '%s' (seconds)\n",
+					optarg);
+				return -1;
+			}
+			o->exec_timeout_ms = (int)ceil(d * 1000);
 			break;
 		case 'h':
 			usage(stdout);
@@ -409,13 +599,13 @@ static int library_path(const char *given, char *out)
 
 int main(int argc, char **argv)
 {
-	struct options o = {0};
+	struct options o = {.exec_timeout_ms = EXEC_TIMEOUT_MS};
 	static struct sim_scenario sc;
 	char lib[PATH_MAX], scen[PATH_MAX], dir[] = "/tmp/phcsim.XXXXXX";
 	char trace_buf[sizeof(dir) + 32], err[512];
 	const char *trace;
 	int hs[2], go[2], status;
-	int ret;
+	int ret, child_pidfd, out_fd = STDOUT_FILENO;
 
 	if (parse_options(argc, argv, &o))
 		return EXIT_HARNESS;
@@ -433,6 +623,13 @@ int main(int argc, char **argv)
 	}
 	if (library_path(o.lib, lib) || check_library(lib))
 		return EXIT_HARNESS;
+	if (o.exec_log) {
+		out_fd = open(o.exec_log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+		if (out_fd < 0) {
+			fprintf(stderr, "phcsim: exec log %s: %s\n", o.exec_log, strerror(errno));
+			return EXIT_HARNESS;
+		}
+	}
 	if (!mkdtemp(dir)) {
 		perror("phcsim: mkdtemp");
 		return EXIT_HARNESS;
@@ -462,9 +659,15 @@ int main(int argc, char **argv)
 	signal(SIGINT, forward_signal);
 	signal(SIGTERM, forward_signal);
 	signal(SIGHUP, forward_signal);
+	/* A library that went away must not kill the harness through its pipe. */
+	signal(SIGPIPE, SIG_IGN);
 	close(hs[1]);
 	close(go[0]);
-	if (await_handshake(hs[0], child) || write(go[1], "go\n", 3) != 3) {
+	child_pidfd = sc.nexec ? (int)syscall(SYS_pidfd_open, child, 0) : -1;
+	if (sc.nexec && child_pidfd < 0)
+		perror("phcsim: pidfd_open (needed by exec events)");
+	if ((sc.nexec && child_pidfd < 0) || await_handshake(hs[0], child) ||
+	    write(go[1], "go\n", 3) != 3) {
 		kill(child, SIGKILL);
 		while (waitpid(child, &status, 0) < 0 && errno == EINTR)
 			;
@@ -478,6 +681,8 @@ int main(int argc, char **argv)
 			argv[optind]);
 		return EXIT_NO_SIM;
 	}
+	if (sc.nexec)
+		serve_execs(&sc, &o, hs[0], go[1], child_pidfd, out_fd);
 	close(hs[0]);
 	close(go[1]);
 	while (waitpid(child, &status, 0) < 0)

@@ -99,7 +99,28 @@ static struct world {
 	FILE *trace;
 	char dir[PATH_MAX]; /* root of the fake sysfs */
 	bool own_dir;
+	bool chan;    /* the pipes to and from the harness stay open for exec events */
+	int chan_out; /* to the harness: "exec N\n" */
+	int chan_in;  /* from it: "status S\n" or "timeout S\n" */
+	int nexec;    /* exec events, as indices into sc.ev in time order */
+	int exec_ev[SIM_MAX_EXEC];
+	int exec_next; /* the next to run, or the one running */
+	bool frozen;   /* its command runs: waits are real and time stands */
 } w;
+
+/* What an interposed wait waits on, for the real waits while an exec'd command runs. */
+struct waitset {
+	const sigset_t *mask;
+	struct pollfd *fds; /* poll, ppoll */
+	nfds_t nfds;
+	int nsel; /* select, pselect: the program's sets, and copies made before the call */
+	fd_set *rd, *wr, *ex;
+	fd_set rd0, wr0, ex0;
+	bool epoll; /* epoll_wait */
+	int epfd;
+	struct epoll_event *ev;
+	int maxev;
+};
 
 __attribute__((noreturn, format(printf, 1, 2))) static void die(const char *fmt, ...)
 {
@@ -380,7 +401,8 @@ static void osc_enter_cell(void)
 
 static void apply_event(const struct sim_event *e)
 {
-	struct dev *d = e->type == SIM_EV_SYS_FREQ_STEP || e->type == SIM_EV_SUSPEND
+	struct dev *d = e->type == SIM_EV_SYS_FREQ_STEP || e->type == SIM_EV_SUSPEND ||
+					e->type == SIM_EV_EXEC
 				? NULL
 				: dev_by_initial_index(e->dev);
 	const char *name = sim_event_name(e->type);
@@ -421,6 +443,8 @@ static void apply_event(const struct sim_event *e)
 		trace("event", ",\"event\":\"%s\",\"dev\":%d,\"errno\":\"%s\",\"until\":%lld", name,
 		      e->dev, strerror(e->err), (long long)(d->error_until_ns / NS));
 		break;
+	case SIM_EV_EXEC:
+		break; /* run by the waits, which stop at it (see wait_until) */
 	case SIM_EV_PHC_REMOVE:
 		if (d->index < 0)
 			break;
@@ -558,13 +582,198 @@ static int end_check(int64_t step_ns, const sigset_t *mask)
 	_exit(124);
 }
 
-/* Wait until clock id reads target_ns (INT64_MAX: forever). 0, or -EINTR at the end. */
-static int wait_until(clockid_t id, int64_t target_ns, const sigset_t *mask)
+/* ---- exec events ---- */
+
+/* True time of the next exec event to run; INT64_MAX when none is left before the end. */
+static int64_t next_exec_ns(void)
+{
+	int64_t t;
+
+	if (w.exec_next == w.nexec)
+		return INT64_MAX;
+	t = w.sc.ev[w.exec_ev[w.exec_next]].t_ns;
+	return t < w.sc.duration_ns ? t : INT64_MAX;
+}
+
+/*
+ * The real, zero-timeout check the wait call itself starts with: fills in the program's
+ * results and returns their count, 0, or -EINTR.
+ */
+static int ready_now(struct waitset *ws)
+{
+	struct timespec zero = {0, 0};
+	struct {
+		const sigset_t *set;
+		size_t size;
+	} sig = {ws->mask, _NSIG / 8};
+	long r = 0;
+
+	if (ws->fds) {
+		r = syscall(SYS_ppoll, ws->fds, ws->nfds, &zero, ws->mask, _NSIG / 8);
+	} else if (ws->nsel) {
+		if (ws->rd)
+			*ws->rd = ws->rd0;
+		if (ws->wr)
+			*ws->wr = ws->wr0;
+		if (ws->ex)
+			*ws->ex = ws->ex0;
+		r = syscall(SYS_pselect6, ws->nsel, ws->rd, ws->wr, ws->ex, &zero, &sig);
+	} else if (ws->epoll) {
+		r = syscall(SYS_epoll_wait, ws->epfd, ws->ev, ws->maxev, 0);
+	}
+	if (r < 0)
+		return errno == EINTR ? -EINTR : 0;
+	return (int)r;
+}
+
+/* The program's fds of ws as pollfds, plus the harness pipe last; *n is the count. */
+static struct pollfd *frozen_pollfds(const struct waitset *ws, nfds_t *n)
+{
+	nfds_t max = 1 + (ws->fds ? ws->nfds : 0) + (nfds_t)ws->nsel + ws->epoll;
+	struct pollfd *p = calloc(max, sizeof(*p));
+
+	if (!p)
+		die("out of memory");
+	*n = 0;
+	for (nfds_t i = 0; ws->fds && i < ws->nfds; i++)
+		p[(*n)++] = (struct pollfd){ws->fds[i].fd, ws->fds[i].events, 0};
+	for (int fd = 0; fd < ws->nsel; fd++) {
+		short ev = (short)((ws->rd && FD_ISSET(fd, &ws->rd0) ? POLLIN : 0) |
+				   (ws->wr && FD_ISSET(fd, &ws->wr0) ? POLLOUT : 0) |
+				   (ws->ex && FD_ISSET(fd, &ws->ex0) ? POLLPRI : 0));
+
+		if (ev)
+			p[(*n)++] = (struct pollfd){fd, ev, 0};
+	}
+	if (ws->epoll)
+		p[(*n)++] = (struct pollfd){ws->epfd, POLLIN, 0};
+	p[(*n)++] = (struct pollfd){w.chan_in, POLLIN, 0};
+	return p;
+}
+
+/*
+ * Wait in real time, with no virtual time passing, for the program's fds or the harness.
+ * 0 when the harness has answered, >0 when the program's fds are ready (results filled
+ * in), -EINTR on a signal.
+ */
+static int frozen_wait(struct waitset *ws)
+{
+	nfds_t n;
+	struct pollfd *p = frozen_pollfds(ws, &n);
+	int r;
+
+	for (;;) {
+		r = (int)syscall(SYS_ppoll, p, n, NULL, ws->mask, _NSIG / 8);
+		if (r < 0 && errno != EINTR)
+			die("waiting for an exec'd command: %s", strerror(errno));
+		if (r < 0) {
+			r = -EINTR;
+			break;
+		}
+		if (p[n - 1].revents) {
+			r = 0;
+			break;
+		}
+		r = ready_now(ws);
+		if (r)
+			break;
+	}
+	free(p);
+	return r;
+}
+
+static void trace_exec(const char *cmd, int status, bool timeout)
+{
+	char esc[6 * SIM_EXEC_LEN + 1];
+	size_t n = 0;
+
+	for (const unsigned char *c = (const unsigned char *)cmd; *c; c++) {
+		if (*c == '"' || *c == '\\')
+			n += (size_t)snprintf(esc + n, sizeof(esc) - n, "\\%c", *c);
+		else if (*c < 0x20 || *c == 0x7f)
+			n += (size_t)snprintf(esc + n, sizeof(esc) - n, "\\u%04x", *c);
+		else
+			esc[n++] = (char)*c;
+	}
+	esc[n] = '\0';
+	trace("event", ",\"event\":\"exec\",\"command\":\"%s\",\"status\":%d%s", esc, status,
+	      timeout ? ",\"timeout\":true" : "");
+}
+
+/* The harness's answer to "exec N": the command's status, and whether it timed out. */
+static void read_exec_result(int *status, bool *timeout)
+{
+	char buf[64];
+	size_t got = 0;
+	ssize_t n;
+
+	while (!memchr(buf, '\n', got)) {
+		if (got == sizeof(buf) - 1)
+			die("garbled answer from the harness");
+		n = syscall(SYS_read, w.chan_in, buf + got, sizeof(buf) - 1 - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			die("the harness went away while a command ran");
+		got += (size_t)n;
+	}
+	buf[got] = '\0';
+	if (sscanf(buf, "status %d", status) == 1)
+		*timeout = false;
+	else if (sscanf(buf, "timeout %d", status) == 1)
+		*timeout = true;
+	else
+		die("garbled answer from the harness");
+}
+
+/*
+ * The exec event due now: ask the harness to run its command (once) and wait for it in
+ * real time. Returns like frozen_wait, and after the command, the program's fds ready
+ * then (its last effects, such as a client's close, must not wait for the next second).
+ */
+static int exec_step(struct waitset *ws)
+{
+	int idx = w.exec_ev[w.exec_next];
+	const struct sim_event *e = &w.sc.ev[idx];
+	char msg[32];
+	bool timeout;
+	int n, r, status;
+
+	if (!w.frozen) {
+		n = snprintf(msg, sizeof(msg), "exec %d\n", idx);
+		if (w.trace)
+			fflush(w.trace);
+		if (syscall(SYS_write, w.chan_out, msg, (size_t)n) != n)
+			die("cannot ask the harness to run a command: %s", strerror(errno));
+		w.frozen = true;
+	}
+	r = frozen_wait(ws);
+	if (r)
+		return r;
+	read_exec_result(&status, &timeout);
+	w.frozen = false;
+	w.exec_next++;
+	trace_exec(w.sc.exec[e->exec], status, timeout);
+	return ready_now(ws);
+}
+
+/*
+ * Wait until clock id reads target_ns (INT64_MAX: forever). 0, -EINTR at the end (or on
+ * a signal while a command runs), or the count of the program's fds in ws that became
+ * ready while a command ran.
+ */
+static int wait_until(clockid_t id, int64_t target_ns, struct waitset *ws)
 {
 	for (int64_t now = clock_now(id); now < target_ns; now = clock_now(id)) {
 		int64_t step = 400LL * 86400 * NS;
 		int r;
 
+		if (next_exec_ns() <= w.now_ns) {
+			r = exec_step(ws);
+			if (r)
+				return r;
+			continue;
+		}
 		if (w.suspended) {
 			step = w.resume_at_ns - w.now_ns;
 		} else if (target_ns != INT64_MAX) {
@@ -576,7 +785,8 @@ static int wait_until(clockid_t id, int64_t target_ns, const sigset_t *mask)
 			if (step < 1)
 				step = 1;
 		}
-		r = end_check(step, mask);
+		step = min64(step, next_exec_ns() - w.now_ns);
+		r = end_check(step, ws->mask);
 		if (r)
 			return r;
 		advance_to(w.now_ns + step);
@@ -584,15 +794,14 @@ static int wait_until(clockid_t id, int64_t target_ns, const sigset_t *mask)
 	return 0;
 }
 
-/* Wait timeout_ns on CLOCK_MONOTONIC (negative: forever). */
-static int wait_rel(int64_t timeout_ns, const sigset_t *mask)
+/* Wait timeout_ns on CLOCK_MONOTONIC (negative: forever); returns like wait_until. */
+static int wait_rel(int64_t timeout_ns, struct waitset *ws)
 {
 	int64_t now = clock_now(CLOCK_MONOTONIC);
 
-	return wait_until(CLOCK_MONOTONIC,
-			  timeout_ns < 0 || timeout_ns > INT64_MAX - now ? INT64_MAX
-									 : now + timeout_ns,
-			  mask);
+	return wait_until(
+		CLOCK_MONOTONIC,
+		timeout_ns < 0 || timeout_ns > INT64_MAX - now ? INT64_MAX : now + timeout_ns, ws);
 }
 
 /* ---- start ---- */
@@ -660,6 +869,9 @@ static void world_init(void)
 		trace("start", ",\"scenario\":\"%s\",\"seed\":%llu,\"duration_s\":%.3f", s->name,
 		      (unsigned long long)s->seed, (double)s->duration_ns / NS);
 	}
+	for (int i = 0; i < s->nevents; i++)
+		if (s->ev[i].type == SIM_EV_EXEC)
+			w.exec_ev[w.nexec++] = i;
 	osc_enter_cell();
 	at_instant();
 }
@@ -690,8 +902,17 @@ static void handshake(void)
 	n = (int)read(go_fd, buf, sizeof(buf) - 1);
 	if (n != 3 || memcmp(buf, "go\n", 3))
 		die("the harness did not answer the handshake");
-	close(hs_fd);
-	close(go_fd);
+	if (w.nexec) {
+		/* phcsim runs the commands of exec events: keep its pipes, not for children. */
+		w.chan = true;
+		w.chan_out = hs_fd;
+		w.chan_in = go_fd;
+		fcntl(hs_fd, F_SETFD, FD_CLOEXEC);
+		fcntl(go_fd, F_SETFD, FD_CLOEXEC);
+	} else {
+		close(hs_fd);
+		close(go_fd);
+	}
 	/* A program this one starts has no harness: it must refuse to run. */
 	unsetenv("PHCSIM_HS_FD");
 	unsetenv("PHCSIM_GO_FD");
@@ -709,6 +930,8 @@ __attribute__((constructor)) static void sim_start(void)
 	harness = harness_present();
 	load_scenario();
 	world_init();
+	if (w.nexec && !harness)
+		die("exec events need the phcsim harness to run their commands");
 	if (harness)
 		handshake();
 	w.ready = true;
@@ -1010,6 +1233,11 @@ FILE *fopen64(const char *path, const char *mode)
 
 int close(int fd)
 {
+	/* The harness pipes are not the program's to close: as if they were not open. */
+	if (w.chan && (fd == w.chan_in || fd == w.chan_out)) {
+		errno = EBADF;
+		return -1;
+	}
 	if (fd >= 0 && fd < MAX_FD)
 		w.fds[fd].dev = NULL;
 	return (int)syscall(SYS_close, fd);
@@ -1426,8 +1654,19 @@ int adjtime(const struct timeval *delta, struct timeval *olddelta)
 
 /* ---- interposed: waiting ---- */
 
+/* The end of a wait call: wait_until's result as the call's, with -1/EINTR. */
+static int wait_result(int r)
+{
+	if (r < 0) {
+		errno = -r;
+		return -1;
+	}
+	return r;
+}
+
 int poll(struct pollfd *fds, nfds_t nfds, int timeout_ms)
 {
+	struct waitset ws = {.fds = fds, .nfds = nfds};
 	int r;
 
 	if (!w.ready)
@@ -1435,11 +1674,7 @@ int poll(struct pollfd *fds, nfds_t nfds, int timeout_ms)
 	r = (int)syscall(SYS_poll, fds, nfds, 0);
 	if (r != 0 || timeout_ms == 0)
 		return r;
-	if (wait_rel(timeout_ms < 0 ? -1 : (int64_t)timeout_ms * 1000000, NULL)) {
-		errno = EINTR;
-		return -1;
-	}
-	return 0;
+	return wait_result(wait_rel(timeout_ms < 0 ? -1 : (int64_t)timeout_ms * 1000000, &ws));
 }
 
 int __poll_chk(struct pollfd *fds, nfds_t nfds, int timeout_ms, size_t fdslen);
@@ -1452,6 +1687,7 @@ int __poll_chk(struct pollfd *fds, nfds_t nfds, int timeout_ms, size_t fdslen)
 int ppoll(struct pollfd *fds, nfds_t nfds, const struct timespec *tmo, const sigset_t *mask)
 {
 	struct timespec zero = {0, 0};
+	struct waitset ws = {.mask = mask, .fds = fds, .nfds = nfds};
 	int r;
 
 	if (!w.ready)
@@ -1459,11 +1695,7 @@ int ppoll(struct pollfd *fds, nfds_t nfds, const struct timespec *tmo, const sig
 	r = (int)syscall(SYS_ppoll, fds, nfds, &zero, mask, _NSIG / 8);
 	if (r != 0 || (tmo && tmo->tv_sec == 0 && tmo->tv_nsec == 0))
 		return r;
-	if (wait_rel(tmo ? ts_to_ns(tmo) : -1, mask)) {
-		errno = EINTR;
-		return -1;
-	}
-	return 0;
+	return wait_result(wait_rel(tmo ? ts_to_ns(tmo) : -1, &ws));
 }
 
 int __ppoll_chk(struct pollfd *fds, nfds_t nfds, const struct timespec *tmo, const sigset_t *mask,
@@ -1475,24 +1707,38 @@ int __ppoll_chk(struct pollfd *fds, nfds_t nfds, const struct timespec *tmo, con
 	return ppoll(fds, nfds, tmo, mask);
 }
 
+/* The sets as the program passed them, for the real waits while a command runs. */
+static void select_waitset(struct waitset *ws, int nfds, fd_set *rd, fd_set *wr, fd_set *ex)
+{
+	ws->nsel = nfds < FD_SETSIZE ? nfds : FD_SETSIZE;
+	ws->rd = rd;
+	ws->wr = wr;
+	ws->ex = ex;
+	if (rd)
+		ws->rd0 = *rd;
+	if (wr)
+		ws->wr0 = *wr;
+	if (ex)
+		ws->ex0 = *ex;
+}
+
 int select(int nfds, fd_set *rd, fd_set *wr, fd_set *ex, struct timeval *tv)
 {
 	struct timeval zero = {0, 0};
+	struct waitset ws = {0};
 	int r;
 
 	if (!w.ready)
 		return (int)syscall(SYS_select, nfds, rd, wr, ex, tv);
+	select_waitset(&ws, nfds, rd, wr, ex);
 	/* On timeout the kernel returns empty sets too, so the zero-timeout call is exact. */
 	r = (int)syscall(SYS_select, nfds, rd, wr, ex, &zero);
 	if (r != 0 || (tv && tv->tv_sec == 0 && tv->tv_usec == 0))
 		return r;
-	if (wait_rel(tv ? (int64_t)tv->tv_sec * NS + (int64_t)tv->tv_usec * 1000 : -1, NULL)) {
-		errno = EINTR;
-		return -1;
-	}
-	if (tv)
+	r = wait_rel(tv ? (int64_t)tv->tv_sec * NS + (int64_t)tv->tv_usec * 1000 : -1, &ws);
+	if (r == 0 && tv)
 		*tv = zero;
-	return 0;
+	return wait_result(r);
 }
 
 int pselect(int nfds, fd_set *rd, fd_set *wr, fd_set *ex, const struct timespec *ts,
@@ -1503,22 +1749,21 @@ int pselect(int nfds, fd_set *rd, fd_set *wr, fd_set *ex, const struct timespec 
 		const sigset_t *set;
 		size_t size;
 	} sig = {mask, _NSIG / 8};
+	struct waitset ws = {.mask = mask};
 	int r;
 
 	if (!w.ready)
 		return (int)syscall(SYS_pselect6, nfds, rd, wr, ex, ts, &sig);
+	select_waitset(&ws, nfds, rd, wr, ex);
 	r = (int)syscall(SYS_pselect6, nfds, rd, wr, ex, &zero, &sig);
 	if (r != 0 || (ts && ts->tv_sec == 0 && ts->tv_nsec == 0))
 		return r;
-	if (wait_rel(ts ? ts_to_ns(ts) : -1, mask)) {
-		errno = EINTR;
-		return -1;
-	}
-	return 0;
+	return wait_result(wait_rel(ts ? ts_to_ns(ts) : -1, &ws));
 }
 
 int epoll_wait(int epfd, struct epoll_event *ev, int max, int timeout_ms)
 {
+	struct waitset ws = {.epoll = true, .epfd = epfd, .ev = ev, .maxev = max};
 	int r;
 
 	if (!w.ready)
@@ -1526,23 +1771,20 @@ int epoll_wait(int epfd, struct epoll_event *ev, int max, int timeout_ms)
 	r = (int)syscall(SYS_epoll_wait, epfd, ev, max, 0);
 	if (r != 0 || timeout_ms == 0)
 		return r;
-	if (wait_rel(timeout_ms < 0 ? -1 : (int64_t)timeout_ms * 1000000, NULL)) {
-		errno = EINTR;
-		return -1;
-	}
-	return 0;
+	return wait_result(wait_rel(timeout_ms < 0 ? -1 : (int64_t)timeout_ms * 1000000, &ws));
 }
 
 /* The relative sleeps; fills *rem on interruption. Returns 0 or -errno. */
 static int sleep_rel(const struct timespec *req, struct timespec *rem)
 {
 	int64_t start = clock_now(CLOCK_MONOTONIC);
+	struct waitset ws = {0};
 	int64_t len;
 
 	if (req->tv_nsec < 0 || req->tv_nsec >= NS || req->tv_sec < 0)
 		return -EINVAL;
 	len = ts_to_ns(req);
-	if (wait_rel(len, NULL)) {
+	if (wait_rel(len, &ws)) {
 		if (rem) {
 			int64_t left = start + len - clock_now(CLOCK_MONOTONIC);
 
@@ -1588,8 +1830,11 @@ int clock_nanosleep(clockid_t id, int flags, const struct timespec *req, struct 
 	}
 	if (req->tv_nsec < 0 || req->tv_nsec >= NS)
 		return EINVAL;
-	if (flags & TIMER_ABSTIME)
-		return wait_until(id, ts_to_ns(req), NULL) ? EINTR : 0;
+	if (flags & TIMER_ABSTIME) {
+		struct waitset ws = {0};
+
+		return wait_until(id, ts_to_ns(req), &ws) ? EINTR : 0;
+	}
 	return -sleep_rel(req, rem);
 }
 

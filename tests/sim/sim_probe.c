@@ -3,6 +3,7 @@
  * with every method it offers, steers CLOCK_REALTIME a little and waits with the usual
  * calls, until SIGTERM. Prints what it sees, so two runs can be compared byte for byte.
  * --touch FILE creates FILE first thing in main (the safety tests check it never runs).
+ * --fifo IN OUT serves pings for the exec tests instead (see fifo_mode).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -13,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/ioctl.h>
 #include <sys/select.h>
 #include <sys/timex.h>
@@ -130,6 +132,80 @@ static void steer(int fd)
 	printf("freq: %d\n", clock_adjtime(CLOCK_REALTIME, &tx));
 }
 
+/* One wait for IN until the next whole simulated second, with the call of that second. */
+static int fifo_wait(int in, int ep, int64_t mono_ns, const char **call)
+{
+	int64_t left_ns = NS - mono_ns % NS;
+	struct pollfd p = {in, POLLIN, 0};
+	int64_t left_us = (left_ns + 999) / 1000;
+	struct timespec ts = {left_ns / NS, (long)(left_ns % NS)};
+	struct timeval tv = {left_us / 1000000, (long)(left_us % 1000000)};
+	struct epoll_event ev;
+	fd_set rd;
+
+	switch (mono_ns / NS % 4) {
+	case 0:
+		*call = "poll";
+		return poll(&p, 1, (int)((left_ns + 999999) / 1000000));
+	case 1:
+		*call = "select";
+		FD_ZERO(&rd);
+		FD_SET(in, &rd);
+		return select(in + 1, &rd, NULL, NULL, &tv);
+	case 2:
+		*call = "epoll_wait";
+		return epoll_wait(ep, &ev, 1, (int)((left_ns + 999999) / 1000000));
+	default:
+		*call = "ppoll";
+		return ppoll(&p, 1, &ts, NULL);
+	}
+}
+
+/*
+ * Wait on the FIFO IN with poll, select, epoll_wait and ppoll in turn (by the simulated
+ * second); answer each line read with "pong MONO_NS" on the FIFO OUT and print what
+ * happened, so the exec tests see at which simulated time a command was served.
+ */
+static int fifo_mode(const char *in_path, const char *out_path)
+{
+	/* Read-write, so neither open blocks nor sees the end when a writer leaves. */
+	int in = open(in_path, O_RDWR | O_NONBLOCK);
+	int out = open(out_path, O_RDWR | O_NONBLOCK);
+	int ep = epoll_create1(EPOLL_CLOEXEC);
+	struct epoll_event ev = {.events = EPOLLIN, .data.fd = in};
+
+	if (in < 0 || out < 0 || ep < 0 || epoll_ctl(ep, EPOLL_CTL_ADD, in, &ev)) {
+		perror("sim_probe: fifo");
+		return 1;
+	}
+	while (!stop) {
+		struct timespec mono;
+		const char *call;
+		char buf[256];
+		ssize_t n;
+		int r;
+
+		clock_gettime(CLOCK_MONOTONIC, &mono);
+		r = fifo_wait(in, ep, ns_of(mono), &call);
+		clock_gettime(CLOCK_MONOTONIC, &mono);
+		if (r <= 0) {
+			printf("%lld %s: %s\n", (long long)ns_of(mono), call,
+			       r == 0 ? "timeout" : strerror(errno));
+			continue;
+		}
+		n = read(in, buf, sizeof(buf) - 1);
+		if (n <= 0)
+			continue;
+		buf[n] = '\0';
+		for (char *line = strtok(buf, "\n"); line; line = strtok(NULL, "\n")) {
+			printf("%lld %s: %s\n", (long long)ns_of(mono), call, line);
+			dprintf(out, "pong %lld\n", (long long)ns_of(mono));
+		}
+	}
+	printf("stopped by SIGTERM\n");
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct sigaction sa = {.sa_handler = on_term};
@@ -143,6 +219,8 @@ int main(int argc, char **argv)
 			fclose(f);
 	}
 	sigaction(SIGTERM, &sa, NULL);
+	if (argc == 4 && strcmp(argv[1], "--fifo") == 0)
+		return fifo_mode(argv[2], argv[3]);
 	if (find_phc(path, sizeof(path)) >= 0)
 		fd = open(path, O_RDONLY);
 	for (int i = 0; !stop; i++) {

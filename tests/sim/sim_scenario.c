@@ -72,9 +72,13 @@ static const struct {
 };
 
 static const char *const event_names[] = {
-	[SIM_EV_PHC_STEP] = "phc_step",		  [SIM_EV_PHC_FREQ] = "phc_freq",
-	[SIM_EV_SYS_FREQ_STEP] = "sys_freq_step", [SIM_EV_SUSPEND] = "suspend",
-	[SIM_EV_PHC_ERROR] = "phc_error",	  [SIM_EV_PHC_REMOVE] = "phc_remove",
+	[SIM_EV_PHC_STEP] = "phc_step",
+	[SIM_EV_PHC_FREQ] = "phc_freq",
+	[SIM_EV_SYS_FREQ_STEP] = "sys_freq_step",
+	[SIM_EV_SUSPEND] = "suspend",
+	[SIM_EV_PHC_ERROR] = "phc_error",
+	[SIM_EV_PHC_REMOVE] = "phc_remove",
+	[SIM_EV_EXEC] = "exec",
 };
 
 const char *sim_event_name(enum sim_event_type type)
@@ -339,7 +343,18 @@ static int parse_dev(struct parser *p, const struct sim_scenario *s, const char 
 	return fail(p, "no PHC with index %lld (declared above)", n);
 }
 
-static int parse_event(struct parser *p, struct sim_scenario *s, char **tok, int ntok)
+/* The text after the first n words of rest (which starts at a line's second word). */
+static const char *skip_words(const char *rest, int n)
+{
+	while (n-- > 0) {
+		rest += strcspn(rest, " \t\r");
+		rest += strspn(rest, " \t\r");
+	}
+	return rest;
+}
+
+static int parse_event(struct parser *p, struct sim_scenario *s, char **tok, int ntok,
+		       const char *rest)
 {
 	struct sim_event e = {.line = p->line};
 	const char *name;
@@ -404,6 +419,16 @@ static int parse_event(struct parser *p, struct sim_scenario *s, char **tok, int
 		if (parse_int(tok[2], 0, 999, &n))
 			return fail(p, "bad index '%s'", tok[2]);
 		e.new_index = (int)n;
+	} else if (strcmp(name, "exec") == 0) {
+		const char *cmd = skip_words(rest, 2);
+
+		e.type = SIM_EV_EXEC;
+		if (!*cmd)
+			return fail(p, "expected 'at TIME exec COMMAND...'");
+		if (s->nexec == SIM_MAX_EXEC)
+			return fail(p, "more than %d exec events", SIM_MAX_EXEC);
+		e.exec = s->nexec;
+		snprintf(s->exec[s->nexec++], SIM_EXEC_LEN, "%s", cmd);
 	} else {
 		return fail(p, "unknown event '%s'", name);
 	}
@@ -426,7 +451,7 @@ static int parse_global(struct parser *p, struct sim_scenario *s, char **tok, in
 	if (strcmp(k, "phc") == 0)
 		return parse_phc_line(p, s, tok, ntok);
 	if (strcmp(k, "at") == 0)
-		return parse_event(p, s, tok, ntok);
+		return parse_event(p, s, tok, ntok, rest);
 	if (strcmp(k, "name") == 0) {
 		if (!*rest || strlen(rest) >= sizeof(s->name))
 			return fail(p, "name needs a value of at most %zu characters",
@@ -564,6 +589,9 @@ int sim_scenario_parse(struct sim_scenario *s, const char *text, const char *ori
 		}
 		for (char *t = strtok_r(buf, " \t\r", &save); t;
 		     t = strtok_r(NULL, " \t\r", &save)) {
+			/* A command is the rest of the line, as many words as it has. */
+			if (ntok == 3 && strcmp(tok[0], "at") == 0 && strcmp(tok[2], "exec") == 0)
+				break;
 			if (ntok == 16) {
 				fail(&p, "too many words");
 				return -1;

@@ -12,6 +12,8 @@
 #define SIM_MAX_PHC 8
 #define SIM_MAX_EVENTS 256
 #define SIM_MAX_LEAPS 16
+#define SIM_MAX_EXEC 32
+#define SIM_EXEC_LEN 512 /* a scenario line is shorter */
 
 /* Which readout ioctls a driver implements. */
 #define SIM_OP_BASIC 1u	   /* PTP_SYS_OFFSET */
@@ -44,6 +46,7 @@ enum sim_event_type {
 	SIM_EV_SUSPEND,	      /* value_ns: guest asleep; inject_ns: REALTIME gain on resume */
 	SIM_EV_PHC_ERROR,     /* dev, err, value_ns: every access fails with err for a while */
 	SIM_EV_PHC_REMOVE,    /* dev, value_ns, new_index: gone, then back as ptp<new_index> */
+	SIM_EV_EXEC,	      /* exec: the harness runs exec[exec] while virtual time stands */
 };
 
 struct sim_event {
@@ -56,6 +59,7 @@ struct sim_event {
 	int new_index;
 	bool has_inject;
 	int64_t inject_ns;
+	int exec; /* SIM_EV_EXEC: index of its command in sim_scenario.exec */
 	int line;
 };
 
@@ -83,6 +87,8 @@ struct sim_scenario {
 	struct sim_event ev[SIM_MAX_EVENTS]; /* sorted by time, file order kept */
 	int nleaps;
 	struct sim_leap leap[SIM_MAX_LEAPS]; /* sorted */
+	int nexec;
+	char exec[SIM_MAX_EXEC][SIM_EXEC_LEN]; /* the commands of exec events, for /bin/sh -c */
 };
 
 /* Name of the scenario used when none is given. */

@@ -68,6 +68,25 @@ START_TEST(test_events_sorted)
 }
 END_TEST
 
+/* An exec command is the rest of the line, however many words, in time order. */
+START_TEST(test_exec)
+{
+	const char *text = "at 3s exec  echo a b c d e f g h i j k l m n o p q r s t  \n"
+			   "at 1s exec phcsyncctl -j status\t# a comment\n"
+			   "at 1s sys_freq_step 1\n";
+
+	ck_assert_msg(sim_scenario_parse(&s, text, "t", err, sizeof(err)) == 0, "%s", err);
+	ck_assert_int_eq(s.nevents, 3);
+	ck_assert_int_eq(s.nexec, 2);
+	ck_assert_int_eq(s.ev[0].type, SIM_EV_EXEC);
+	ck_assert_str_eq(s.exec[s.ev[0].exec], "phcsyncctl -j status");
+	ck_assert_int_eq(s.ev[1].type, SIM_EV_SYS_FREQ_STEP);
+	ck_assert_int_eq(s.ev[2].t_ns, 3000000000LL);
+	ck_assert_str_eq(s.exec[s.ev[2].exec], "echo a b c d e f g h i j k l m n o p q r s t");
+	ck_assert_str_eq(sim_event_name(SIM_EV_EXEC), "exec");
+}
+END_TEST
+
 /* Each bad line is reported with its origin and line number. */
 START_TEST(test_errors)
 {
@@ -88,6 +107,8 @@ START_TEST(test_errors)
 		{"leap 2016-12-31 +2\n", "t:1: expected 'leap YYYY-MM-DD +1|-1'"},
 		{"start 2017-01-01T00:00:00\nleap 2016-12-31 +1\n", "leap second before the start"},
 		{"seed\n", "t:1: 'seed' takes one value"},
+		{"at 2s exec   # nothing\n", "t:1: expected 'at TIME exec COMMAND...'"},
+		{"at soon exec true\n", "t:1: bad event time 'soon'"},
 	};
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -107,6 +128,7 @@ int main(void)
 	tcase_add_test(tc, test_builtin);
 	tcase_add_test(tc, test_example_files);
 	tcase_add_test(tc, test_events_sorted);
+	tcase_add_test(tc, test_exec);
 	tcase_add_test(tc, test_errors);
 	suite_add_tcase(su, tc);
 	sr = srunner_create(su);
