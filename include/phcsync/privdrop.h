@@ -1,0 +1,16 @@
+/* Least privilege: run as an unprivileged user that keeps only CAP_SYS_TIME. */
+#ifndef PHCSYNC_PRIVDROP_H
+#define PHCSYNC_PRIVDROP_H
+
+#include <stddef.h>
+
+/*
+ * Become user (its uid and primary group, no supplementary groups) with CAP_SYS_TIME
+ * permitted and effective and every other capability gone, also from the bounding set.
+ * Call it as root, after opening the PHC, the control socket and the log. Returns 0, or
+ * -errno with the reason in err: -ENOENT no such user, -EPERM not started as root; after
+ * other errors the process may be half-way and must exit.
+ */
+int privdrop_to_user(const char *user, char *err, size_t errlen);
+
+#endif

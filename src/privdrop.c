@@ -1,0 +1,84 @@
+/*
+ * Switch to an unprivileged user and keep CAP_SYS_TIME, the one capability clock_adjtime
+ * needs. setuid() from root clears every capability unless PR_SET_KEEPCAPS is set first;
+ * then only CAP_SYS_TIME is raised again. The other capabilities also leave the bounding
+ * set while we still hold CAP_SETPCAP, so no later execve could bring them back.
+ */
+#include <errno.h>
+#include <grp.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/capability.h>
+#include <unistd.h>
+
+#include "phcsync/privdrop.h"
+
+static int fail(int e, char *err, size_t errlen, const char *user, const char *what)
+{
+	snprintf(err, errlen, "cannot become user %s: %s: %s", user, what, strerror(e));
+	return -e;
+}
+
+static int drop_bounding_set(void)
+{
+	for (cap_value_t c = 0; c < (cap_value_t)cap_max_bits(); c++) {
+		if (c == CAP_SYS_TIME || cap_get_bound(c) != 1)
+			continue;
+		if (cap_drop_bound(c) < 0)
+			return -errno;
+	}
+	return 0;
+}
+
+static int keep_only_sys_time(void)
+{
+	cap_value_t keep = CAP_SYS_TIME;
+	cap_t caps = cap_init();
+	int ret = 0;
+
+	if (!caps)
+		return -errno;
+	if (cap_set_flag(caps, CAP_PERMITTED, 1, &keep, CAP_SET) < 0 ||
+	    cap_set_flag(caps, CAP_EFFECTIVE, 1, &keep, CAP_SET) < 0 || cap_set_proc(caps) < 0)
+		ret = -errno;
+	cap_free(caps);
+	return ret;
+}
+
+int privdrop_to_user(const char *user, char *err, size_t errlen)
+{
+	char buf[4096];
+	struct passwd pw, *found = NULL;
+	int e, ret;
+
+	e = getpwnam_r(user, &pw, buf, sizeof(buf), &found);
+	if (e)
+		return fail(e, err, errlen, user, "looking up the user");
+	if (!found) {
+		snprintf(err, errlen, "cannot become user %s: no such user", user);
+		return -ENOENT;
+	}
+	if (geteuid() != 0) {
+		snprintf(err, errlen, "cannot become user %s: only root can switch users", user);
+		return -EPERM;
+	}
+	ret = drop_bounding_set();
+	if (ret < 0)
+		return fail(-ret, err, errlen, user, "dropping capabilities from the bounding set");
+	if (prctl(PR_SET_KEEPCAPS, 1L, 0L, 0L, 0L) < 0)
+		return fail(errno, err, errlen, user, "prctl(PR_SET_KEEPCAPS)");
+	if (setgroups(0, NULL) < 0)
+		return fail(errno, err, errlen, user, "setgroups");
+	if (setresgid(pw.pw_gid, pw.pw_gid, pw.pw_gid) < 0)
+		return fail(errno, err, errlen, user, "setresgid");
+	if (setresuid(pw.pw_uid, pw.pw_uid, pw.pw_uid) < 0)
+		return fail(errno, err, errlen, user, "setresuid");
+	ret = keep_only_sys_time();
+	if (ret < 0)
+		return fail(-ret, err, errlen, user, "keeping CAP_SYS_TIME");
+	if (prctl(PR_SET_KEEPCAPS, 0L, 0L, 0L, 0L) < 0)
+		return fail(errno, err, errlen, user, "prctl(PR_SET_KEEPCAPS)");
+	return 0;
+}

@@ -1,0 +1,90 @@
+/*
+ * privdrop: each test runs in its own forked process (Check's fork mode, forced below), so
+ * the drop never reaches the test runner. No clock is touched: capabilities are only read.
+ */
+#include <check.h>
+#include <errno.h>
+#include <grp.h>
+#include <pwd.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/capability.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+#include "phcsync/privdrop.h"
+
+START_TEST(drops_to_nobody_keeping_sys_time)
+{
+	struct passwd *pw = getpwnam("nobody");
+	cap_t want = cap_from_text("cap_sys_time=ep");
+	cap_t have;
+	gid_t groups[4];
+	char err[256] = "";
+
+	ck_assert_ptr_nonnull(pw);
+	ck_assert_ptr_nonnull(want);
+	ck_assert_int_eq(privdrop_to_user("nobody", err, sizeof(err)), 0);
+	ck_assert_str_eq(err, "");
+	ck_assert_uint_eq(getuid(), pw->pw_uid);
+	ck_assert_uint_eq(geteuid(), pw->pw_uid);
+	ck_assert_uint_eq(getgid(), pw->pw_gid);
+	ck_assert_uint_eq(getegid(), pw->pw_gid);
+	ck_assert_int_eq(getgroups(4, groups), 0);
+	have = cap_get_proc();
+	ck_assert_ptr_nonnull(have);
+	ck_assert_msg(cap_compare(have, want) == 0, "capabilities are %s", cap_to_text(have, NULL));
+	ck_assert_int_eq(cap_get_bound(CAP_SYS_TIME), 1);
+	ck_assert_int_eq(cap_get_bound(CAP_SYS_ADMIN), 0);
+	ck_assert_int_eq(cap_get_bound(CAP_SETUID), 0);
+	ck_assert_int_eq(prctl(PR_GET_KEEPCAPS, 0L, 0L, 0L, 0L), 0);
+	/* No way back. */
+	ck_assert_int_eq(setuid(0), -1);
+	ck_assert_int_eq(errno, EPERM);
+	cap_free(have);
+	cap_free(want);
+}
+END_TEST
+
+START_TEST(unknown_user)
+{
+	char err[256];
+
+	ck_assert_int_eq(privdrop_to_user("phcsync-no-such-user", err, sizeof(err)), -ENOENT);
+	ck_assert_str_eq(err, "cannot become user phcsync-no-such-user: no such user");
+	ck_assert_uint_eq(geteuid(), 0);
+}
+END_TEST
+
+START_TEST(not_root)
+{
+	struct passwd *pw = getpwnam("nobody");
+	char err[256];
+
+	ck_assert_ptr_nonnull(pw);
+	ck_assert_int_eq(setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid), 0);
+	ck_assert_int_eq(privdrop_to_user("nobody", err, sizeof(err)), -EPERM);
+	ck_assert_str_eq(err, "cannot become user nobody: only root can switch users");
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("privdrop");
+	TCase *tc = tcase_create("privdrop");
+	SRunner *sr;
+	int failed;
+
+	if (geteuid() != 0)
+		return 77; /* meson's skip: dropping privileges needs root */
+	tcase_add_test(tc, drops_to_nobody_keeping_sys_time);
+	tcase_add_test(tc, unknown_user);
+	tcase_add_test(tc, not_root);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_set_fork_status(sr, CK_FORK);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
