@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "phcsync/device.h"
+#include "phcsync/iface.h"
 
 #define MAX_CLOCKS 64
 
@@ -51,6 +52,21 @@ int device_resolve(const char *sysfs_dir, const char *spec, const char *want_nam
 	if (n < 0) {
 		snprintf(msg, msglen, "cannot list %s: %s", sysfs_dir, strerror(-n));
 		return n;
+	}
+	if (strncmp(spec, "interface:", 10) == 0) {
+		char err[256];
+		int index, ret = iface_phc_index(spec + 10, &index, err, sizeof(err));
+
+		if (ret < 0) {
+			snprintf(msg, msglen, "%s", err);
+			return ret;
+		}
+		snprintf(out->path, sizeof(out->path), "/dev/ptp%d", index);
+		snprintf(out->clock_name, sizeof(out->clock_name), "PHC of %s", spec + 10);
+		for (i = 0; i < n; i++)
+			if (list[i].index == index)
+				choose(out, &list[i]);
+		return 0;
 	}
 	if (strcmp(spec, "auto") == 0) {
 		i = find_name(list, n, want_name);

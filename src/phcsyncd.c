@@ -21,8 +21,12 @@
 #include "phcsync/clk.h"
 #include "phcsync/conf.h"
 #include "phcsync/ctl.h"
+#include "phcsync/iface.h"
 #include "phcsync/log.h"
+#include "phcsync/notify.h"
 #include "phcsync/phc.h"
+#include "phcsync/privdrop.h"
+#include "phcsync/sandbox.h"
 #include "phcsync/sync.h"
 
 #ifndef PHCSYNC_VERSION
@@ -212,6 +216,26 @@ static void drain_signal_pipe(void)
 		;
 }
 
+/* Each network interface and the PHC behind it, for `device interface:NAME`. */
+static void list_interfaces(void)
+{
+	struct iface_info ifs[64];
+	char err[256];
+	int n = iface_list(ifs, 64, err, sizeof(err));
+
+	if (n < 0) {
+		printf("Network interfaces: cannot list them: %s\n", err);
+		return;
+	}
+	printf("Network interfaces (device interface:NAME):\n");
+	for (int i = 0; i < n; i++) {
+		if (ifs[i].phc_index >= 0)
+			printf("  %-16s /dev/ptp%d\n", ifs[i].name, ifs[i].phc_index);
+		else
+			printf("  %-16s no PHC\n", ifs[i].name);
+	}
+}
+
 static int list_devices(void)
 {
 	struct phc_info list[MAX_CLOCKS];
@@ -226,6 +250,7 @@ static int list_devices(void)
 		       "In a VM, load the hypervisor's PHC driver: ptp_kvm (KVM), ptp_vmw "
 		       "(VMware), hv_utils (Hyper-V) or vmclock.\n",
 		       SYSFS_PTP);
+		list_interfaces();
 		return EXIT_RUNTIME;
 	}
 	for (int i = 0; i < n; i++) {
@@ -254,6 +279,7 @@ static int list_devices(void)
 		printf("\n");
 		phc_close(p);
 	}
+	list_interfaces();
 	return EXIT_OK;
 }
 
@@ -327,8 +353,70 @@ static int open_control(const struct conf *conf, struct daemon *d, struct ctl **
 	return 0;
 }
 
+/* After the device and the socket are open: drop to `user`, then the seccomp filter. */
+static int restrict_process(const struct conf *conf)
+{
+	char err[512];
+	int ret;
+
+	if (conf->user[0]) {
+		ret = privdrop_to_user(conf->user, err, sizeof(err));
+		if (ret < 0) {
+			log_err("user %s: %s", conf->user, err);
+			return ret;
+		}
+		log_info("running as %s with CAP_SYS_TIME only", conf->user);
+	}
+	if (conf->seccomp) {
+		ret = sandbox_install(err, sizeof(err));
+		if (ret < 0) {
+			log_err("seccomp: %s", err);
+			return ret;
+		}
+		log_info("seccomp filter installed");
+	}
+	return 0;
+}
+
+/* What systemd is told: READY=1 once there is a first sample (or the device is awaited),
+ * STATUS= on every change of state. */
+struct notify_state {
+	bool ready;
+	enum status_state state;
+};
+
+static void tell_systemd(struct sync *sync, struct notify_state *ns)
+{
+	struct status st;
+
+	sync_get_status(sync, mono_ns(), &st);
+	if (!ns->ready && st.state == STATUS_FAULT && !st.have_sample) {
+		ns->ready = true;
+		ns->state = st.state;
+		notify_ready("waiting for the PHC");
+		return;
+	}
+	if (!st.have_sample)
+		return;
+	if (!ns->ready || st.state != ns->state) {
+		char line[STATUS_TEXT_MAX + 64];
+
+		snprintf(line, sizeof(line), "%s %s, offset %+lld ns", st.device,
+			 status_state_name(st.state), (long long)st.last_offset_ns);
+		if (!ns->ready)
+			notify_ready(line);
+		else
+			notify_status("%s", line);
+		ns->ready = true;
+		ns->state = st.state;
+	}
+}
+
 static int run(const struct conf *conf, bool observe_only)
 {
+	struct notify_state notified = {0};
+	int64_t watchdog_ns = (int64_t)notify_watchdog_usec() * 1000 / 2;
+	int64_t next_watchdog = 0;
 	struct pollfd fds[1 + CTL_POLLFDS_MAX];
 	struct daemon daemon = {0};
 	struct ctl *ctl;
@@ -339,10 +427,6 @@ static int run(const struct conf *conf, bool observe_only)
 	int64_t next_poll, next_summary, now, slept_ns, suspended;
 	int ret;
 
-	if (conf->timescale == CONF_TIMESCALE_TAI)
-		log_warn("timescale tai: using a fixed TAI-UTC of %d s (utc_offset); it will be "
-			 "wrong after the next leap second",
-			 conf->utc_offset_s);
 	ret = clk_init(&clk, observe_only);
 	if (ret < 0) {
 		log_err("cannot read the system clock's state: %s", strerror(-ret));
@@ -358,6 +442,13 @@ static int run(const struct conf *conf, bool observe_only)
 		return EXIT_RUNTIME;
 	}
 	daemon.sync = sync;
+	if (restrict_process(conf) < 0) {
+		sync_destroy(sync);
+		if (ctl)
+			ctl_close(ctl);
+		return EXIT_RUNTIME;
+	}
+	tell_systemd(sync, &notified);
 
 	now = mono_ns();
 	next_poll = now;
@@ -380,6 +471,7 @@ static int run(const struct conf *conf, bool observe_only)
 			int64_t quick_ns;
 
 			sync_update(sync, now);
+			tell_systemd(sync, &notified);
 			next_poll += interval_ns;
 			/* After a long stall keep the cadence instead of polling in a burst. */
 			if (next_poll <= now)
@@ -394,9 +486,15 @@ static int run(const struct conf *conf, bool observe_only)
 			if (next_summary <= now)
 				next_summary = now + summary_ns;
 		}
+		if (watchdog_ns > 0 && now >= next_watchdog) {
+			notify_watchdog();
+			next_watchdog = now + watchdog_ns;
+		}
 		wait_ns = next_poll - mono_ns();
 		if (summary_ns > 0 && next_summary - now < wait_ns)
 			wait_ns = next_summary - now;
+		if (watchdog_ns > 0 && next_watchdog - now < wait_ns)
+			wait_ns = next_watchdog - now;
 		fds[0] = (struct pollfd){.fd = signal_pipe[0], .events = POLLIN};
 		if (ctl) {
 			nfds += ctl_pollfds(ctl, fds + 1, CTL_POLLFDS_MAX);
@@ -419,6 +517,7 @@ static int run(const struct conf *conf, bool observe_only)
 			sync_reload(sync, msg, sizeof(msg));
 		}
 	}
+	notify_stopping();
 	log_notice("exiting on signal");
 	sync_log_report(sync, mono_ns());
 	sync_shutdown(sync, mono_ns());

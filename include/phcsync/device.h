@@ -12,7 +12,8 @@ struct device_choice {
 };
 
 /*
- * Resolve spec (a path, or "auto") against the clocks under sysfs_dir. want_name is the
+ * Resolve spec (a path, "auto", or "interface:NAME" for the PHC of a network interface,
+ * found through ethtool netlink) against the clocks under sysfs_dir. want_name is the
  * clock_name of the device used before, or "": when the configured path has gone, a clock
  * of that name is used instead (a re-plugged PHC may come back as another ptpN), and with
  * "auto" it is preferred. Returns 0, or -errno with the reason in msg.

@@ -87,7 +87,8 @@ class Case:
         self.events.append(f"at {t} exec {command}")
 
     def conf(self, extra=()):
-        lines = [f"control_socket {self.sock}", "leapfile none", f"readings {READINGS}"]
+        lines = [f"control_socket {self.sock}", "leapfile none", "seccomp yes",
+                 f"readings {READINGS}"]
         return "".join(f"{line}\n" for line in lines + list(extra))
 
     def run(self, duration="700s", conf_extra=()):
