@@ -177,6 +177,11 @@ static void format_seconds(char *buf, size_t len, int64_t ns)
 	uint64_t s = a / 1000000000u;
 	uint64_t ms = (a % 1000000000u + 500000u) / 1000000u;
 
+	/* Below 10 ms, milliseconds would round a real disruption to nothing. */
+	if (a < 10000000u) {
+		snprintf(buf, len, "%c0.%06" PRIu64 " s", ns < 0 ? '-' : '+', (a + 500u) / 1000u);
+		return;
+	}
 	if (ms == 1000) {
 		s++;
 		ms = 0;
@@ -196,6 +201,9 @@ int disrupt_format(char *buf, size_t len, int64_t offset_ns, const struct disrup
 	if (hint && hint->suspended)
 		snprintf(cause, sizeof(cause), "resume after %" PRIu64 " s of suspend",
 			 (abs_ns(hint->suspend_ns) + 500000000u) / 1000000000u);
+	else if (hint && hint->holdover_ns > 0)
+		snprintf(cause, sizeof(cause), "drift during %" PRIu64 " s of holdover",
+			 (abs_ns(hint->holdover_ns) + 500000000u) / 1000000000u);
 	else
 		snprintf(cause, sizeof(cause),
 			 "live migration, host clock step or snapshot revert");

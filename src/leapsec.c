@@ -4,6 +4,7 @@
  * into kernel requests, a smear, or a step, and keeps the servo away from the leap itself.
  */
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -79,24 +80,27 @@ void leapsec_close(struct leapsec *ls)
 
 /*
  * The smeared time runs 1 s slower (insertion) or faster (deletion) across the window
- * centred on the leap; the PHC jumps at the leap itself. smear_ns is what to add to the
- * PHC's UTC to get the smeared time.
+ * centred on the leap, at a constant rate over the window's true length (W + dir seconds:
+ * an inserted second makes it one longer). The PHC jumps at the leap itself; smear_ns is
+ * what to add to the PHC's UTC to get the smeared time, continuous in true time, and
+ * *rate_ppb the frequency the smear itself asks of the clock.
  */
-static int64_t smear_ns(int64_t utc_ns, int64_t leap_s, int dir, int64_t window_s)
+static int64_t smear_ns(int64_t utc_ns, int64_t leap_s, int dir, int64_t window_s,
+			double *rate_ppb)
 {
 	int64_t start_ns = (leap_s - window_s / 2) * NS_PER_S;
-	int64_t window_ns = window_s * NS_PER_S;
-	double frac;
+	int64_t end_ns = start_ns + window_s * NS_PER_S;
+	double span_s = (double)(window_s + dir);
+	double since_s;
 
-	if (utc_ns <= start_ns)
-		frac = 0.0;
-	else if (utc_ns >= start_ns + window_ns)
-		frac = 1.0;
-	else
-		frac = (double)(utc_ns - start_ns) / (double)window_ns;
+	*rate_ppb = 0.0;
+	if (utc_ns <= start_ns || utc_ns >= end_ns)
+		return 0;
+	since_s = (double)(utc_ns - start_ns) / NS_PER_S;
+	*rate_ppb = -dir * 1e9 / span_s;
 	if (utc_ns < leap_s * NS_PER_S)
-		return -(int64_t)(dir * frac * NS_PER_S);
-	return (int64_t)(dir * (1.0 - frac) * NS_PER_S);
+		return (int64_t)llround(-dir * since_s / span_s * NS_PER_S);
+	return (int64_t)llround(dir * ((double)window_s - since_s) / span_s * NS_PER_S);
 }
 
 void leapsec_plan(const struct leapsec *ls, int64_t utc_ns, int64_t step_done_utc_s,
@@ -142,7 +146,8 @@ void leapsec_plan(const struct leapsec *ls, int64_t utc_ns, int64_t step_done_ut
 		break;
 	case CONF_LEAP_SMEAR:
 		/* The repeated second of a UTC PHC still has to be ignored: P does not move. */
-		plan->smear_ns = smear_ns(utc_ns, leap_s, dir, ls->smear_window_s);
+		plan->smear_ns =
+			smear_ns(utc_ns, leap_s, dir, ls->smear_window_s, &plan->smear_rate_ppb);
 		break;
 	}
 }

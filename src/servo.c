@@ -29,6 +29,11 @@ double servo_sample(struct servo *s, int64_t offset_ns, int64_t local_ns, enum s
 	return s->ops->sample(s, offset_ns, local_ns, state);
 }
 
+void servo_unsettle(struct servo *s)
+{
+	s->ops->unsettle(s);
+}
+
 void servo_reset(struct servo *s)
 {
 	s->ops->reset(s);

@@ -118,6 +118,21 @@ static double pi_sample(struct servo *servo, int64_t offset_ns, int64_t local_ns
 
 	switch (s->count) {
 	case 0:
+		if (s->first_update && s->p.freq_trusted) {
+			/* The frequency is known: one sample decides between a step and the PI. */
+			s->first_update = false;
+			s->stable_run = 0;
+			s->count = 2;
+			if (beyond(offset_ns, s->p.first_step_threshold_ns) ||
+			    beyond(offset_ns, s->p.step_threshold_ns)) {
+				*state = SERVO_STEP;
+				return s->integ_ppb;
+			}
+			/* Below the threshold: slew it out over one interval, integrator kept. */
+			*state = SERVO_LOCKED;
+			return clamp(s->integ_ppb - (double)offset_ns / s->p.interval_s,
+				     s->p.max_freq_ppb);
+		}
 		pi_remember(s, offset_ns, local_ns);
 		*state = SERVO_UNLOCKED;
 		return s->integ_ppb;
@@ -178,6 +193,11 @@ static void pi_reset(struct servo *servo)
 	s->stable_run = 0;
 }
 
+static void pi_unsettle(struct servo *servo)
+{
+	to_pi(servo)->stable_run = 0;
+}
+
 static void pi_set_interval(struct servo *servo, double interval_s)
 {
 	struct pi_servo *s = to_pi(servo);
@@ -201,6 +221,7 @@ static void pi_destroy(struct servo *servo)
 static const struct servo_ops pi_ops = {
 	.sample = pi_sample,
 	.reset = pi_reset,
+	.unsettle = pi_unsettle,
 	.set_interval = pi_set_interval,
 	.freq_ppb = pi_freq_ppb,
 	.destroy = pi_destroy,

@@ -75,6 +75,8 @@ struct sync {
 	bool holdover;
 	int64_t holdover_since_mono_ns;
 	int recovery_good;
+	int64_t holdover_ns;
+	int64_t recovered_mono_ns;
 	/* disruptions */
 	bool slewing;
 	double slew_base_ppb;
@@ -91,6 +93,7 @@ struct sync {
 	int64_t leap_step_done_s;
 	int64_t leap_ignored_s;        /* the leap whose samples we said we ignore */
 	int64_t smear_ns;
+	double smear_rate_ppb;
 	int64_t expiry_warned_day;
 	/* driftfile */
 	bool ever_locked;
@@ -241,10 +244,21 @@ static bool load_drift(struct sync *s, struct clk *clk, double *freq_ppb)
 	return true;
 }
 
+/* Standard deviation of the recent locked frequencies: the driftfile's uncertainty. */
+static double freq_spread_ppb(const struct sync *s)
+{
+	struct stats st;
+
+	stats_reset(&st);
+	for (int i = 0; i < s->freq_history_len; i++)
+		stats_add(&st, s->freq_history_ppb[i]);
+	return stats_stddev(&st);
+}
+
 static void save_drift(struct sync *s, int64_t now_mono_ns)
 {
 	double freq = servo_freq_ppb(s->servo);
-	double unc = stats_stddev(&s->win_freq);
+	double unc = freq_spread_ppb(s);
 	int ret;
 
 	if (!s->conf.driftfile[0] || !s->ever_locked || s->clk->observe_only)
@@ -643,9 +657,16 @@ static bool recovering(struct sync *s, int64_t offset_ns, int64_t now_mono_ns)
 	if (++s->recovery_good < HOLDOVER_EXIT_SAMPLES)
 		return true;
 	s->holdover = false;
+	s->holdover_ns = now_mono_ns - s->holdover_since_mono_ns;
+	s->recovered_mono_ns = now_mono_ns;
+	servo_unsettle(s->servo);
 	log_notice("holdover ended after %.0f s; offset %+" PRId64 " ns",
-		   (double)(now_mono_ns - s->holdover_since_mono_ns) / NS_PER_S, offset_ns);
-	servo_reset(s->servo);
+		   (double)s->holdover_ns / NS_PER_S, offset_ns);
+	/*
+	 * The servo keeps its frequency and state: the drift of the holdover is a known
+	 * offset, stepped or slewed at once by the disruption path, not a reason to estimate
+	 * the frequency again from samples the slew would bias.
+	 */
 	return false;
 }
 
@@ -701,18 +722,26 @@ static void observe(struct sync *s, int64_t offset_ns, int64_t now_mono_ns)
 			      (double)(now_mono_ns - s->first_mono_ns);
 }
 
+/*
+ * maxerror must hold until the next update: besides the offset and the sample's error
+ * bound, the clock may move by as much as the correction now applied beyond the held
+ * frequency (an overshoot of the servo), over one interval.
+ */
 static void update_kernel_status(struct sync *s, int64_t offset_ns, int64_t error_ns, bool locked)
 {
-	int ret = clk_set_status(s->clk, llabs(offset_ns) + error_ns, error_ns,
+	int64_t movement_ns =
+		(int64_t)(fabs(s->freq_ppb - held_freq_ppb(s)) * s->conf.poll_interval_s);
+	int ret = clk_set_status(s->clk, llabs(offset_ns) + error_ns + movement_ns, error_ns,
 				 locked && s->conf.rtcsync);
 
 	if (ret < 0)
 		log_warn("setting the kernel status failed: %s", strerror(-ret));
 }
 
+/* freq_ppb is the servo's; a leap smear's own rate is added on the way to the kernel. */
 static void set_freq(struct sync *s, double freq_ppb)
 {
-	int ret = clk_set_freq_ppb(s->clk, freq_ppb);
+	int ret = clk_set_freq_ppb(s->clk, freq_ppb + s->smear_rate_ppb);
 
 	if (ret < 0)
 		log_err("setting frequency %+.3f ppb failed: %s", freq_ppb, strerror(-ret));
@@ -732,6 +761,7 @@ static bool slew(struct sync *s, int64_t offset_ns, int64_t now_mono_ns)
 	if (llabs(offset_ns) < SLEW_DONE_NS) {
 		s->slewing = false;
 		disrupt_reset(s->disrupt);
+		servo_unsettle(s->servo);
 		log_notice("disruption slewed out in %.0f s; offset %+" PRId64 " ns",
 			   (double)(now_mono_ns - s->slew_start_mono_ns) / NS_PER_S, offset_ns);
 		return false;
@@ -753,6 +783,8 @@ static bool handle_disruption(struct sync *s, int64_t offset_ns, int64_t now_mon
 	struct disrupt_result r;
 	bool was_suspect = s->suspect;
 	bool resumed = s->suspend_mono_ns > 0 && now_mono_ns - s->suspend_mono_ns < RESUME_TRUST_NS;
+	bool recovered = s->recovered_mono_ns > 0 &&
+			 now_mono_ns - s->recovered_mono_ns < RESUME_TRUST_NS;
 	double base_ppb;
 	char msg[256];
 
@@ -770,8 +802,8 @@ static bool handle_disruption(struct sync *s, int64_t offset_ns, int64_t now_mon
 	case DISRUPT_SUSPECT:
 		if (r.discarded)
 			log_info("ignored %d outlier sample(s)", r.discarded);
-		if (resumed) {
-			/* The VM just slept: the jump is expected, waiting would only cost. */
+		if (resumed || recovered) {
+			/* The VM just slept, or the PHC was unreadable: the jump is expected. */
 			disrupt_reset(s->disrupt);
 			break;
 		}
@@ -789,6 +821,8 @@ static bool handle_disruption(struct sync *s, int64_t offset_ns, int64_t now_mon
 	hint.suspended = s->suspend_mono_ns > 0 &&
 			 now_mono_ns - s->suspend_mono_ns < SUSPEND_HINT_NS;
 	hint.suspend_ns = s->suspend_ns;
+	if (recovered)
+		hint.holdover_ns = s->holdover_ns;
 	base_ppb = held_freq_ppb(s);
 	/* Named by how far the reference moved against our clock: the correction to come. */
 	disrupt_format(msg, sizeof(msg), -offset_ns, &hint);
@@ -799,6 +833,7 @@ static bool handle_disruption(struct sync *s, int64_t offset_ns, int64_t now_mon
 		step_clock(s, offset_ns, now_mono_ns);
 		set_freq(s, base_ppb);
 		disrupt_reset(s->disrupt);
+		servo_unsettle(s->servo);
 		return true;
 	}
 	s->slewing = true;
@@ -890,7 +925,18 @@ static bool apply_leap_plan(struct sync *s, int64_t *offset_ns, int64_t ref_utc_
 			s->steps++;
 			s->last_step_ns = -(int64_t)plan.step_dir * NS_PER_S;
 			s->last_step_mono_ns = now_mono_ns;
+			/* CLOCK_TAI must not lag the step. */
+			if (plan.tai_utc_s >= 0 && clk_set_tai(s->clk, plan.tai_utc_s) == 0) {
+				s->kernel_tai_s = plan.tai_utc_s;
+				log_notice("TAI offset set to %d s", plan.tai_utc_s);
+			}
 		}
+	}
+	if (plan.smear_rate_ppb != s->smear_rate_ppb) {
+		/* Fed forward, so the servo never sees the smear's ramp as an error. */
+		s->smear_rate_ppb = plan.smear_rate_ppb;
+		if (!s->clk->observe_only && s->ever_locked)
+			set_freq(s, s->freq_ppb);
 	}
 	if (plan.ignore_sample) {
 		if (s->leap_ignored_s != plan.leap_utc_s) {

@@ -387,10 +387,19 @@ START_TEST(test_format)
 	ck_assert_ptr_nonnull(strstr(buf, ": -0.020 s ("));
 	disrupt_format(buf, sizeof(buf), INT64_MIN, NULL);
 	ck_assert_ptr_nonnull(strstr(buf, ": -9223372036.855 s ("));
+	/* Below 10 ms, in microseconds: a real disruption never shows as 0.000 s. */
+	disrupt_format(buf, sizeof(buf), -237400, NULL);
+	ck_assert_ptr_nonnull(strstr(buf, ": -0.000237 s ("));
+	disrupt_format(buf, sizeof(buf), 9999 * US, NULL);
+	ck_assert_ptr_nonnull(strstr(buf, ": +0.009999 s ("));
 	/* A hint without a suspend names the other causes. */
 	resume.suspended = false;
 	disrupt_format(buf, sizeof(buf), 0, &resume);
 	ck_assert_ptr_nonnull(strstr(buf, "live migration"));
+	/* Drift after holdover. */
+	resume.holdover_ns = 600 * S;
+	disrupt_format(buf, sizeof(buf), 300 * US, &resume);
+	ck_assert_ptr_nonnull(strstr(buf, "(likely cause: drift during 600 s of holdover)"));
 	/* Too small a buffer: truncated and said so. */
 	ck_assert_int_eq(disrupt_format(buf, 20, 512 * MS, NULL), -ENOSPC);
 	ck_assert_uint_eq(strlen(buf), 19);

@@ -1,4 +1,5 @@
 #include <check.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -112,21 +113,31 @@ END_TEST
 
 START_TEST(test_smear_follows_the_curve)
 {
+	/* An insertion smeared over 86400 s of UTC, which last 86401 true seconds. */
+	const double span = 86401.0;
 	struct leapsec ls;
 	struct leap_plan p;
 
 	open_table(&ls, "future-insert.list", CONF_LEAP_SMEAR);
 	p = plan_at(&ls, (LEAP_S - 43200 - 1) * NS, 0);
 	ck_assert_int_eq(p.smear_ns, 0);
+	ck_assert_double_eq(p.smear_rate_ppb, 0.0);
 	p = plan_at(&ls, (LEAP_S - 21600) * NS, 0);
-	ck_assert_int_eq(p.smear_ns, -NS / 4);
+	ck_assert_int_eq(p.smear_ns, llround(-21600 / span * NS));
+	ck_assert_double_eq_tol(p.smear_rate_ppb, -1e9 / span, 1e-6);
 	p = plan_at(&ls, (LEAP_S - 10) * NS, 0);
-	ck_assert(p.smear_ns < -NS / 2 + NS / 1000 && p.smear_ns > -NS / 2);
-	/* After the PHC's jump the correction changes sign: the smeared time is continuous. */
-	p = plan_at(&ls, (LEAP_S + 10) * NS, 0);
-	ck_assert(p.smear_ns > NS / 2 - NS / 1000 && p.smear_ns < NS / 2);
+	ck_assert_int_eq(p.smear_ns, llround(-43190 / span * NS));
+	/*
+	 * After the PHC's jump back by 1 s the correction changes sign, and the smeared time
+	 * is continuous in true time: true L+10 is PHC L+9.
+	 */
+	p = plan_at(&ls, (LEAP_S + 9) * NS, 0);
+	ck_assert_int_eq(p.smear_ns, llround((86400 - 43209) / span * NS));
+	ck_assert_int_le(llabs((LEAP_S + 9) * NS + p.smear_ns -
+			       ((LEAP_S - 43200) * NS + llround(43210.0 * 86400 / span * NS))),
+			 1);
 	p = plan_at(&ls, (LEAP_S + 21600) * NS, 0);
-	ck_assert_int_eq(p.smear_ns, NS / 4);
+	ck_assert_int_eq(p.smear_ns, llround(21600 / span * NS));
 	p = plan_at(&ls, (LEAP_S + 43200) * NS, 0);
 	ck_assert_int_eq(p.smear_ns, 0);
 	ck_assert_int_eq(p.arm, 0);

@@ -158,7 +158,11 @@ END_TEST
 
 START_TEST(test_trusted_frequency_is_kept)
 {
-	/* A driftfile frequency is kept by the first update, and only by the first. */
+	/*
+	 * A driftfile frequency: the first sample is slewed out over one interval with the
+	 * integrator kept (no estimate), or stepped above the first step threshold; after a
+	 * reset the frequency is estimated again.
+	 */
 	struct model m = {
 		.true_ns = T2026_NS, .offset_ns = 1000.0, .err = 50e-6, .freq_ppb = -49000.0};
 	struct servo_params p;
@@ -168,16 +172,26 @@ START_TEST(test_trusted_frequency_is_kept)
 
 	servo_params_defaults(&p, 1.0);
 	p.freq_trusted = true;
+	p.first_step_threshold_ns = 20000;
 	s = servo_create(SERVO_PI, &p, -49000.0);
 	ck_assert_ptr_nonnull(s);
-	servo_sample(s, llround(m.offset_ns), model_local_ns(&m), &st);
-	model_advance(&m, 100.0);
 	f = servo_sample(s, llround(m.offset_ns), model_local_ns(&m), &st);
 	ck_assert_int_eq(st, SERVO_LOCKED);
+	ck_assert_double_eq_tol(f, -49000.0 - 1000.0 / 1.0, 1e-6);
+	ck_assert_double_eq(servo_freq_ppb(s), -49000.0);
+	servo_destroy(s);
+
+	s = servo_create(SERVO_PI, &p, -49000.0);
+	f = servo_sample(s, 30000, model_local_ns(&m), &st);
+	ck_assert_int_eq(st, SERVO_STEP);
 	ck_assert_double_eq(f, -49000.0);
-	m.freq_ppb = f;
+	f = servo_sample(s, 10, model_local_ns(&m) + 1000000000, &st);
+	ck_assert_int_eq(st, SERVO_LOCKED);
+
 	servo_reset(s);
+	m.freq_ppb = servo_freq_ppb(s);
 	servo_sample(s, llround(m.offset_ns), model_local_ns(&m), &st);
+	ck_assert_int_eq(st, SERVO_UNLOCKED);
 	model_advance(&m, 100.0);
 	f = servo_sample(s, llround(m.offset_ns), model_local_ns(&m), &st);
 	ck_assert_double_eq_tol(f, cancelling_ppb(50e-6), 0.05);

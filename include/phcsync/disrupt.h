@@ -38,6 +38,7 @@ struct disrupt_result {
 struct disrupt_hint {
 	bool suspended;	    /* CLOCK_BOOTTIME gained on CLOCK_MONOTONIC: the VM slept */
 	int64_t suspend_ns; /* how long, when suspended */
+	int64_t holdover_ns; /* > 0: the PHC was unreadable this long just before */
 };
 
 struct disrupt;

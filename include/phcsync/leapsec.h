@@ -31,6 +31,7 @@ struct leap_plan {
 	int arm;             /* system mode: +1 STA_INS, -1 STA_DEL, 0 neither */
 	int tai_utc_s;       /* TAI-UTC now (for ADJ_TAI); -1 without a table */
 	int64_t smear_ns;    /* smear mode: add to the reference (UTC) time */
+	double smear_rate_ppb; /* smear mode: the frequency the smear asks of the clock */
 	int step_dir;        /* step mode: the leap just happened, step by -step_dir s once */
 	int64_t leap_utc_s;  /* the leap midnight this plan refers to, 0: none near */
 };

@@ -30,7 +30,7 @@ struct servo_params {
 	double stable_kp_scale;          /* gains while LOCKED_STABLE: less noise passed on */
 	double stable_ki_scale;
 	bool freq_trusted;               /* the start frequency is known (a driftfile): the
-					    first update keeps it instead of estimating */
+					    first sample decides (step or PI) without an estimate */
 };
 
 /* Fill p with defaults for a poll interval of interval_s seconds. */
@@ -49,6 +49,10 @@ double servo_sample(struct servo *s, int64_t offset_ns, int64_t local_ns, enum s
 
 /* Forget the measurements and start again from UNLOCKED, keeping the frequency. */
 void servo_reset(struct servo *s);
+
+/* An event (holdover, disruption) may have moved the frequency: forget that the offset was
+ * stable, so full gains apply until it is stable again. Keeps the frequency and state. */
+void servo_unsettle(struct servo *s);
 
 /* The poll interval changed: recompute default gains. */
 void servo_set_interval(struct servo *s, double interval_s);

@@ -12,6 +12,7 @@ struct servo_ops {
 	double (*sample)(struct servo *s, int64_t offset_ns, int64_t local_ns,
 			 enum servo_state *state);
 	void (*reset)(struct servo *s);
+	void (*unsettle)(struct servo *s);
 	void (*set_interval)(struct servo *s, double interval_s);
 	double (*freq_ppb)(const struct servo *s);
 	void (*destroy)(struct servo *s);
