@@ -85,8 +85,7 @@ void leapsec_close(struct leapsec *ls)
  * what to add to the PHC's UTC to get the smeared time, continuous in true time, and
  * *rate_ppb the frequency the smear itself asks of the clock.
  */
-static int64_t smear_ns(int64_t utc_ns, int64_t leap_s, int dir, int64_t window_s,
-			double *rate_ppb)
+static int64_t smear_ns(int64_t utc_ns, int64_t leap_s, int dir, int64_t window_s, double *rate_ppb)
 {
 	int64_t start_ns = (leap_s - window_s / 2) * NS_PER_S;
 	int64_t end_ns = start_ns + window_s * NS_PER_S;
@@ -116,7 +115,7 @@ void leapsec_plan(const struct leapsec *ls, int64_t utc_ns, int64_t step_done_ut
 	if (!ls->table)
 		return;
 	plan->tai_utc_s = leap_tai_utc(ls->table, utc_s);
-	dir_end = leap_at_day_end(ls->table, utc_s);        /* a leap at day_start + 1 day */
+	dir_end = leap_at_day_end(ls->table, utc_s);	       /* a leap at day_start + 1 day */
 	dir_start = leap_at_day_end(ls->table, day_start - 1); /* a leap at day_start */
 
 	/* The leap nearest to now: the one ending today, else the one that began today. */
@@ -133,7 +132,8 @@ void leapsec_plan(const struct leapsec *ls, int64_t utc_ns, int64_t step_done_ut
 		return;
 	}
 	plan->leap_utc_s = leap_s;
-	plan->ignore_sample = utc_s >= leap_s - LEAPSEC_IGNORE_S && utc_s < leap_s + LEAPSEC_IGNORE_S;
+	plan->ignore_sample =
+		utc_s >= leap_s - LEAPSEC_IGNORE_S && utc_s < leap_s + LEAPSEC_IGNORE_S;
 
 	switch (ls->mode) {
 	case CONF_LEAP_SYSTEM:

@@ -72,7 +72,8 @@ static void usage(FILE *out)
 		"  -s, --device DEVICE  PHC to use: a path such as /dev/ptp0, or auto\n"
 		"  -x, --observe-only   measure and report, never adjust the clock\n"
 		"      --check-config   check the configuration file and exit (0 ok, 2 errors)\n"
-		"      --list-devices   list the PTP clocks, their capabilities and readout methods\n"
+		"      --list-devices   list the PTP clocks, their capabilities and readout "
+		"methods\n"
 		"  -h, --help           show this help and exit\n"
 		"  -V, --version        show the version and exit\n"
 		"\n"
@@ -340,8 +341,7 @@ static int open_control(const struct conf *conf, struct daemon *d, struct ctl **
 	*out = NULL;
 	if (strcmp(conf->control_socket, "none") == 0)
 		return 0;
-	ret = ctl_open(out, conf->control_socket, conf->control_group, &handlers, err,
-		       sizeof(err));
+	ret = ctl_open(out, conf->control_socket, conf->control_group, &handlers, err, sizeof(err));
 	if (ret == -EADDRINUSE) {
 		log_err("%s", err);
 		return ret;
@@ -538,8 +538,9 @@ int main(int argc, char **argv)
 		return EXIT_CONFIG;
 	if (opts.device) {
 		if (strcmp(opts.device, "auto") != 0 && opts.device[0] != '/') {
-			fprintf(stderr, "phcsyncd: -s: expected a path such as /dev/ptp0 or auto, "
-					"got \"%s\"\n",
+			fprintf(stderr,
+				"phcsyncd: -s: expected a path such as /dev/ptp0 or auto, "
+				"got \"%s\"\n",
 				opts.device);
 			return EXIT_CONFIG;
 		}

@@ -88,10 +88,10 @@ struct sync {
 	/* leap seconds */
 	struct leapsec leap;
 	enum conf_timescale timescale; /* resolved: UTC or TAI */
-	int kernel_tai_s;              /* last ADJ_TAI we made, -1: none */
-	int armed;                     /* STA_INS (+1) / STA_DEL (-1) we set */
+	int kernel_tai_s;	       /* last ADJ_TAI we made, -1: none */
+	int armed;		       /* STA_INS (+1) / STA_DEL (-1) we set */
 	int64_t leap_step_done_s;
-	int64_t leap_ignored_s;        /* the leap whose samples we said we ignore */
+	int64_t leap_ignored_s; /* the leap whose samples we said we ignore */
 	int64_t smear_ns;
 	double smear_rate_ppb;
 	int64_t expiry_warned_day;
@@ -189,8 +189,8 @@ static int open_device(struct sync *s, int64_t now_mono_ns, bool quiet)
 	snprintf(s->device, sizeof(s->device), "%s", choice.path);
 	snprintf(s->clock_name, sizeof(s->clock_name), "%s", choice.clock_name);
 	/* Known after the first read when probing. */
-	s->method = s->conf.readout == PHC_METHOD_AUTO ? PHC_METHOD_COUNT
-						       : phc_current_method(s->phc);
+	s->method =
+		s->conf.readout == PHC_METHOD_AUTO ? PHC_METHOD_COUNT : phc_current_method(s->phc);
 	filter_reset(s->filter);
 	resolve_timescale(s);
 	if (s->ever_opened) {
@@ -231,8 +231,8 @@ static bool load_drift(struct sync *s, struct clk *clk, double *freq_ppb)
 			 ret == -EINVAL ? "corrupt or absurd content" : strerror(-ret));
 		return false;
 	}
-	log_info("driftfile %s: starting from %+.3f ppb (uncertainty %.3f ppb)",
-		 s->conf.driftfile, freq, unc);
+	log_info("driftfile %s: starting from %+.3f ppb (uncertainty %.3f ppb)", s->conf.driftfile,
+		 freq, unc);
 	if (!clk->observe_only) {
 		ret = clk_set_freq_ppb(clk, freq);
 		if (ret < 0) {
@@ -303,8 +303,8 @@ static void describe_leap_table(struct sync *s, const char *what)
 		snprintf(next + strlen(next), sizeof(next) - strlen(next), " (%+d s)", dir);
 	}
 	log_info("leap table %s %s: %zu entries, TAI-UTC %d s, next leap %s, expires %s", what,
-		 s->leap.path, leap_count(s->leap.table), leap_tai_utc(s->leap.table, now_s),
-		 next, expiry);
+		 s->leap.path, leap_count(s->leap.table), leap_tai_utc(s->leap.table, now_s), next,
+		 expiry);
 }
 
 /* Warned at start and once a day: an old table misses leaps announced since. */
@@ -320,8 +320,7 @@ static void warn_expiry(struct sync *s, int64_t utc_s)
 		return;
 	format_day(leap_expiry(s->leap.table), expiry, sizeof(expiry));
 	log_warn("leap table %s %s on %s: update tzdata; known leap seconds are still applied",
-		 s->leap.path, leap_expired(s->leap.table, utc_s) ? "expired" : "expires",
-		 expiry);
+		 s->leap.path, leap_expired(s->leap.table, utc_s) ? "expired" : "expires", expiry);
 }
 
 static int open_leap_table(struct sync *s)
@@ -523,8 +522,7 @@ static void enter_holdover(struct sync *s, int err, int64_t now_mono_ns)
 	if (!s->clk->observe_only) {
 		ret = clk_set_freq_ppb(s->clk, freq_ppb);
 		if (ret < 0)
-			log_err("setting frequency %+.3f ppb failed: %s", freq_ppb,
-				strerror(-ret));
+			log_err("setting frequency %+.3f ppb failed: %s", freq_ppb, strerror(-ret));
 		s->freq_ppb = freq_ppb;
 	}
 	log_warn("holdover: %d failed polls (%s): keeping frequency %+.3f ppb, no steps",
@@ -585,15 +583,15 @@ static void read_failed(struct sync *s, int err, int64_t now_mono_ns)
 	if (err == EOPNOTSUPP || err == ENOTTY) {
 		/* Only a forced method gets here (auto moves on): a reopen cannot help. */
 		if (first)
-			log_err("%s (%s) does not support readout %s; use readout auto",
-				s->device, s->clock_name, phc_method_name(s->conf.readout));
+			log_err("%s (%s) does not support readout %s; use readout auto", s->device,
+				s->clock_name, phc_method_name(s->conf.readout));
 	} else if (err == ENODEV || err == ENXIO || err == EBADF) {
 		log_warn("%s: device gone; looking for %s again", s->device, s->clock_name);
 		close_device(s, now_mono_ns, 0);
 	} else if (s->holdover && now_mono_ns >= s->next_open_mono_ns) {
 		/* A fresh handle may help a wedged device; the old one is kept if it fails. */
 		log_debug("%s: trying a reopen after %d failed polls", s->device,
-			 s->consecutive_failures);
+			  s->consecutive_failures);
 		try_open(s, now_mono_ns);
 	}
 }
@@ -607,8 +605,10 @@ static bool read_sample(struct sync *s, struct filter_sample *sample, int64_t no
 	if (!s->phc) {
 		ret = try_open(s, now_mono_ns);
 		if (!s->phc) {
-			count_failure(s, ret == -EAGAIN ? s->last_read_errno ? s->last_read_errno : ENODEV
-							: -ret,
+			count_failure(s,
+				      ret == -EAGAIN
+					      ? s->last_read_errno ? s->last_read_errno : ENODEV
+					      : -ret,
 				      now_mono_ns);
 			return false;
 		}
@@ -783,8 +783,8 @@ static bool handle_disruption(struct sync *s, int64_t offset_ns, int64_t now_mon
 	struct disrupt_result r;
 	bool was_suspect = s->suspect;
 	bool resumed = s->suspend_mono_ns > 0 && now_mono_ns - s->suspend_mono_ns < RESUME_TRUST_NS;
-	bool recovered = s->recovered_mono_ns > 0 &&
-			 now_mono_ns - s->recovered_mono_ns < RESUME_TRUST_NS;
+	bool recovered =
+		s->recovered_mono_ns > 0 && now_mono_ns - s->recovered_mono_ns < RESUME_TRUST_NS;
 	double base_ppb;
 	char msg[256];
 
@@ -818,8 +818,8 @@ static bool handle_disruption(struct sync *s, int64_t offset_ns, int64_t now_mon
 	case DISRUPT_CONFIRMED:
 		break;
 	}
-	hint.suspended = s->suspend_mono_ns > 0 &&
-			 now_mono_ns - s->suspend_mono_ns < SUSPEND_HINT_NS;
+	hint.suspended =
+		s->suspend_mono_ns > 0 && now_mono_ns - s->suspend_mono_ns < SUSPEND_HINT_NS;
 	hint.suspend_ns = s->suspend_ns;
 	if (recovered)
 		hint.holdover_ns = s->holdover_ns;
@@ -944,9 +944,10 @@ static bool apply_leap_plan(struct sync *s, int64_t *offset_ns, int64_t ref_utc_
 			if (!s->clk->observe_only && s->ever_locked)
 				set_freq(s, held_freq_ppb(s));
 			format_day(plan.leap_utc_s - 1, day, sizeof(day));
-			log_notice("leap second at the end of %s: ignoring samples within %d s of it, "
-				   "frequency held",
-				   day, LEAPSEC_IGNORE_S);
+			log_notice(
+				"leap second at the end of %s: ignoring samples within %d s of it, "
+				"frequency held",
+				day, LEAPSEC_IGNORE_S);
 		}
 		return true;
 	}
@@ -1088,9 +1089,9 @@ void sync_log_summary(struct sync *s)
 void sync_log_report(struct sync *s, int64_t now_mono_ns)
 {
 	const char *state = s->clk->observe_only ? "observing"
-			    : s->panicking	     ? "refusing (beyond max_offset_panic)"
-			    : s->have_state	     ? servo_state_name(s->state)
-						     : "no sample yet";
+			    : s->panicking	 ? "refusing (beyond max_offset_panic)"
+			    : s->have_state	 ? servo_state_name(s->state)
+						 : "no sample yet";
 	double uptime_s =
 		s->start_mono_ns < 0 ? 0.0 : (double)(now_mono_ns - s->start_mono_ns) / NS_PER_S;
 
@@ -1103,8 +1104,8 @@ void sync_log_report(struct sync *s, int64_t now_mono_ns)
 		 stats_rms(&s->locked_offset), stats_max_abs(&s->locked_offset),
 		 s->locked_offset.count);
 	log_info("report: %s %+.3f ppb, poll interval %.3f s, %d readings per poll",
-		 s->clk->observe_only ? "drift" : "frequency", s->freq_ppb,
-		 s->conf.poll_interval_s, s->readings);
+		 s->clk->observe_only ? "drift" : "frequency", s->freq_ppb, s->conf.poll_interval_s,
+		 s->readings);
 	if (s->steps)
 		log_info("report: %ld step(s), last %+.9f s at %.3f s after start", s->steps,
 			 (double)s->last_step_ns / NS_PER_S,

@@ -10,9 +10,9 @@
 
 struct clk {
 	bool observe_only;
-	long nominal_tick_us;  /* the tick for USER_HZ, microseconds */
+	long nominal_tick_us; /* the tick for USER_HZ, microseconds */
 	long user_hz;
-	bool tick_changed;     /* we moved the tick off nominal */
+	bool tick_changed; /* we moved the tick off nominal */
 };
 
 /* Read the kernel's tick; never adjusts. Returns 0 or -errno. */

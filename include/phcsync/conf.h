@@ -15,43 +15,43 @@ enum conf_leap_mode { CONF_LEAP_SYSTEM, CONF_LEAP_STEP, CONF_LEAP_SMEAR };
 #define CONF_NAME_MAX 64
 
 struct conf {
-	char device[CONF_DEVICE_MAX];  /* a path, or "auto" */
-	int readout;                   /* a phc_method, or PHC_METHOD_AUTO (-1) */
-	int readings;                  /* readings per poll, 1..25 */
-	int max_reads_per_second;      /* 0: no limit */
+	char device[CONF_DEVICE_MAX]; /* a path, or "auto" */
+	int readout;		      /* a phc_method, or PHC_METHOD_AUTO (-1) */
+	int readings;		      /* readings per poll, 1..25 */
+	int max_reads_per_second;     /* 0: no limit */
 	double poll_interval_s;
 	enum conf_servo servo;
-	double pi_kp;                  /* 0: derived from poll_interval */
+	double pi_kp; /* 0: derived from poll_interval */
 	double pi_ki;
 	double first_step_threshold_s; /* 0: never step at start */
 	double step_threshold_s;       /* 0: never step after start */
 	double max_offset_panic_s;     /* refuse to correct beyond this; 0: no limit */
-	bool allow_large_step;         /* correct beyond max_offset_panic anyway */
-	int64_t offset_ns;             /* added to the PHC's time */
+	bool allow_large_step;	       /* correct beyond max_offset_panic anyway */
+	int64_t offset_ns;	       /* added to the PHC's time */
 	enum conf_timescale timescale;
-	int utc_offset_s;              /* TAI - UTC for a TAI PHC */
-	bool utc_offset_set;           /* utc_offset was given in the file */
-	bool rtcsync;                  /* let the kernel copy the time to the RTC when locked */
-	double summary_interval_s;     /* 0: no summaries */
+	int utc_offset_s;	   /* TAI - UTC for a TAI PHC */
+	bool utc_offset_set;	   /* utc_offset was given in the file */
+	bool rtcsync;		   /* let the kernel copy the time to the RTC when locked */
+	double summary_interval_s; /* 0: no summaries */
 
 	/* Leap seconds (issue 4). */
-	char leapfile[CONF_PATH_MAX];  /* "": the Debian list, then right/UTC; "none": off */
+	char leapfile[CONF_PATH_MAX]; /* "": the Debian list, then right/UTC; "none": off */
 	enum conf_leap_mode leap_mode;
-	double leap_smear_window_s;    /* smear: the window centred on the leap */
+	double leap_smear_window_s; /* smear: the window centred on the leap */
 
 	/* Control socket (issue 5). */
 	char control_socket[CONF_PATH_MAX]; /* a path, or "none" */
 	char control_group[CONF_NAME_MAX];  /* "": the daemon's own group */
 
 	/* Faults (issue 6). */
-	bool wait_for_device;          /* wait for a missing device instead of exiting */
-	int holdover_after;            /* failed polls before holdover */
-	int disruption_samples;        /* consecutive samples that confirm a disruption */
+	bool wait_for_device;	       /* wait for a missing device instead of exiting */
+	int holdover_after;	       /* failed polls before holdover */
+	int disruption_samples;	       /* consecutive samples that confirm a disruption */
 	char driftfile[CONF_PATH_MAX]; /* "": none */
 
 	/* Appliance (issue 7). */
-	char user[CONF_NAME_MAX];      /* "": keep running as the starting user */
-	bool seccomp;                  /* install the system call filter */
+	char user[CONF_NAME_MAX]; /* "": keep running as the starting user */
+	bool seccomp;		  /* install the system call filter */
 };
 
 /* The defaults documented in phcsyncd.conf(5). */

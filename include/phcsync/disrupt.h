@@ -36,8 +36,8 @@ struct disrupt_result {
 
 /* What the caller knows about the moments before the disruption, to name its cause. */
 struct disrupt_hint {
-	bool suspended;	    /* CLOCK_BOOTTIME gained on CLOCK_MONOTONIC: the VM slept */
-	int64_t suspend_ns; /* how long, when suspended */
+	bool suspended;	     /* CLOCK_BOOTTIME gained on CLOCK_MONOTONIC: the VM slept */
+	int64_t suspend_ns;  /* how long, when suspended */
 	int64_t holdover_ns; /* > 0: the PHC was unreadable this long just before */
 };
 

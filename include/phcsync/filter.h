@@ -8,11 +8,11 @@
 
 /* The result of one poll. */
 struct filter_sample {
-	int64_t offset_ns;      /* system - PHC at t_local_ns (positive: system ahead) */
-	int64_t delay_ns;       /* read delay of the reading(s) used */
-	int64_t t_local_ns;     /* CLOCK_REALTIME time the offset refers to */
+	int64_t offset_ns;	/* system - PHC at t_local_ns (positive: system ahead) */
+	int64_t delay_ns;	/* read delay of the reading(s) used */
+	int64_t t_local_ns;	/* CLOCK_REALTIME time the offset refers to */
 	int64_t error_bound_ns; /* at least delay_ns / 2 */
-	int used;               /* readings that went into the sample */
+	int used;		/* readings that went into the sample */
 };
 
 struct filter;

@@ -20,20 +20,20 @@
 
 struct leapsec {
 	struct leap_table *table; /* NULL: leap handling off */
-	char path[CONF_PATH_MAX];  /* where the table came from */
+	char path[CONF_PATH_MAX]; /* where the table came from */
 	enum conf_leap_mode mode;
 	int64_t smear_window_s;
 };
 
 /* What to do at one update. */
 struct leap_plan {
-	bool ignore_sample;  /* within LEAPSEC_IGNORE_S of a leap: hold the frequency */
-	int arm;             /* system mode: +1 STA_INS, -1 STA_DEL, 0 neither */
-	int tai_utc_s;       /* TAI-UTC now (for ADJ_TAI); -1 without a table */
-	int64_t smear_ns;    /* smear mode: add to the reference (UTC) time */
+	bool ignore_sample;    /* within LEAPSEC_IGNORE_S of a leap: hold the frequency */
+	int arm;	       /* system mode: +1 STA_INS, -1 STA_DEL, 0 neither */
+	int tai_utc_s;	       /* TAI-UTC now (for ADJ_TAI); -1 without a table */
+	int64_t smear_ns;      /* smear mode: add to the reference (UTC) time */
 	double smear_rate_ppb; /* smear mode: the frequency the smear asks of the clock */
-	int step_dir;        /* step mode: the leap just happened, step by -step_dir s once */
-	int64_t leap_utc_s;  /* the leap midnight this plan refers to, 0: none near */
+	int step_dir;	       /* step mode: the leap just happened, step by -step_dir s once */
+	int64_t leap_utc_s;    /* the leap midnight this plan refers to, 0: none near */
 };
 
 /*

@@ -41,9 +41,9 @@ extern const struct phc_sys phc_sys_default;
 #define PHC_PATH_MAX 256
 
 struct phc_info {
-	int index;                      /* N of ptpN */
-	char path[PHC_PATH_MAX];        /* /dev/ptpN */
-	char clock_name[PHC_NAME_MAX];  /* from sysfs, trailing newline removed */
+	int index;		       /* N of ptpN */
+	char path[PHC_PATH_MAX];       /* /dev/ptpN */
+	char clock_name[PHC_NAME_MAX]; /* from sysfs, trailing newline removed */
 };
 
 /*

@@ -12,25 +12,25 @@
 enum servo_type { SERVO_PI };
 
 enum servo_state {
-	SERVO_UNLOCKED,      /* collecting the first samples: keep the frequency */
-	SERVO_STEP,          /* step the clock by -offset_ns, then set the returned frequency */
-	SERVO_LOCKED,        /* set the returned frequency */
+	SERVO_UNLOCKED,	     /* collecting the first samples: keep the frequency */
+	SERVO_STEP,	     /* step the clock by -offset_ns, then set the returned frequency */
+	SERVO_LOCKED,	     /* set the returned frequency */
 	SERVO_LOCKED_STABLE, /* locked and the offset has stayed small for a while */
 };
 
 struct servo_params {
-	double interval_s;               /* poll interval T */
-	double kp;                       /* 0: linuxptp default 0.7 * T^-0.3, at most 0.7 / T */
-	double ki;                       /* 0: linuxptp default 0.3 * T^0.4, at most 0.3 / T */
-	double max_freq_ppb;             /* output clamp (the kernel's limit) */
+	double interval_s;		 /* poll interval T */
+	double kp;			 /* 0: linuxptp default 0.7 * T^-0.3, at most 0.7 / T */
+	double ki;			 /* 0: linuxptp default 0.3 * T^0.4, at most 0.3 / T */
+	double max_freq_ppb;		 /* output clamp (the kernel's limit) */
 	int64_t first_step_threshold_ns; /* step on the first update above this; 0: never */
-	int64_t step_threshold_ns;       /* step later above this; 0: never */
-	int64_t stable_offset_ns;        /* |offset| below this ... */
-	int stable_count;                /* ... this many times in a row: LOCKED_STABLE */
-	double stable_kp_scale;          /* gains while LOCKED_STABLE: less noise passed on */
+	int64_t step_threshold_ns;	 /* step later above this; 0: never */
+	int64_t stable_offset_ns;	 /* |offset| below this ... */
+	int stable_count;		 /* ... this many times in a row: LOCKED_STABLE */
+	double stable_kp_scale;		 /* gains while LOCKED_STABLE: less noise passed on */
 	double stable_ki_scale;
-	bool freq_trusted;               /* the start frequency is known (a driftfile): the
-					    first sample decides (step or PI) without an estimate */
+	bool freq_trusted; /* the start frequency is known (a driftfile): the
+			      first sample decides (step or PI) without an estimate */
 };
 
 /* Fill p with defaults for a poll interval of interval_s seconds. */

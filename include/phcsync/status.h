@@ -13,45 +13,45 @@
 /* The daemon's state as operators see it. */
 enum status_state {
 	STATUS_UNLOCKED, /* collecting samples, not yet correcting */
-	STATUS_LOCKED,   /* the servo disciplines the clock */
+	STATUS_LOCKED,	 /* the servo disciplines the clock */
 	STATUS_HOLDOVER, /* the PHC cannot be read: keeping the last good frequency */
-	STATUS_STEPPING, /* a step is being taken (or was refused: see panic) */
-	STATUS_FAULT,    /* no device, or refusing an offset beyond max_offset_panic */
+	STATUS_STEPPING, /* a jump is being confirmed, then stepped or slewed */
+	STATUS_FAULT,	 /* no device, or refusing an offset beyond max_offset_panic */
 };
 
 struct status {
-	int version;                           /* protocol version of this layout: 1 */
-	char device[STATUS_TEXT_MAX];          /* /dev/ptpN */
+	int version;		      /* protocol version of this layout: 1 */
+	char device[STATUS_TEXT_MAX]; /* /dev/ptpN */
 	char clock_name[STATUS_TEXT_MAX];
-	char readout[32];                      /* phc_method_name */
+	char readout[32]; /* phc_method_name */
 	enum status_state state;
-	char servo_state[32];                  /* servo_state_name, or "none" */
+	char servo_state[32]; /* servo_state_name, or "none" */
 	bool observe_only;
-	bool stable;                           /* servo LOCKED_STABLE */
-	bool have_sample;                      /* the fields below are meaningful */
-	int64_t last_offset_ns;                /* system - reference, positive: ahead */
-	double rms_offset_ns;                  /* over the last `window` updates */
-	double max_offset_ns;                  /* largest |offset| over the same window */
-	int window;                            /* updates in that window */
-	double freq_ppb;                       /* frequency set on the clock (or drift with -x) */
-	int64_t delay_ns;                      /* read delay of the last sample */
-	int64_t error_bound_ns;                /* error bound of the last sample */
+	bool stable;		/* servo LOCKED_STABLE */
+	bool have_sample;	/* the fields below are meaningful */
+	int64_t last_offset_ns; /* system - reference, positive: ahead */
+	double rms_offset_ns;	/* over the last `window` updates */
+	double max_offset_ns;	/* largest |offset| over the same window */
+	int window;		/* updates in that window */
+	double freq_ppb;	/* frequency set on the clock (or drift with -x) */
+	int64_t delay_ns;	/* read delay of the last sample */
+	int64_t error_bound_ns; /* error bound of the last sample */
 	double poll_interval_s;
 	long updates;
 	long steps;
-	int64_t last_step_ns;                  /* size of the last step */
-	double last_step_age_s;                /* seconds since the last step; < 0: none */
+	int64_t last_step_ns;	/* size of the last step */
+	double last_step_age_s; /* seconds since the last step; < 0: none */
 	double uptime_s;
 	long read_failures;
 	long rejected_bursts;
 	long reopens;
 	/* Leap second table; tai_utc_s < 0 when unknown. */
 	int tai_utc_s;
-	int next_leap;                         /* +1, -1, 0: none known */
-	int64_t next_leap_utc_s;               /* UNIX time of the leap, 0: none */
-	int64_t leap_expiry_utc_s;             /* UNIX time the table expires, 0: unknown */
+	int next_leap;		   /* +1, -1, 0: none known */
+	int64_t next_leap_utc_s;   /* UNIX time of the leap, 0: none */
+	int64_t leap_expiry_utc_s; /* UNIX time the table expires, 0: unknown */
 	bool leap_table_expired;
-	int64_t leap_smear_ns;                 /* leap_mode smear: correction in effect */
+	int64_t leap_smear_ns; /* leap_mode smear: correction in effect */
 };
 
 /* "unlocked", "locked", "holdover", "stepping", "fault". */
