@@ -367,6 +367,10 @@ static int restrict_process(const struct conf *conf)
 		}
 		log_info("running as %s with CAP_SYS_TIME only", conf->user);
 	}
+	/* systemd's unit already keeps only CAP_SYS_TIME (INVOCATION_ID marks its services). */
+	if (!conf->user[0] && geteuid() == 0 && !getenv("INVOCATION_ID"))
+		log_notice("running as root with every capability: `user NAME` keeps only "
+			   "CAP_SYS_TIME");
 	if (conf->seccomp) {
 		ret = sandbox_install(err, sizeof(err));
 		if (ret < 0) {
