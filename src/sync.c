@@ -1,6 +1,8 @@
 /*
  * The clock discipline: PHC burst -> filter -> servo -> clk. Policy that is not the
- * servo's (the panic limit, observe-only, kernel status) lives here; syscalls stay in
+ * servo's lives here: the device's life (waiting, reopening), holdover, disruptions (VM
+ * events), the panic limit, observe-only, the driftfile and the kernel status. Leap
+ * seconds are in sync_leap.c, summaries and status in sync_report.c; syscalls stay in
  * phc.c and clk.c.
  */
 #include <errno.h>
@@ -21,110 +23,7 @@
 #include "phcsync/servo.h"
 #include "phcsync/stats.h"
 #include "phcsync/sync.h"
-
-#define NS_PER_S 1000000000LL
-#define SYSFS_PTP "/sys/class/ptp"
-#define OPEN_BACKOFF_MIN_NS (1 * NS_PER_S)
-/* A PHC that comes back (re-plugged, driver reloaded) is found within this. */
-#define OPEN_BACKOFF_MAX_NS (8 * NS_PER_S)
-#define WAIT_LOG_INTERVAL_NS (300 * NS_PER_S)
-/* Good samples in a row that end holdover. */
-#define HOLDOVER_EXIT_SAMPLES 3
-/* A disruption below the step threshold is slewed with this proportional gain per poll, the
- * integrator frozen so that it does not wind up, until the offset is below SLEW_DONE_NS. */
-#define SLEW_GAIN 1.0
-#define SLEW_DONE_NS 10000
-#define STABLE_KP_SCALE 0.3
-#define STABLE_KI_SCALE 0.1
-/* A suspect sample is confirmed by polls this soon, not a whole interval later. */
-#define QUICK_POLL_NS (NS_PER_S / 10)
-/* Just after a resume the offset is known to be wrong: no confirmation needed. */
-#define RESUME_TRUST_NS (10 * NS_PER_S)
-/* Frequencies averaged for holding (holdover, leap, disruption). */
-#define FREQ_HISTORY 16
-/* A suspend this recent is named as the likely cause of a disruption. */
-#define SUSPEND_HINT_NS (120 * NS_PER_S)
-#define DRIFT_WRITE_INTERVAL_NS (3600 * NS_PER_S)
-/* Updates over which status reports the RMS and largest offset. */
-#define STATUS_WINDOW 64
-
-struct sync {
-	struct conf conf;
-	struct phc *phc; /* NULL while the device is missing or being reopened */
-	struct clk *clk;
-	struct filter *filter;
-	struct servo *servo;
-	struct disrupt *disrupt;
-	char device[PHC_PATH_MAX];
-	char clock_name[PHC_NAME_MAX];
-	int readings;
-	enum phc_method method;
-	enum servo_state state;
-	bool have_state;
-	bool panicking;
-	int last_read_errno;
-	/* device lifecycle */
-	bool ever_opened;
-	int64_t next_open_mono_ns;
-	int64_t open_backoff_ns;
-	int64_t waiting_since_mono_ns;
-	int64_t last_wait_log_mono_ns;
-	long reopens;
-	/* holdover */
-	int consecutive_failures;
-	bool holdover;
-	int64_t holdover_since_mono_ns;
-	int recovery_good;
-	int64_t holdover_ns;
-	int64_t recovered_mono_ns;
-	/* disruptions */
-	bool slewing;
-	double slew_base_ppb;
-	bool suspect;
-	int64_t slew_start_mono_ns;
-	int64_t suspend_ns;
-	int64_t suspend_mono_ns;
-	long disruptions;
-	/* leap seconds */
-	struct leapsec leap;
-	enum conf_timescale timescale; /* resolved: UTC or TAI */
-	int kernel_tai_s;	       /* last ADJ_TAI we made, -1: none */
-	int armed;		       /* STA_INS (+1) / STA_DEL (-1) we set */
-	int64_t leap_step_done_s;
-	int64_t leap_ignored_s; /* the leap whose samples we said we ignore */
-	int64_t smear_ns;
-	double smear_rate_ppb;
-	int64_t expiry_warned_day;
-	/* driftfile */
-	bool ever_locked;
-	int64_t drift_written_mono_ns;
-	double freq_ppb;
-	int64_t last_offset_ns;
-	int64_t last_delay_ns;
-	int64_t last_error_ns;
-	int64_t start_mono_ns;
-	/* observe-only: the first sample, to report the drift */
-	bool have_first;
-	int64_t first_offset_ns;
-	int64_t first_mono_ns;
-	long updates;
-	long read_failures;
-	long rejected;
-	long steps;
-	int64_t last_step_ns;
-	int64_t last_step_mono_ns;
-	struct stats win_offset;
-	struct stats win_freq;
-	struct stats win_delay;
-	struct stats locked_offset;
-	double freq_history_ppb[FREQ_HISTORY]; /* frequencies set while locked */
-	int freq_history_len;
-	int freq_history_next;
-	bool quick_poll;
-	int64_t recent_offset_ns[STATUS_WINDOW];
-	int recent_count;
-	int recent_next;
-};
+#include "sync_private.h"
 
 static int readings_per_poll(const struct conf *c)
 {
@@ -273,91 +172,6 @@ static void save_drift(struct sync *s, int64_t now_mono_ns)
 		log_debug("driftfile %s: wrote %+.3f ppb", s->conf.driftfile, freq);
 }
 
-static int64_t realtime_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return ts.tv_sec;
-}
-
-static void format_day(int64_t utc_s, char *buf, size_t len)
-{
-	time_t t = (time_t)utc_s;
-	struct tm tm;
-
-	gmtime_r(&t, &tm);
-	strftime(buf, len, "%Y-%m-%d", &tm);
-}
-
-static void describe_leap_table(struct sync *s, const char *what)
-{
-	char expiry[32] = "unknown", next[32] = "none known";
-	int64_t now_s = realtime_s(), when_s;
-	int dir;
-
-	if (leap_expiry(s->leap.table))
-		format_day(leap_expiry(s->leap.table), expiry, sizeof(expiry));
-	if (leap_next(s->leap.table, now_s, &when_s, &dir) == 0) {
-		format_day(when_s - 1, next, sizeof(next));
-		snprintf(next + strlen(next), sizeof(next) - strlen(next), " (%+d s)", dir);
-	}
-	log_info("leap table %s %s: %zu entries, TAI-UTC %d s, next leap %s, expires %s", what,
-		 s->leap.path, leap_count(s->leap.table), leap_tai_utc(s->leap.table, now_s), next,
-		 expiry);
-}
-
-/* Warned at start and once a day: an old table misses leaps announced since. */
-static void warn_expiry(struct sync *s, int64_t utc_s)
-{
-	int64_t day = utc_s / 86400;
-	char expiry[32];
-
-	if (!s->leap.table || day == s->expiry_warned_day)
-		return;
-	s->expiry_warned_day = day;
-	if (!leap_expires_within(s->leap.table, utc_s, LEAPSEC_EXPIRY_WARN_DAYS))
-		return;
-	format_day(leap_expiry(s->leap.table), expiry, sizeof(expiry));
-	log_warn("leap table %s %s on %s: update tzdata; known leap seconds are still applied",
-		 s->leap.path, leap_expired(s->leap.table, utc_s) ? "expired" : "expires", expiry);
-}
-
-static int open_leap_table(struct sync *s)
-{
-	char err[1024];
-	int ret = leapsec_open(&s->leap, &s->conf, err, sizeof(err));
-
-	if (ret < 0 && s->conf.leapfile[0]) {
-		log_err("leapfile: %s", err);
-		return ret;
-	}
-	if (ret < 0)
-		log_warn("no leap table (%s): leap seconds will not be handled", err);
-	else if (!s->leap.table)
-		log_info("leapfile none: leap seconds are not handled");
-	else
-		describe_leap_table(s, "loaded");
-	return 0;
-}
-
-int sync_reload(struct sync *s, char *msg, size_t msglen)
-{
-	char err[1024];
-	int ret = leapsec_reload(&s->leap, &s->conf, err, sizeof(err));
-
-	if (ret < 0) {
-		log_warn("leap table reload failed, keeping the old one: %s", err);
-		snprintf(msg, msglen, "leap table reload failed, keeping the old one: %s", err);
-		return ret;
-	}
-	if (s->leap.table)
-		describe_leap_table(s, "reloaded");
-	s->expiry_warned_day = 0;
-	snprintf(msg, msglen, "leap table reloaded");
-	return 0;
-}
-
 int sync_create(struct sync **out, const struct conf *conf, struct clk *clk)
 {
 	struct disrupt_params dp;
@@ -421,7 +235,7 @@ int sync_create(struct sync **out, const struct conf *conf, struct clk *clk)
 	stats_reset(&s->win_delay);
 	stats_reset(&s->locked_offset);
 
-	ret = open_leap_table(s);
+	ret = sync_leap_open(s);
 	if (ret < 0) {
 		sync_destroy(s);
 		return ret;
@@ -470,7 +284,7 @@ static int64_t reference_offset_ns(const struct sync *s, const struct filter_sam
 	return sample->t_local_ns - ref_ns;
 }
 
-static bool is_locked(enum servo_state st)
+bool sync_is_locked(enum servo_state st)
 {
 	return st == SERVO_LOCKED || st == SERVO_LOCKED_STABLE;
 }
@@ -491,7 +305,7 @@ static void set_state(struct sync *s, enum servo_state st, int64_t offset_ns)
  * The frequency to hold when samples cannot be used: the mean of the recent locked ones,
  * which, unlike the last output, carries no proportional correction of one noisy offset.
  */
-static double held_freq_ppb(const struct sync *s)
+double sync_held_freq_ppb(const struct sync *s)
 {
 	double sum = 0.0;
 
@@ -513,7 +327,7 @@ static void remember_freq(struct sync *s, double freq_ppb)
 /* The kernel's maxerror grows by itself (500 us/s) while nobody updates it. */
 static void enter_holdover(struct sync *s, int err, int64_t now_mono_ns)
 {
-	double freq_ppb = held_freq_ppb(s);
+	double freq_ppb = sync_held_freq_ppb(s);
 	int ret;
 
 	s->holdover = true;
@@ -730,7 +544,7 @@ static void observe(struct sync *s, int64_t offset_ns, int64_t now_mono_ns)
 static void update_kernel_status(struct sync *s, int64_t offset_ns, int64_t error_ns, bool locked)
 {
 	int64_t movement_ns =
-		(int64_t)(fabs(s->freq_ppb - held_freq_ppb(s)) * s->conf.poll_interval_s);
+		(int64_t)(fabs(s->freq_ppb - sync_held_freq_ppb(s)) * s->conf.poll_interval_s);
 	int ret = clk_set_status(s->clk, llabs(offset_ns) + error_ns + movement_ns, error_ns,
 				 locked && s->conf.rtcsync);
 
@@ -739,7 +553,7 @@ static void update_kernel_status(struct sync *s, int64_t offset_ns, int64_t erro
 }
 
 /* freq_ppb is the servo's; a leap smear's own rate is added on the way to the kernel. */
-static void set_freq(struct sync *s, double freq_ppb)
+void sync_set_freq(struct sync *s, double freq_ppb)
 {
 	int ret = clk_set_freq_ppb(s->clk, freq_ppb + s->smear_rate_ppb);
 
@@ -768,7 +582,7 @@ static bool slew(struct sync *s, int64_t offset_ns, int64_t now_mono_ns)
 	}
 	freq = s->slew_base_ppb - SLEW_GAIN * (double)offset_ns / s->conf.poll_interval_s;
 	freq = freq > max ? max : freq < -max ? -max : freq;
-	set_freq(s, freq);
+	sync_set_freq(s, freq);
 	log_debug("slewing: offset %+" PRId64 " ns freq %+.3f ppb", offset_ns, freq);
 	return true;
 }
@@ -791,7 +605,7 @@ static bool handle_disruption(struct sync *s, int64_t offset_ns, int64_t now_mon
 	s->suspect = false;
 	if (s->slewing)
 		return slew(s, offset_ns, now_mono_ns);
-	if (!s->have_state || !is_locked(s->state))
+	if (!s->have_state || !sync_is_locked(s->state))
 		return false;
 	switch (disrupt_feed(s->disrupt, offset_ns, &r)) {
 	case DISRUPT_NORMAL:
@@ -811,7 +625,7 @@ static bool handle_disruption(struct sync *s, int64_t offset_ns, int64_t now_mon
 			 " ns): holding the frequency, confirming with quick polls",
 			 offset_ns, r.threshold_ns);
 		if (!was_suspect)
-			set_freq(s, held_freq_ppb(s));
+			sync_set_freq(s, sync_held_freq_ppb(s));
 		s->suspect = true;
 		s->quick_poll = true;
 		return true;
@@ -823,7 +637,7 @@ static bool handle_disruption(struct sync *s, int64_t offset_ns, int64_t now_mon
 	hint.suspend_ns = s->suspend_ns;
 	if (recovered)
 		hint.holdover_ns = s->holdover_ns;
-	base_ppb = held_freq_ppb(s);
+	base_ppb = sync_held_freq_ppb(s);
 	/* Named by how far the reference moved against our clock: the correction to come. */
 	disrupt_format(msg, sizeof(msg), -offset_ns, &hint);
 	log_notice("%s", msg);
@@ -831,7 +645,7 @@ static bool handle_disruption(struct sync *s, int64_t offset_ns, int64_t now_mon
 	if (s->conf.step_threshold_s > 0 &&
 	    fabs((double)offset_ns) > s->conf.step_threshold_s * NS_PER_S) {
 		step_clock(s, offset_ns, now_mono_ns);
-		set_freq(s, base_ppb);
+		sync_set_freq(s, base_ppb);
 		disrupt_reset(s->disrupt);
 		servo_unsettle(s->servo);
 		return true;
@@ -853,7 +667,7 @@ static void record(struct sync *s, const struct filter_sample *sample, int64_t o
 	s->last_error_ns = sample->error_bound_ns;
 	stats_add(&s->win_delay, (double)sample->delay_ns);
 	/* Before lock the offsets are the start-up error, not the quality of the lock. */
-	if (s->clk->observe_only || (s->have_state && is_locked(s->state)))
+	if (s->clk->observe_only || (s->have_state && sync_is_locked(s->state)))
 		stats_add(&s->win_offset, (double)offset_ns);
 	s->recent_offset_ns[s->recent_next] = offset_ns;
 	s->recent_next = (s->recent_next + 1) % STATUS_WINDOW;
@@ -881,13 +695,13 @@ static void discipline(struct sync *s, const struct filter_sample *sample, int64
 		__attribute__((fallthrough));
 	case SERVO_LOCKED:
 	case SERVO_LOCKED_STABLE:
-		set_freq(s, freq_ppb);
+		sync_set_freq(s, freq_ppb);
 		stats_add(&s->win_freq, freq_ppb);
 		if (st != SERVO_STEP)
 			remember_freq(s, freq_ppb);
 		break;
 	}
-	if (is_locked(st)) {
+	if (sync_is_locked(st)) {
 		stats_add(&s->locked_offset, (double)offset_ns);
 		if (!s->ever_locked)
 			s->drift_written_mono_ns = now_mono_ns;
@@ -897,86 +711,6 @@ static void discipline(struct sync *s, const struct filter_sample *sample, int64
 		  " ns error %" PRId64 " ns",
 		  offset_ns, servo_state_name(st), freq_ppb, sample->delay_ns,
 		  sample->error_bound_ns);
-}
-
-/*
- * Tell the kernel about leap seconds and keep the servo away from them. Returns true when
- * the sample must not be used (it is too close to a leap). Adjusts *offset_ns by the smear.
- */
-static bool apply_leap_plan(struct sync *s, int64_t *offset_ns, int64_t ref_utc_ns,
-			    int64_t now_mono_ns)
-{
-	struct leap_plan plan;
-	char day[32];
-	int ret;
-
-	if (!s->leap.table)
-		return false;
-	leapsec_plan(&s->leap, ref_utc_ns, s->leap_step_done_s, &plan);
-	warn_expiry(s, ref_utc_ns / NS_PER_S);
-	if (plan.step_dir && !s->clk->observe_only) {
-		/* The PHC has taken the leap and our clock has not: take it now, at once. */
-		s->leap_step_done_s = plan.leap_utc_s;
-		ret = clk_step_ns(s->clk, -(int64_t)plan.step_dir * NS_PER_S);
-		log_notice("leap second: %s the clock by %+d s (leap_mode step)%s%s",
-			   ret < 0 ? "failed to step" : "stepped", -plan.step_dir,
-			   ret < 0 ? ": " : "", ret < 0 ? strerror(-ret) : "");
-		if (ret == 0) {
-			s->steps++;
-			s->last_step_ns = -(int64_t)plan.step_dir * NS_PER_S;
-			s->last_step_mono_ns = now_mono_ns;
-			/* CLOCK_TAI must not lag the step. */
-			if (plan.tai_utc_s >= 0 && clk_set_tai(s->clk, plan.tai_utc_s) == 0) {
-				s->kernel_tai_s = plan.tai_utc_s;
-				log_notice("TAI offset set to %d s", plan.tai_utc_s);
-			}
-		}
-	}
-	if (plan.smear_rate_ppb != s->smear_rate_ppb) {
-		/* Fed forward, so the servo never sees the smear's ramp as an error. */
-		s->smear_rate_ppb = plan.smear_rate_ppb;
-		if (!s->clk->observe_only && s->ever_locked)
-			set_freq(s, s->freq_ppb);
-	}
-	if (plan.ignore_sample) {
-		if (s->leap_ignored_s != plan.leap_utc_s) {
-			s->leap_ignored_s = plan.leap_utc_s;
-			if (!s->clk->observe_only && s->ever_locked)
-				set_freq(s, held_freq_ppb(s));
-			format_day(plan.leap_utc_s - 1, day, sizeof(day));
-			log_notice(
-				"leap second at the end of %s: ignoring samples within %d s of it, "
-				"frequency held",
-				day, LEAPSEC_IGNORE_S);
-		}
-		return true;
-	}
-	if (!s->clk->observe_only && plan.tai_utc_s >= 0 && plan.tai_utc_s != s->kernel_tai_s) {
-		ret = clk_set_tai(s->clk, plan.tai_utc_s);
-		if (ret < 0)
-			log_warn("setting the TAI offset failed: %s", strerror(-ret));
-		else
-			log_notice("TAI offset set to %d s", plan.tai_utc_s);
-		s->kernel_tai_s = plan.tai_utc_s;
-	}
-	if (!s->clk->observe_only && plan.arm != s->armed) {
-		ret = clk_set_leap(s->clk, plan.arm);
-		if (ret < 0) {
-			log_warn("setting the leap status failed: %s", strerror(-ret));
-		} else if (plan.arm) {
-			format_day(ref_utc_ns / NS_PER_S, day, sizeof(day));
-			log_notice("leap second: the kernel will %s a second at the end of %s",
-				   plan.arm > 0 ? "insert" : "delete", day);
-		} else {
-			log_notice("leap second: done, kernel leap status cleared");
-		}
-		s->armed = plan.arm;
-	}
-	if (plan.smear_ns != s->smear_ns && (plan.smear_ns == 0 || s->smear_ns == 0))
-		log_notice("leap smear %s", plan.smear_ns ? "started" : "finished");
-	s->smear_ns = plan.smear_ns;
-	*offset_ns -= plan.smear_ns;
-	return false;
 }
 
 void sync_update(struct sync *s, int64_t now_mono_ns)
@@ -989,7 +723,7 @@ void sync_update(struct sync *s, int64_t now_mono_ns)
 	if (!read_sample(s, &sample, now_mono_ns))
 		return;
 	offset_ns = reference_offset_ns(s, &sample, &ref_utc_ns);
-	if (apply_leap_plan(s, &offset_ns, ref_utc_ns, now_mono_ns))
+	if (sync_leap_apply(s, &offset_ns, ref_utc_ns, now_mono_ns))
 		return;
 	if (recovering(s, offset_ns, now_mono_ns))
 		return;
@@ -1006,7 +740,8 @@ void sync_update(struct sync *s, int64_t now_mono_ns)
 	if (!handle_disruption(s, offset_ns, now_mono_ns))
 		discipline(s, &sample, offset_ns, now_mono_ns);
 	update_kernel_status(s, offset_ns, sample.error_bound_ns,
-			     !s->slewing && !s->suspect && s->have_state && is_locked(s->state));
+			     !s->slewing && !s->suspect && s->have_state &&
+				     sync_is_locked(s->state));
 	if (s->ever_locked && now_mono_ns - s->drift_written_mono_ns >= DRIFT_WRITE_INTERVAL_NS)
 		save_drift(s, now_mono_ns);
 }
@@ -1065,120 +800,6 @@ void sync_note_suspend(struct sync *s, int64_t slept_ns, int64_t now_mono_ns)
 {
 	s->suspend_ns = slept_ns;
 	s->suspend_mono_ns = now_mono_ns;
-}
-
-void sync_log_summary(struct sync *s)
-{
-	if (s->win_offset.count == 0) {
-		log_info("summary: no samples while locked (%ld read failures, %ld rejected)",
-			 s->read_failures, s->rejected);
-		stats_reset(&s->win_freq);
-		stats_reset(&s->win_delay);
-		return;
-	}
-	log_info("summary: offset rms %.0f ns max %.0f ns, freq mean %+.3f ppb sd %.3f ppb, "
-		 "delay mean %.0f ns, %ld samples",
-		 stats_rms(&s->win_offset), stats_max_abs(&s->win_offset),
-		 s->clk->observe_only ? s->freq_ppb : stats_mean(&s->win_freq),
-		 stats_stddev(&s->win_freq), stats_mean(&s->win_delay), s->win_offset.count);
-	stats_reset(&s->win_offset);
-	stats_reset(&s->win_freq);
-	stats_reset(&s->win_delay);
-}
-
-void sync_log_report(struct sync *s, int64_t now_mono_ns)
-{
-	const char *state = s->clk->observe_only ? "observing"
-			    : s->panicking	 ? "refusing (beyond max_offset_panic)"
-			    : s->have_state	 ? servo_state_name(s->state)
-						 : "no sample yet";
-	double uptime_s =
-		s->start_mono_ns < 0 ? 0.0 : (double)(now_mono_ns - s->start_mono_ns) / NS_PER_S;
-
-	log_info("report: device %s (%s), readout %s", s->device, s->clock_name,
-		 phc_method_name(s->method));
-	log_info("report: state %s, last offset %+" PRId64 " ns, error bound %" PRId64
-		 " ns, delay %" PRId64 " ns",
-		 state, s->last_offset_ns, s->last_error_ns, s->last_delay_ns);
-	log_info("report: offset while locked rms %.0f ns max %.0f ns over %ld updates",
-		 stats_rms(&s->locked_offset), stats_max_abs(&s->locked_offset),
-		 s->locked_offset.count);
-	log_info("report: %s %+.3f ppb, poll interval %.3f s, %d readings per poll",
-		 s->clk->observe_only ? "drift" : "frequency", s->freq_ppb, s->conf.poll_interval_s,
-		 s->readings);
-	if (s->steps)
-		log_info("report: %ld step(s), last %+.9f s at %.3f s after start", s->steps,
-			 (double)s->last_step_ns / NS_PER_S,
-			 (double)(s->last_step_mono_ns - s->start_mono_ns) / NS_PER_S);
-	else
-		log_info("report: no steps");
-	log_info("report: %ld updates, %ld read failures, %ld rejected bursts, uptime %.0f s",
-		 s->updates, s->read_failures, s->rejected, uptime_s);
-}
-
-void sync_get_status(const struct sync *s, int64_t now_mono_ns, struct status *st)
-{
-	struct stats recent;
-
-	memset(st, 0, sizeof(*st));
-	st->version = 1;
-	snprintf(st->device, sizeof(st->device), "%s", s->device);
-	snprintf(st->clock_name, sizeof(st->clock_name), "%s", s->clock_name);
-	snprintf(st->readout, sizeof(st->readout), "%s", phc_method_name(s->method));
-	snprintf(st->servo_state, sizeof(st->servo_state), "%s",
-		 s->have_state ? servo_state_name(s->state) : "none");
-	st->observe_only = s->clk->observe_only;
-	if (s->panicking || !s->ever_opened)
-		st->state = STATUS_FAULT;
-	else if (s->holdover)
-		st->state = STATUS_HOLDOVER;
-	else if (s->suspect)
-		st->state = STATUS_STEPPING;
-	else if (s->slewing)
-		st->state = STATUS_UNLOCKED;
-	else if (s->have_state && is_locked(s->state))
-		st->state = STATUS_LOCKED;
-	else if (s->have_state && s->state == SERVO_STEP)
-		st->state = STATUS_STEPPING;
-	else
-		st->state = STATUS_UNLOCKED;
-	st->stable = s->have_state && s->state == SERVO_LOCKED_STABLE;
-	st->have_sample = s->updates > 0;
-	st->last_offset_ns = s->last_offset_ns;
-	stats_reset(&recent);
-	for (int i = 0; i < s->recent_count; i++)
-		stats_add(&recent, (double)s->recent_offset_ns[i]);
-	st->rms_offset_ns = stats_rms(&recent);
-	st->max_offset_ns = stats_max_abs(&recent);
-	st->window = s->recent_count;
-	st->freq_ppb = s->freq_ppb;
-	st->delay_ns = s->last_delay_ns;
-	st->error_bound_ns = s->last_error_ns;
-	st->poll_interval_s = s->conf.poll_interval_s;
-	st->updates = s->updates;
-	st->steps = s->steps;
-	st->last_step_ns = s->last_step_ns;
-	st->last_step_age_s =
-		s->steps ? (double)(now_mono_ns - s->last_step_mono_ns) / NS_PER_S : -1.0;
-	st->uptime_s =
-		s->start_mono_ns < 0 ? 0.0 : (double)(now_mono_ns - s->start_mono_ns) / NS_PER_S;
-	st->read_failures = s->read_failures;
-	st->rejected_bursts = s->rejected;
-	st->reopens = s->reopens;
-	st->tai_utc_s = -1;
-	if (s->leap.table) {
-		int64_t now_s = realtime_s(), when_s;
-		int dir;
-
-		st->tai_utc_s = leap_tai_utc(s->leap.table, now_s);
-		if (leap_next(s->leap.table, now_s, &when_s, &dir) == 0) {
-			st->next_leap = dir;
-			st->next_leap_utc_s = when_s;
-		}
-		st->leap_expiry_utc_s = leap_expiry(s->leap.table);
-		st->leap_table_expired = leap_expired(s->leap.table, now_s);
-	}
-	st->leap_smear_ns = s->smear_ns;
 }
 
 void sync_shutdown(struct sync *s, int64_t now_mono_ns)
