@@ -381,7 +381,8 @@ static void count_failure(struct sync *s, int err, int64_t now_mono_ns)
 	s->read_failures++;
 	s->consecutive_failures++;
 	s->recovery_good = 0;
-	if (s->last_read_errno != err)
+	/* Before the first open the wait was logged already (and again every few minutes). */
+	if (s->last_read_errno != err && s->ever_opened)
 		log_warn("%s: read failed: %s", s->device, strerror(err));
 	s->last_read_errno = err;
 	if (!s->holdover && s->ever_opened && s->consecutive_failures >= s->conf.holdover_after)

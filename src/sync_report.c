@@ -34,8 +34,11 @@ void sync_log_report(struct sync *s, int64_t now_mono_ns)
 	double uptime_s =
 		s->start_mono_ns < 0 ? 0.0 : (double)(now_mono_ns - s->start_mono_ns) / NS_PER_S;
 
-	log_info("report: device %s (%s), readout %s", s->device, s->clock_name,
-		 phc_method_name(s->method));
+	if (s->ever_opened)
+		log_info("report: device %s (%s), readout %s", s->device, s->clock_name,
+			 phc_method_name(s->method));
+	else
+		log_info("report: device %s never found", s->conf.device);
 	log_info("report: state %s, last offset %+" PRId64 " ns, error bound %" PRId64
 		 " ns, delay %" PRId64 " ns",
 		 state, s->last_offset_ns, s->last_error_ns, s->last_delay_ns);
