@@ -46,10 +46,39 @@ int clk_init(struct clk *c, bool observe_only)
 	return ret < 0 ? ret : 0;
 }
 
+/* The kernel accepts a tick from 900000 / USER_HZ to 1100000 / USER_HZ us. */
+static long max_tick_delta(const struct clk *c)
+{
+	long up = 1100000 / c->user_hz - c->nominal_tick_us;
+	long down = c->nominal_tick_us - (900000 + c->user_hz - 1) / c->user_hz;
+
+	return up < down ? up : down;
+}
+
 double clk_max_freq_ppb(const struct clk *c)
 {
-	/* The kernel accepts a tick within 10% of nominal. */
-	return (double)(c->nominal_tick_us / 10) * ppb_per_tick_us(c) + FREQ_LIMIT_PPB;
+	return (double)max_tick_delta(c) * ppb_per_tick_us(c) + FREQ_LIMIT_PPB;
+}
+
+void clk_split_freq(const struct clk *c, double freq_ppb, long *tick_delta, double *rest_ppb)
+{
+	long max_delta = max_tick_delta(c);
+	long delta = 0;
+
+	if (fabs(freq_ppb) > FREQ_LIMIT_PPB) {
+		double want = freq_ppb / ppb_per_tick_us(c);
+
+		delta = want > (double)max_delta    ? max_delta
+			: want < -(double)max_delta ? -max_delta
+						    : lround(want);
+	}
+	freq_ppb -= (double)delta * ppb_per_tick_us(c);
+	if (freq_ppb > FREQ_LIMIT_PPB)
+		freq_ppb = FREQ_LIMIT_PPB;
+	if (freq_ppb < -FREQ_LIMIT_PPB)
+		freq_ppb = -FREQ_LIMIT_PPB;
+	*tick_delta = delta;
+	*rest_ppb = freq_ppb;
 }
 
 int clk_get_freq_ppb(const struct clk *c, double *freq_ppb)
@@ -67,20 +96,15 @@ int clk_get_freq_ppb(const struct clk *c, double *freq_ppb)
 int clk_set_freq_ppb(struct clk *c, double freq_ppb)
 {
 	struct timex tx = {0};
-	double max = clk_max_freq_ppb(c);
-	long tick_delta = 0;
+	long tick_delta;
+	double rest_ppb;
 	int ret;
 
-	if (freq_ppb > max)
-		freq_ppb = max;
-	if (freq_ppb < -max)
-		freq_ppb = -max;
-	if (fabs(freq_ppb) > FREQ_LIMIT_PPB)
-		tick_delta = lround(freq_ppb / ppb_per_tick_us(c));
-	freq_ppb -= (double)tick_delta * ppb_per_tick_us(c);
-
+	if (!isfinite(freq_ppb))
+		return -EINVAL;
+	clk_split_freq(c, freq_ppb, &tick_delta, &rest_ppb);
 	tx.modes = ADJ_FREQUENCY;
-	tx.freq = lround(freq_ppb * FREQ_UNITS_PER_PPB);
+	tx.freq = lround(rest_ppb * FREQ_UNITS_PER_PPB);
 	/* Touch the tick only when it has to change, so plain setups never see ADJ_TICK. */
 	if (tick_delta != 0 || c->tick_changed) {
 		tx.modes |= ADJ_TICK;

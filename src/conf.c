@@ -52,6 +52,10 @@ enum key_id {
 	KEY_WAIT_FOR_DEVICE,
 	KEY_HOLDOVER_AFTER,
 	KEY_DISRUPTION_SAMPLES,
+	KEY_STEP_WINDOW,
+	KEY_STEP_LIMIT_BACK,
+	KEY_STEP_LIMIT_COUNT,
+	KEY_REFERENCE_FREQ_LIMIT,
 	KEY_DRIFTFILE,
 	KEY_USER,
 	KEY_SECCOMP,
@@ -255,6 +259,28 @@ static const struct key_desc keys[KEY_COUNT] = {
 				    .expected = "an integer from 1 to 10",
 				    .min = 1,
 				    .max = 10},
+	[KEY_STEP_WINDOW] = {.name = "step_window",
+			     .kind = KIND_REAL,
+			     .expected = "seconds from 1 to 604800",
+			     .min = 1,
+			     .max = 604800},
+	[KEY_STEP_LIMIT_BACK] = {.name = "step_limit_back",
+				 .kind = KIND_REAL,
+				 .expected = "0 (no limit) or seconds from 0.000001 to 1000000000",
+				 .min = 0.000001,
+				 .max = THRESHOLD_MAX_S,
+				 .zero_ok = true},
+	[KEY_STEP_LIMIT_COUNT] = {.name = "step_limit_count",
+				  .kind = KIND_INT,
+				  .expected = "an integer from 0 (no limit) to 1000",
+				  .min = 0,
+				  .max = 1000},
+	[KEY_REFERENCE_FREQ_LIMIT] = {.name = "reference_freq_limit",
+				      .kind = KIND_REAL,
+				      .expected = "0 (off) or ppm from 1 to 200000",
+				      .min = 1,
+				      .max = 200000,
+				      .zero_ok = true},
 	[KEY_DRIFTFILE] = {.name = "driftfile",
 			   .kind = KIND_PATH,
 			   .expected =
@@ -308,6 +334,10 @@ void conf_defaults(struct conf *c)
 		.wait_for_device = true,
 		.holdover_after = 3,
 		.disruption_samples = 3,
+		.step_window_s = 3600.0,
+		.step_limit_back_s = 1.0,
+		.step_limit_count = 10,
+		.reference_freq_limit_ppm = 800.0,
 		.driftfile = "",
 		.user = "",
 		.seccomp = false,
@@ -526,6 +556,18 @@ static void store(struct conf *c, enum key_id id, const union value *v)
 		break;
 	case KEY_DISRUPTION_SAMPLES:
 		c->disruption_samples = (int)v->i;
+		break;
+	case KEY_STEP_WINDOW:
+		c->step_window_s = v->d;
+		break;
+	case KEY_STEP_LIMIT_BACK:
+		c->step_limit_back_s = v->d;
+		break;
+	case KEY_STEP_LIMIT_COUNT:
+		c->step_limit_count = (int)v->i;
+		break;
+	case KEY_REFERENCE_FREQ_LIMIT:
+		c->reference_freq_limit_ppm = v->d;
 		break;
 	case KEY_DRIFTFILE:
 		store_str(c->driftfile, sizeof(c->driftfile), v->s);

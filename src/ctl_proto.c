@@ -308,6 +308,7 @@ int ctl_proto_reply_status(const struct status *st, char *buf, size_t len)
 	json_text(&o, "readout", st->readout, FIELD_LEN(st->readout));
 	json_key(&o, "state");
 	out_json_string(&o, status_state_name(st->state), strlen(status_state_name(st->state)));
+	json_text(&o, "fault", st->fault, FIELD_LEN(st->fault));
 	json_text(&o, "servo_state", st->servo_state, FIELD_LEN(st->servo_state));
 	json_bool(&o, "observe_only", st->observe_only);
 	json_bool(&o, "stable", st->stable);
@@ -357,6 +358,13 @@ int ctl_proto_reply_status(const struct status *st, char *buf, size_t len)
 		json_null(&o, "leap_expiry_utc_s");
 	json_bool(&o, "leap_table_expired", st->leap_table_expired);
 	json_int(&o, "leap_smear_ns", st->leap_smear_ns);
+	json_int(&o, "max_error_ns", st->max_error_ns);
+	json_int(&o, "slew_remaining_ns", st->slew_remaining_ns);
+	json_double(&o, "reference_rate_ppb", st->reference_rate_ppb);
+	json_int(&o, "disruptions", st->disruptions);
+	json_int(&o, "step_refusals", st->step_refusals);
+	json_int(&o, "reference_faults", st->reference_faults);
+	json_int(&o, "adjust_refusals", st->adjust_refusals);
 	json_end(&o);
 	return out_end(&o);
 }
@@ -437,7 +445,7 @@ static void prom_int(struct out *o, const char *name, const char *type, const ch
 int ctl_proto_prometheus(const struct status *st, char *buf, size_t len)
 {
 	static const enum status_state states[] = {STATUS_UNLOCKED, STATUS_LOCKED, STATUS_HOLDOVER,
-						   STATUS_STEPPING, STATUS_FAULT};
+						   STATUS_STEPPING, STATUS_FAULT,  STATUS_SLEWING};
 	struct out o;
 
 	out_init(&o, buf, len);
@@ -512,5 +520,17 @@ int ctl_proto_prometheus(const struct status *st, char *buf, size_t len)
 		 "1 when the leap second table has expired.", st->leap_table_expired);
 	prom_seconds_ns(&o, "phcsync_leap_smear_seconds", "gauge",
 			"Leap smear correction in effect (leap_mode smear).", st->leap_smear_ns);
+	prom_seconds_ns(&o, "phcsync_max_error_seconds", "gauge",
+			"Error bound told to the kernel (maxerror).", st->max_error_ns);
+	prom_seconds_ns(&o, "phcsync_slew_remaining_seconds", "gauge",
+			"Offset still being slewed out.", st->slew_remaining_ns);
+	prom_int(&o, "phcsync_disruptions_total", "counter", "Confirmed clock disruptions.",
+		 st->disruptions);
+	prom_int(&o, "phcsync_step_refusals_total", "counter", "Steps refused by the step budget.",
+		 st->step_refusals);
+	prom_int(&o, "phcsync_reference_faults_total", "counter",
+		 "Times the PHC was found not sane and not followed.", st->reference_faults);
+	prom_int(&o, "phcsync_adjust_refusals_total", "counter",
+		 "Clock adjustments the kernel refused.", st->adjust_refusals);
 	return out_end(&o);
 }

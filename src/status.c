@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 #include "phcsync/status.h"
 
 const char *status_state_name(enum status_state st)
@@ -13,6 +14,8 @@ const char *status_state_name(enum status_state st)
 		return "stepping";
 	case STATUS_FAULT:
 		return "fault";
+	case STATUS_SLEWING:
+		return "slewing";
 	}
 	return "unknown";
 }

@@ -21,6 +21,12 @@ int clk_init(struct clk *c, bool observe_only);
 /* The largest |frequency| clk_set_freq_ppb can apply (ADJ_FREQUENCY plus ADJ_TICK). */
 double clk_max_freq_ppb(const struct clk *c);
 
+/*
+ * How clk_set_freq_ppb splits freq_ppb: whole microseconds of tick (within the kernel's
+ * range) and the rest for ADJ_FREQUENCY (within +-500 ppm). Pure.
+ */
+void clk_split_freq(const struct clk *c, double freq_ppb, long *tick_delta, double *rest_ppb);
+
 /* The frequency now set on the clock (ADJ_FREQUENCY and the tick), ppb. */
 int clk_get_freq_ppb(const struct clk *c, double *freq_ppb);
 

@@ -49,6 +49,12 @@ struct conf {
 	int disruption_samples;	       /* consecutive samples that confirm a disruption */
 	char driftfile[CONF_PATH_MAX]; /* "": none */
 
+	/* Trust (issue 10). */
+	double step_window_s;		 /* the step budget's sliding window */
+	double step_limit_back_s;	 /* backward steps within it; 0: no limit */
+	int step_limit_count;		 /* steps within it; 0: no limit */
+	double reference_freq_limit_ppm; /* PHC rate against MONOTONIC_RAW; 0: off */
+
 	/* Appliance (issue 7). */
 	char user[CONF_NAME_MAX]; /* "": keep running as the starting user */
 	bool seccomp;		  /* install the system call filter */

@@ -16,7 +16,8 @@ enum status_state {
 	STATUS_LOCKED,	 /* the servo disciplines the clock */
 	STATUS_HOLDOVER, /* the PHC cannot be read: keeping the last good frequency */
 	STATUS_STEPPING, /* a jump is being confirmed, then stepped or slewed */
-	STATUS_FAULT,	 /* no device, or refusing an offset beyond max_offset_panic */
+	STATUS_FAULT,	 /* not following the reference: `fault` says why */
+	STATUS_SLEWING,	 /* a known offset is being slewed out */
 };
 
 struct status {
@@ -25,6 +26,7 @@ struct status {
 	char clock_name[STATUS_TEXT_MAX];
 	char readout[32]; /* phc_method_name */
 	enum status_state state;
+	char fault[32];	      /* decide_fault_name: "none" unless state is fault */
 	char servo_state[32]; /* servo_state_name, or "none" */
 	bool observe_only;
 	bool stable;		/* servo LOCKED_STABLE */
@@ -52,9 +54,16 @@ struct status {
 	int64_t leap_expiry_utc_s; /* UNIX time the table expires, 0: unknown */
 	bool leap_table_expired;
 	int64_t leap_smear_ns; /* leap_mode smear: correction in effect */
+	int64_t max_error_ns;  /* the bound last told to the kernel (maxerror) */
+	int64_t slew_remaining_ns;
+	double reference_rate_ppb; /* the PHC's rate against CLOCK_MONOTONIC_RAW */
+	long disruptions;
+	long step_refusals;    /* steps refused by the step budget */
+	long reference_faults; /* times the reference was found not sane */
+	long adjust_refusals;  /* adjustments the kernel refused */
 };
 
-/* "unlocked", "locked", "holdover", "stepping", "fault". */
+/* "unlocked", "locked", "holdover", "stepping", "fault", "slewing". */
 const char *status_state_name(enum status_state st);
 
 #endif

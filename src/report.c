@@ -1,0 +1,188 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "phcsync/log.h"
+#include "phcsync/report.h"
+
+#define NS_PER_S 1000000000LL
+
+void report_init(struct report *r, bool observe_only, double interval_s, int readings)
+{
+	memset(r, 0, sizeof(*r));
+	r->observe_only = observe_only;
+	r->interval_s = interval_s;
+	r->readings = readings;
+	r->start_mono_ns = -1;
+	stats_reset(&r->win_offset);
+	stats_reset(&r->win_freq);
+	stats_reset(&r->win_delay);
+	stats_reset(&r->locked_offset);
+}
+
+void report_sample(struct report *r, const struct decide_view *v, int64_t offset_ns,
+		   int64_t delay_ns)
+{
+	stats_add(&r->win_delay, (double)delay_ns);
+	r->recent_ns[r->recent_next] = offset_ns;
+	r->recent_next = (r->recent_next + 1) % REPORT_WINDOW;
+	if (r->recent_count < REPORT_WINDOW)
+		r->recent_count++;
+	/* Samples held while a jump is confirmed or a step verified are no measure of the lock. */
+	if (r->observe_only) {
+		stats_add(&r->win_offset, (double)offset_ns);
+		return;
+	}
+	if (v->mode != MODE_LOCKED)
+		return;
+	stats_add(&r->win_offset, (double)offset_ns);
+	stats_add(&r->win_freq, v->freq_ppb);
+	stats_add(&r->locked_offset, (double)offset_ns);
+}
+
+void report_summary(struct report *r, const struct decide_view *v, const struct measure_view *m)
+{
+	if (r->win_offset.count == 0) {
+		log_info("summary: %s, no samples while locked (%ld read failures, %ld rejected)",
+			 decide_mode_name(v->mode), v->read_failures, m->rejected);
+	} else {
+		log_info(
+			"summary: offset rms %.0f ns max %.0f ns, freq mean %+.3f ppb sd %.3f ppb, "
+			"delay mean %.0f ns, %ld samples",
+			stats_rms(&r->win_offset), stats_max_abs(&r->win_offset),
+			r->observe_only ? v->freq_ppb : stats_mean(&r->win_freq),
+			stats_stddev(&r->win_freq), stats_mean(&r->win_delay), r->win_offset.count);
+	}
+	stats_reset(&r->win_offset);
+	stats_reset(&r->win_freq);
+	stats_reset(&r->win_delay);
+}
+
+enum status_state report_state(const struct decide_view *v)
+{
+	switch (v->mode) {
+	case MODE_UNLOCKED:
+		return STATUS_UNLOCKED;
+	case MODE_STEPPING:
+		return STATUS_STEPPING;
+	case MODE_SLEWING:
+		return STATUS_SLEWING;
+	case MODE_LOCKED:
+		return STATUS_LOCKED;
+	case MODE_HOLDOVER:
+		return STATUS_HOLDOVER;
+	case MODE_FAULT:
+		return STATUS_FAULT;
+	}
+	return STATUS_FAULT;
+}
+
+static const char *state_text(const struct report *r, const struct decide_view *v, char *buf,
+			      size_t len)
+{
+	if (r->observe_only)
+		return "observing";
+	if (v->mode == MODE_FAULT)
+		snprintf(buf, len, "fault (%s)", decide_fault_name(v->fault));
+	else
+		snprintf(buf, len, "%s", decide_mode_name(v->mode));
+	return buf;
+}
+
+void report_final(const struct report *r, const struct decide_view *v, const struct measure_view *m,
+		  const char *conf_device, int64_t now_mono_ns)
+{
+	double uptime_s =
+		r->start_mono_ns < 0 ? 0.0 : (double)(now_mono_ns - r->start_mono_ns) / NS_PER_S;
+	char state[64];
+
+	if (m->ever_opened)
+		log_info("report: device %s (%s), readout %s", m->device, m->clock_name,
+			 phc_method_name(m->method));
+	else
+		log_info("report: device %s never found", conf_device);
+	log_info("report: state %s, last offset %+" PRId64 " ns, error bound %" PRId64
+		 " ns, delay %" PRId64 " ns",
+		 state_text(r, v, state, sizeof(state)), v->last_offset_ns, v->last_error_ns,
+		 m->last_delay_ns);
+	log_info("report: offset while locked rms %.0f ns max %.0f ns over %ld updates",
+		 stats_rms(&r->locked_offset), stats_max_abs(&r->locked_offset),
+		 r->locked_offset.count);
+	log_info("report: %s %+.3f ppb, poll interval %.3f s, %d readings per poll",
+		 r->observe_only ? "drift" : "frequency", v->freq_ppb, r->interval_s, r->readings);
+	if (v->steps)
+		log_info("report: %ld step(s), last %+.9f s at %.3f s after start", v->steps,
+			 (double)v->last_step_ns / NS_PER_S,
+			 (double)(v->last_step_mono_ns - r->start_mono_ns) / NS_PER_S);
+	else
+		log_info("report: no steps");
+	log_info("report: %ld updates, %ld read failures, %ld rejected bursts, uptime %.0f s",
+		 v->updates, v->read_failures, m->rejected, uptime_s);
+	if (v->disruptions || v->step_refusals || v->reference_faults || v->adjust_refusals)
+		log_info("report: %ld disruptions, %ld steps refused by the budget, %ld reference "
+			 "faults, %ld adjustments refused by the kernel",
+			 v->disruptions, v->step_refusals, v->reference_faults, v->adjust_refusals);
+}
+
+void report_status(const struct report *r, const struct decide_view *v,
+		   const struct measure_view *m, const struct leapsec *ls, int64_t now_mono_ns,
+		   int64_t now_utc_s, struct status *st)
+{
+	struct stats recent;
+
+	memset(st, 0, sizeof(*st));
+	st->version = 1;
+	snprintf(st->device, sizeof(st->device), "%s", m->device);
+	snprintf(st->clock_name, sizeof(st->clock_name), "%s", m->clock_name);
+	snprintf(st->readout, sizeof(st->readout), "%s", phc_method_name(m->method));
+	snprintf(st->servo_state, sizeof(st->servo_state), "%s",
+		 v->have_servo_state ? servo_state_name(v->servo_state) : "none");
+	st->state = report_state(v);
+	snprintf(st->fault, sizeof(st->fault), "%s", decide_fault_name(v->fault));
+	st->observe_only = r->observe_only;
+	st->stable = v->mode == MODE_LOCKED && v->stable;
+	st->have_sample = v->updates > 0;
+	st->last_offset_ns = v->last_offset_ns;
+	stats_reset(&recent);
+	for (int i = 0; i < r->recent_count; i++)
+		stats_add(&recent, (double)r->recent_ns[i]);
+	st->rms_offset_ns = stats_rms(&recent);
+	st->max_offset_ns = stats_max_abs(&recent);
+	st->window = r->recent_count;
+	st->freq_ppb = v->freq_ppb;
+	st->delay_ns = m->last_delay_ns;
+	st->error_bound_ns = v->last_error_ns;
+	st->poll_interval_s = r->interval_s;
+	st->updates = v->updates;
+	st->steps = v->steps;
+	st->last_step_ns = v->last_step_ns;
+	st->last_step_age_s =
+		v->steps ? (double)(now_mono_ns - v->last_step_mono_ns) / NS_PER_S : -1.0;
+	st->uptime_s =
+		r->start_mono_ns < 0 ? 0.0 : (double)(now_mono_ns - r->start_mono_ns) / NS_PER_S;
+	st->read_failures = v->read_failures;
+	st->rejected_bursts = m->rejected;
+	st->reopens = m->reopens;
+	st->tai_utc_s = -1;
+	if (ls && ls->table) {
+		int64_t when_s;
+		int dir;
+
+		st->tai_utc_s = leap_tai_utc(ls->table, now_utc_s);
+		if (leap_next(ls->table, now_utc_s, &when_s, &dir) == 0) {
+			st->next_leap = dir;
+			st->next_leap_utc_s = when_s;
+		}
+		st->leap_expiry_utc_s = leap_expiry(ls->table);
+		st->leap_table_expired = leap_expired(ls->table, now_utc_s);
+	}
+	st->leap_smear_ns = v->smear_ns;
+	st->max_error_ns = v->maxerror_ns;
+	st->slew_remaining_ns = v->slew_remaining_ns;
+	st->reference_rate_ppb = v->reference_rate_ppb;
+	st->disruptions = v->disruptions;
+	st->step_refusals = v->step_refusals;
+	st->reference_faults = v->reference_faults;
+	st->adjust_refusals = v->adjust_refusals;
+}
