@@ -3,8 +3,9 @@
  * This file holds the command line, the start-up and the main loop; the discipline itself
  * is in sync.c.
  *
- * The loop is one thread and uses only poll, clock_gettime and a self-pipe for signals, so
- * that LD_PRELOAD clock simulators can run the daemon unmodified.
+ * The loop is one thread and uses only plain calls (poll on sockets, clock_gettime), with
+ * signals seen through flags, so that LD_PRELOAD clock simulators can run the daemon
+ * unmodified.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -56,9 +57,13 @@ struct options {
 	bool list_devices;
 };
 
+/*
+ * Signal handlers only set these flags; the loop acts on them. There is no self-pipe: a
+ * clock simulator that does not know an fd treats it as readable, so a pipe in the poll
+ * set would wake the loop at once, again and again, and simulated time would never move.
+ */
 static volatile sig_atomic_t got_term;
 static volatile sig_atomic_t got_hup;
-static int signal_pipe[2] = {-1, -1};
 
 static void usage(FILE *out)
 {
@@ -180,41 +185,31 @@ static int64_t suspended_ns(void)
 
 static void on_signal(int sig)
 {
-	int saved = errno;
-	char c = (char)sig;
-
 	if (sig == SIGHUP)
 		got_hup = 1;
 	else
 		got_term = 1;
-	if (write(signal_pipe[1], &c, 1) < 0) {
-		/* The pipe is full: a wake-up is already pending. */
-	}
-	errno = saved;
 }
 
+/*
+ * Without SA_RESTART, so that a signal arriving while the loop sleeps ends its poll() with
+ * EINTR and the flag is acted on at once.
+ */
 static int setup_signals(void)
 {
 	struct sigaction sa;
 
-	if (pipe2(signal_pipe, O_NONBLOCK | O_CLOEXEC) < 0)
-		return -errno;
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
+	sa.sa_flags = 0;
 	sigemptyset(&sa.sa_mask);
 	if (sigaction(SIGTERM, &sa, NULL) < 0 || sigaction(SIGINT, &sa, NULL) < 0 ||
 	    sigaction(SIGHUP, &sa, NULL) < 0)
 		return -errno;
-	signal(SIGPIPE, SIG_IGN);
+	sa.sa_handler = SIG_IGN;
+	if (sigaction(SIGPIPE, &sa, NULL) < 0)
+		return -errno;
 	return 0;
-}
-
-static void drain_signal_pipe(void)
-{
-	char buf[64];
-
-	while (read(signal_pipe[0], buf, sizeof(buf)) > 0)
-		;
 }
 
 /* Each network interface and the PHC behind it, for `device interface:NAME`. */
@@ -421,7 +416,7 @@ static int run(const struct conf *conf, bool observe_only)
 	struct notify_state notified = {0};
 	int64_t watchdog_ns = (int64_t)notify_watchdog_usec() * 1000 / 2;
 	int64_t next_watchdog = 0;
-	struct pollfd fds[1 + CTL_POLLFDS_MAX];
+	struct pollfd fds[CTL_POLLFDS_MAX];
 	struct daemon daemon = {0};
 	struct ctl *ctl;
 	struct sync *sync;
@@ -460,7 +455,7 @@ static int run(const struct conf *conf, bool observe_only)
 	suspended = suspended_ns();
 	while (!got_term) {
 		int64_t wait_ns;
-		int nfds = 1;
+		int nfds = 0;
 
 		now = mono_ns();
 		slept_ns = suspended_ns() - suspended;
@@ -499,20 +494,24 @@ static int run(const struct conf *conf, bool observe_only)
 			wait_ns = next_summary - now;
 		if (watchdog_ns > 0 && next_watchdog - now < wait_ns)
 			wait_ns = next_watchdog - now;
-		fds[0] = (struct pollfd){.fd = signal_pipe[0], .events = POLLIN};
+		/* Sockets only: see got_term. */
 		if (ctl) {
-			nfds += ctl_pollfds(ctl, fds + 1, CTL_POLLFDS_MAX);
+			nfds = ctl_pollfds(ctl, fds, CTL_POLLFDS_MAX);
 			if (ctl_next_deadline_ns(ctl) - now < wait_ns)
 				wait_ns = ctl_next_deadline_ns(ctl) - now;
 		}
 		if (wait_ns < 0)
 			wait_ns = 0;
-		/* Round up: waking early would only spin. */
-		if (poll(fds, nfds, (int)((wait_ns + 999999) / 1000000)) > 0 &&
-		    (fds[0].revents & POLLIN))
-			drain_signal_pipe();
+		/*
+		 * A signal that lands after this check and before poll() is seen when poll()
+		 * times out: it waits at most one timeout, never longer than poll_interval.
+		 */
+		if (got_term || got_hup)
+			wait_ns = 0;
+		/* Round up: waking early would only spin. EINTR: a signal, see the flags. */
+		poll(fds, (nfds_t)nfds, (int)((wait_ns + 999999) / 1000000));
 		if (ctl)
-			ctl_process(ctl, fds + 1, nfds - 1, mono_ns());
+			ctl_process(ctl, fds, nfds, mono_ns());
 		if (got_hup) {
 			char msg[1024];
 
@@ -535,6 +534,7 @@ int main(int argc, char **argv)
 {
 	struct options opts = {0};
 	struct conf conf;
+	int ret;
 
 	if (parse_options(argc, argv, &opts) < 0)
 		return EXIT_CONFIG;
@@ -562,8 +562,9 @@ int main(int argc, char **argv)
 		log_err("cannot detach: %s", strerror(errno));
 		return EXIT_RUNTIME;
 	}
-	if (setup_signals() < 0) {
-		log_err("cannot set up signal handling: %s", strerror(errno));
+	ret = setup_signals();
+	if (ret < 0) {
+		log_err("cannot set up signal handling: %s", strerror(-ret));
 		return EXIT_RUNTIME;
 	}
 	log_info("phcsyncd %s starting", PHCSYNC_VERSION);

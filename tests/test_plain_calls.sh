@@ -1,0 +1,86 @@
+#!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause
+# phcsyncd under an independent LD_PRELOAD simulator (plain_preload.c): the loop polls only
+# sockets and devices, signals arrive as EINTR from poll, and a clock that cannot be read is
+# survived or refused cleanly. The daemon runs observe-only (-x) without CAP_SYS_TIME
+# (dropped with capsh when root), and the preload ends it at any attempt to touch a clock.
+# Usage: test_plain_calls.sh PHCSYNCD PLAIN_PRELOAD
+set -u
+daemon=$1
+preload=$2
+
+if [ "$(id -u)" -eq 0 ] && ! command -v capsh >/dev/null 2>&1; then
+	echo "SKIP: capsh is needed to drop CAP_SYS_TIME"
+	exit 77
+fi
+
+tmp=$(mktemp -d /tmp/phcsync-plain.XXXXXX) || exit 1
+trap 'rm -rf "$tmp"' EXIT
+trap 'exit 1' INT TERM HUP
+
+dev=$tmp/no-such-dir/ptp9
+conf=$tmp/phcsyncd.conf
+cat >"$conf" <<EOF
+device $dev
+control_socket $tmp/ctl.sock
+summary_interval 0
+EOF
+
+fail=0
+failed_cases=
+bad() {
+	echo "FAIL: $case: $1"
+	fail=1
+	case " $failed_cases " in
+	*" $case "*) ;;
+	*) failed_cases="$failed_cases $case" ;;
+	esac
+}
+
+# run CASE EXPECTED_STATUS ARGS...: the daemon under the preload; its stderr in $log, the
+# preload's findings in $report.
+run() {
+	case=$1
+	want=$2
+	shift 2
+	log=$tmp/$case.log
+	report=$tmp/$case.report
+	: >"$report"
+	# Only the daemon gets the preload: it refuses a process that holds CAP_SYS_TIME.
+	if [ "$(id -u)" -eq 0 ]; then
+		set -- capsh --drop=cap_sys_time -- -c 'exec env LD_PRELOAD="$0" "$@"' "$preload" \
+			"$daemon" "$@"
+	else
+		set -- env LD_PRELOAD="$preload" "$daemon" "$@"
+	fi
+	PLAIN_REPORT=$report timeout 30 "$@" >"$log" 2>&1
+	status=$?
+	[ "$status" -eq "$want" ] || bad "exit status $status, expected $want"
+	for finding in poll-fd spin lookup adjust; do
+		if grep -q "^$finding" "$report"; then
+			bad "the preload saw: $(grep "^$finding" "$report" | head -1)"
+		fi
+	done
+}
+
+has() { # PATTERN: a line of the log matches it
+	grep -q -- "$1" "$log" || bad "no line matching '$1'"
+}
+hasnt() {
+	if grep -q -- "$1" "$log"; then
+		bad "unexpected: $(grep -- "$1" "$log" | head -1)"
+	fi
+}
+
+# Signals: SIGHUP then SIGTERM, each delivered as EINTR from poll.
+PLAIN_SPIN_MAX=4 PLAIN_HUP_AT=3 PLAIN_TERM_AT=8 run signals 0 -n -x -f "$conf"
+has "waiting for it"
+has "SIGHUP: reloading the leap table"
+has "exiting on signal"
+
+for case in $failed_cases; do
+	echo "--- $case: the daemon's output"
+	cat "$tmp/$case.log"
+done
+[ "$fail" -eq 0 ] && echo "PASS"
+exit "$fail"
