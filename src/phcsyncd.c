@@ -165,22 +165,96 @@ static int load_conf(const struct options *o, struct conf *conf)
 	return 0;
 }
 
-static int64_t mono_ns(void)
+/* The name of an errno value, such as "EINVAL", for messages a simulator's author reads. */
+static const char *errno_name(int e)
+{
+	const char *name = strerrorname_np(e);
+
+	return name ? name : "unknown errno";
+}
+
+/* 0, or -errno when CLOCK_MONOTONIC cannot be read. */
+static int mono_read(int64_t *ns)
 {
 	struct timespec ts;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * NS_PER_S + ts.tv_nsec;
+	if (clock_gettime(CLOCK_MONOTONIC, &ts) < 0)
+		return errno > 0 ? -errno : -EIO;
+	*ns = (int64_t)ts.tv_sec * NS_PER_S + ts.tv_nsec;
+	return 0;
 }
 
+/* The last good reading of CLOCK_MONOTONIC (run() starts only with one). */
+static int64_t mono_last_ns;
+static bool mono_failing;
+
+/* CLOCK_MONOTONIC in ns; when it cannot be read, the last good reading, said once. */
+static int64_t mono_ns(void)
+{
+	int64_t ns;
+	int ret = mono_read(&ns);
+
+	if (ret == 0) {
+		if (mono_failing)
+			log_notice("CLOCK_MONOTONIC can be read again");
+		mono_failing = false;
+		mono_last_ns = ns;
+	} else if (!mono_failing) {
+		mono_failing = true;
+		log_warn("cannot read CLOCK_MONOTONIC: %s (%s); keeping the last reading",
+			 strerror(-ret), errno_name(-ret));
+	}
+	return mono_last_ns;
+}
+
+/*
+ * Suspend detection compares CLOCK_BOOTTIME with CLOCK_MONOTONIC; a simulator may refuse
+ * BOOTTIME, and then the detection is off for good.
+ */
+struct suspend_watch {
+	bool off;
+	bool known;
+	int64_t ahead_ns; /* how far BOOTTIME was ahead of MONOTONIC */
+};
+
 /* How far CLOCK_BOOTTIME is ahead of CLOCK_MONOTONIC: it grows by the time suspended. */
-static int64_t suspended_ns(void)
+static bool boot_ahead_ns(struct suspend_watch *w, int64_t *ns)
 {
 	struct timespec boot, mono;
 
-	clock_gettime(CLOCK_BOOTTIME, &boot);
-	clock_gettime(CLOCK_MONOTONIC, &mono);
-	return (int64_t)(boot.tv_sec - mono.tv_sec) * NS_PER_S + (boot.tv_nsec - mono.tv_nsec);
+	if (w->off)
+		return false;
+	if (clock_gettime(CLOCK_BOOTTIME, &boot) < 0) {
+		int e = errno;
+
+		w->off = true;
+		log_notice("cannot read CLOCK_BOOTTIME: %s (%s); suspend detection is off",
+			   strerror(e), errno_name(e));
+		return false;
+	}
+	if (clock_gettime(CLOCK_MONOTONIC, &mono) < 0)
+		return false;
+	*ns = (int64_t)(boot.tv_sec - mono.tv_sec) * NS_PER_S + (boot.tv_nsec - mono.tv_nsec);
+	return true;
+}
+
+/* The time suspended since it was last seen; 0 when none, or when it cannot be told. */
+static int64_t suspend_check(struct suspend_watch *w)
+{
+	int64_t ahead_ns, slept_ns;
+
+	if (!boot_ahead_ns(w, &ahead_ns))
+		return 0;
+	if (!w->known) {
+		w->known = true;
+		w->ahead_ns = ahead_ns;
+		return 0;
+	}
+	slept_ns = ahead_ns - w->ahead_ns;
+	if (slept_ns <= SUSPEND_MIN_NS)
+		return 0;
+	w->ahead_ns = ahead_ns;
+	return slept_ns;
 }
 
 static void on_signal(int sig)
@@ -423,9 +497,16 @@ static int run(const struct conf *conf, bool observe_only)
 	struct clk clk;
 	int64_t interval_ns = (int64_t)(conf->poll_interval_s * NS_PER_S);
 	int64_t summary_ns = (int64_t)(conf->summary_interval_s * NS_PER_S);
-	int64_t next_poll, next_summary, now, slept_ns, suspended;
+	struct suspend_watch suspend = {0};
+	int64_t next_poll, next_summary, now, slept_ns;
 	int ret;
 
+	ret = mono_read(&mono_last_ns);
+	if (ret < 0) {
+		log_err("cannot read CLOCK_MONOTONIC: %s (%s); the poll timer needs it",
+			strerror(-ret), errno_name(-ret));
+		return EXIT_RUNTIME;
+	}
 	ret = clk_init(&clk, observe_only);
 	if (ret < 0) {
 		log_err("cannot read the system clock's state: %s", strerror(-ret));
@@ -452,15 +533,14 @@ static int run(const struct conf *conf, bool observe_only)
 	now = mono_ns();
 	next_poll = now;
 	next_summary = now + summary_ns;
-	suspended = suspended_ns();
+	suspend_check(&suspend);
 	while (!got_term) {
 		int64_t wait_ns;
 		int nfds = 0;
 
 		now = mono_ns();
-		slept_ns = suspended_ns() - suspended;
-		if (slept_ns > SUSPEND_MIN_NS) {
-			suspended += slept_ns;
+		slept_ns = suspend_check(&suspend);
+		if (slept_ns > 0) {
 			log_notice("resumed after %.1f s of suspend: polling now",
 				   (double)slept_ns / NS_PER_S);
 			sync_note_suspend(sync, slept_ns, now);

@@ -78,6 +78,28 @@ has "waiting for it"
 has "SIGHUP: reloading the leap table"
 has "exiting on signal"
 
+count() { # N PATTERN: exactly N lines of the log match it
+	got=$(grep -c -- "$2" "$log")
+	[ "$got" -eq "$1" ] || bad "$got lines matching '$2', expected $1"
+}
+
+# CLOCK_BOOTTIME refused: suspend detection is off, said once, and no suspend is made up.
+PLAIN_BOOTTIME_ERRNO=22 PLAIN_TERM_AT=20 run boottime 0 -n -x -f "$conf"
+count 1 "cannot read CLOCK_BOOTTIME: Invalid argument (EINVAL); suspend detection is off"
+hasnt "resumed after"
+has "exiting on signal"
+
+# CLOCK_MONOTONIC refused from the start: exit 1, and log lines without a (made-up) time.
+PLAIN_MONO_ERRNO=22 PLAIN_TERM_AT=20 run mono-start 1 -n -x -f "$conf"
+has "^phcsyncd: cannot read CLOCK_MONOTONIC: Invalid argument (EINVAL); the poll timer needs it"
+hasnt "^phcsyncd\\["
+
+# CLOCK_MONOTONIC refused later: the last reading is kept, said once, and SIGTERM still ends
+# the run cleanly.
+PLAIN_MONO_ERRNO=22 PLAIN_MONO_OK_CALLS=30 PLAIN_TERM_AT=60 run mono-later 0 -n -x -f "$conf"
+count 1 "cannot read CLOCK_MONOTONIC: Invalid argument (EINVAL); keeping the last reading"
+has "^phcsyncd: exiting on signal"
+
 for case in $failed_cases; do
 	echo "--- $case: the daemon's output"
 	cat "$tmp/$case.log"
