@@ -436,10 +436,14 @@ static int restrict_process(const struct conf *conf)
 		}
 		log_info("running as %s with CAP_SYS_TIME only", conf->user);
 	}
-	/* systemd's unit already keeps only CAP_SYS_TIME (INVOCATION_ID marks its services). */
-	if (!conf->user[0] && geteuid() == 0 && !getenv("INVOCATION_ID"))
-		log_notice("running as root with every capability: `user NAME` keeps only "
-			   "CAP_SYS_TIME");
+	/* From the sets, not the uid: root may have dropped some, another user hold some. */
+	ret = privdrop_has_extra_caps();
+	if (ret > 0)
+		log_notice("running%s with capabilities beyond CAP_SYS_TIME: `user NAME` keeps "
+			   "only CAP_SYS_TIME",
+			   geteuid() == 0 ? " as root" : "");
+	else if (ret < 0)
+		log_warn("cannot read the process's capabilities: %s", strerror(-ret));
 	if (conf->seccomp) {
 		ret = sandbox_install(err, sizeof(err));
 		if (ret < 0) {

@@ -77,6 +77,11 @@ PLAIN_SPIN_MAX=4 PLAIN_HUP_AT=3 PLAIN_TERM_AT=8 run signals 0 -n -x -f "$conf"
 has "waiting for it"
 has "SIGHUP: reloading the leap table"
 has "exiting on signal"
+# Root without CAP_SYS_TIME holds the others, and is told so truthfully.
+if [ "$(id -u)" -eq 0 ]; then
+	has "running as root with capabilities beyond CAP_SYS_TIME"
+	hasnt "every capability"
+fi
 
 count() { # N PATTERN: exactly N lines of the log match it
 	got=$(grep -c -- "$2" "$log")
