@@ -1,8 +1,9 @@
 #!/bin/sh
 # SPDX-License-Identifier: BSD-2-Clause
 # phcsyncd under an independent LD_PRELOAD simulator (plain_preload.c): the loop polls only
-# sockets and devices, signals arrive as EINTR from poll, and a clock that cannot be read is
-# survived or refused cleanly. The daemon runs observe-only (-x) without CAP_SYS_TIME
+# sockets and devices, signals arrive as EINTR from poll, a clock that cannot be read is
+# survived or refused cleanly, and the device and the configuration file are opened, never
+# looked up with access() or stat() first. The daemon runs observe-only (-x) without CAP_SYS_TIME
 # (dropped with capsh when root), and the preload ends it at any attempt to touch a clock.
 # Usage: test_plain_calls.sh PHCSYNCD PLAIN_PRELOAD
 set -u
@@ -53,7 +54,7 @@ run() {
 	else
 		set -- env LD_PRELOAD="$preload" "$daemon" "$@"
 	fi
-	PLAIN_REPORT=$report timeout 30 "$@" >"$log" 2>&1
+	PLAIN_REPORT=$report PLAIN_WATCH="/dev/ptp:$dev:$default_conf" timeout 30 "$@" >"$log" 2>&1
 	status=$?
 	[ "$status" -eq "$want" ] || bad "exit status $status, expected $want"
 	for finding in poll-fd spin lookup adjust; do
@@ -71,6 +72,13 @@ hasnt() {
 		bad "unexpected: $(grep -- "$1" "$log" | head -1)"
 	fi
 }
+
+# The default configuration file, opened (never looked up) even by --check-config.
+default_conf=$("$daemon" --help | sed -n 's/.*(default \(.*\))$/\1/p')
+if [ -z "$default_conf" ]; then
+	echo "FAIL: no default configuration path in --help"
+	exit 1
+fi
 
 # Signals: SIGHUP then SIGTERM, each delivered as EINTR from poll.
 PLAIN_SPIN_MAX=4 PLAIN_HUP_AT=3 PLAIN_TERM_AT=8 run signals 0 -n -x -f "$conf"
@@ -104,6 +112,14 @@ hasnt "^phcsyncd\\["
 PLAIN_MONO_ERRNO=22 PLAIN_MONO_OK_CALLS=30 PLAIN_TERM_AT=60 run mono-later 0 -n -x -f "$conf"
 count 1 "cannot read CLOCK_MONOTONIC: Invalid argument (EINVAL); keeping the last reading"
 has "^phcsyncd: exiting on signal"
+
+# Without -f: the default file is opened, not looked up (an absent one means defaults).
+run check-default 0 --check-config
+if [ -e "$default_conf" ]; then
+	has "configuration OK"
+else
+	has "not present, the defaults apply"
+fi
 
 for case in $failed_cases; do
 	echo "--- $case: the daemon's output"
