@@ -1,4 +1,5 @@
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -17,19 +18,25 @@ static void choose(struct device_choice *out, const struct phc_info *info)
 	snprintf(out->clock_name, sizeof(out->clock_name), "%s", info->clock_name);
 }
 
-/* The listed clock that spec names, directly or through a udev link such as /dev/ptp_kvm. */
+/* The listed clock whose path is spec, as written. */
 static int find_path(const struct phc_info *list, int n, const char *spec)
 {
-	char real_spec[PATH_MAX], real_dev[PATH_MAX];
-	bool have_real = realpath(spec, real_spec) != NULL;
-
-	for (int i = 0; i < n; i++) {
+	for (int i = 0; i < n; i++)
 		if (strcmp(spec, list[i].path) == 0)
 			return i;
-		if (have_real && realpath(list[i].path, real_dev) &&
-		    strcmp(real_spec, real_dev) == 0)
+	return -1;
+}
+
+/* The listed clock that spec reaches through a link, such as udev's /dev/ptp_kvm. */
+static int find_real_path(const struct phc_info *list, int n, const char *spec)
+{
+	char real_spec[PATH_MAX], real_dev[PATH_MAX];
+
+	if (!realpath(spec, real_spec))
+		return -1;
+	for (int i = 0; i < n; i++)
+		if (realpath(list[i].path, real_dev) && strcmp(real_spec, real_dev) == 0)
 			return i;
-	}
 	return -1;
 }
 
@@ -46,7 +53,7 @@ int device_resolve(const char *sysfs_dir, const char *spec, const char *want_nam
 {
 	struct phc_info list[MAX_CLOCKS];
 	int n = phc_scan(sysfs_dir, list, MAX_CLOCKS);
-	int i;
+	int i, fd, err;
 
 	msg[0] = '\0';
 	if (n < 0) {
@@ -82,18 +89,35 @@ int device_resolve(const char *sysfs_dir, const char *spec, const char *want_nam
 		choose(out, &list[i]);
 		return 0;
 	}
-	if (access(spec, F_OK) == 0) {
-		/* A PHC without sysfs (or not listed): open it anyway. */
+	/*
+	 * Any other path is opened to learn whether it is there, never looked up with access()
+	 * or stat() first: open's errno is the device's own answer (ENXIO: a node without its
+	 * driver), and a simulator that interposes open sees the call. O_NONBLOCK: a FIFO put
+	 * there by mistake must not hang the daemon.
+	 */
+	fd = open(spec, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	if (fd >= 0) {
+		close(fd);
+		i = find_real_path(list, n, spec);
+		if (i >= 0) {
+			choose(out, &list[i]);
+			return 0;
+		}
+		/* A PHC without sysfs (or not listed): the caller opens it. */
 		snprintf(out->path, sizeof(out->path), "%s", spec);
 		snprintf(out->clock_name, sizeof(out->clock_name), "%s",
 			 want_name[0] ? want_name : "unknown clock");
 		return 0;
 	}
-	i = find_name(list, n, want_name);
-	if (i >= 0) {
-		choose(out, &list[i]);
-		return 0;
+	err = errno;
+	/* Gone: a re-plugged clock may be back under another ptpN. */
+	if (err == ENOENT || err == ENOTDIR || err == ENODEV || err == ENXIO) {
+		i = find_name(list, n, want_name);
+		if (i >= 0) {
+			choose(out, &list[i]);
+			return 0;
+		}
 	}
-	snprintf(msg, msglen, "%s: %s", spec, strerror(ENOENT));
-	return -ENOENT;
+	snprintf(msg, msglen, "%s: %s", spec, strerror(err));
+	return -err;
 }

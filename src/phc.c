@@ -25,6 +25,12 @@
 #define PHC_FAILURES_MAX 3
 /* Calls on a fallback method between two attempts to return to a better one. */
 #define PHC_REPROBE_CALLS 64
+/*
+ * Tries of one call that signals keep interrupting. The daemon's handlers run without
+ * SA_RESTART, so a signal during a read ends it with EINTR; that says nothing about the
+ * device, and after the last try the read is reported as interrupted (-EINTR), not failed.
+ */
+#define PHC_EINTR_TRIES 3
 
 struct phc {
 	const struct phc_sys *sys;
@@ -77,6 +83,30 @@ const struct phc_sys phc_sys_default = {
 static int neg_errno(void)
 {
 	return errno > 0 ? -errno : -EIO;
+}
+
+/* ioctl that a signal interrupted is made again; 0 or -errno (-EINTR: every try was). */
+static int ioctl_tries(const struct phc_sys *sys, int fd, unsigned long request, void *arg)
+{
+	for (int i = 0; i < PHC_EINTR_TRIES; i++) {
+		if (sys->ioctl(fd, request, arg) >= 0)
+			return 0;
+		if (errno != EINTR)
+			return neg_errno();
+	}
+	return -EINTR;
+}
+
+/* clock_gettime, likewise. */
+static int gettime_tries(const struct phc_sys *sys, clockid_t id, struct timespec *ts)
+{
+	for (int i = 0; i < PHC_EINTR_TRIES; i++) {
+		if (sys->clock_gettime(id, ts) == 0)
+			return 0;
+		if (errno != EINTR)
+			return neg_errno();
+	}
+	return -EINTR;
 }
 
 /* ---- sysfs scan ---- */
@@ -279,15 +309,19 @@ int phc_open(struct phc **out, const char *path, int method, const struct phc_sy
 	if (!p)
 		return -ENOMEM;
 	p->sys = sys;
-	p->fd = sys->open(path, O_RDONLY | O_CLOEXEC);
+	for (int i = 0; i < PHC_EINTR_TRIES; i++) {
+		p->fd = sys->open(path, O_RDONLY | O_CLOEXEC);
+		if (p->fd >= 0 || errno != EINTR)
+			break;
+	}
 	if (p->fd < 0) {
 		ret = neg_errno();
 		free(p);
 		return ret;
 	}
 	/* Any device file opens; only a PHC answers GETCAPS. */
-	if (sys->ioctl(p->fd, PTP_CLOCK_GETCAPS, &p->caps) < 0) {
-		ret = neg_errno();
+	ret = ioctl_tries(sys, p->fd, PTP_CLOCK_GETCAPS, &p->caps);
+	if (ret < 0) {
 		sys->close(p->fd);
 		free(p);
 		return ret;
@@ -352,10 +386,12 @@ static int read_precise(struct phc *p, int n, struct phc_reading *out)
 {
 	for (int i = 0; i < n; i++) {
 		struct ptp_sys_offset_precise req;
+		int ret;
 
 		memset(&req, 0, sizeof(req));
-		if (p->sys->ioctl(p->fd, PTP_SYS_OFFSET_PRECISE, &req) < 0)
-			return neg_errno();
+		ret = ioctl_tries(p->sys, p->fd, PTP_SYS_OFFSET_PRECISE, &req);
+		if (ret < 0)
+			return ret;
 		if (!ptp_to_ns(&req.device, &out[i].phc_ns) ||
 		    !ptp_to_ns(&req.sys_realtime, &out[i].sys_before_ns))
 			return -EPROTO;
@@ -367,11 +403,13 @@ static int read_precise(struct phc *p, int n, struct phc_reading *out)
 static int read_extended(struct phc *p, int n, struct phc_reading *out)
 {
 	struct ptp_sys_offset_extended req;
+	int ret;
 
 	memset(&req, 0, sizeof(req));
 	req.n_samples = (unsigned)n;
-	if (p->sys->ioctl(p->fd, PTP_SYS_OFFSET_EXTENDED, &req) < 0)
-		return neg_errno();
+	ret = ioctl_tries(p->sys, p->fd, PTP_SYS_OFFSET_EXTENDED, &req);
+	if (ret < 0)
+		return ret;
 	for (int i = 0; i < n; i++) {
 		if (!ptp_to_ns(&req.ts[i][0], &out[i].sys_before_ns) ||
 		    !ptp_to_ns(&req.ts[i][1], &out[i].phc_ns) ||
@@ -384,11 +422,13 @@ static int read_extended(struct phc *p, int n, struct phc_reading *out)
 static int read_basic(struct phc *p, int n, struct phc_reading *out)
 {
 	struct ptp_sys_offset req;
+	int ret;
 
 	memset(&req, 0, sizeof(req));
 	req.n_samples = (unsigned)n;
-	if (p->sys->ioctl(p->fd, PTP_SYS_OFFSET, &req) < 0)
-		return neg_errno();
+	ret = ioctl_tries(p->sys, p->fd, PTP_SYS_OFFSET, &req);
+	if (ret < 0)
+		return ret;
 	/* Interleaved sys, phc, sys, phc, ..., sys: each system stamp serves two readings. */
 	for (int i = 0; i < n; i++) {
 		if (!ptp_to_ns(&req.ts[2 * i], &out[i].sys_before_ns) ||
@@ -403,11 +443,16 @@ static int read_gettime(struct phc *p, int n, struct phc_reading *out)
 {
 	for (int i = 0; i < n; i++) {
 		struct timespec before, phc, after;
+		int ret;
 
-		if (p->sys->clock_gettime(CLOCK_REALTIME, &before) < 0 ||
-		    p->sys->clock_gettime(p->clockid, &phc) < 0 ||
-		    p->sys->clock_gettime(CLOCK_REALTIME, &after) < 0)
-			return neg_errno();
+		/* A retried PHC read stays between the two system reads, only a longer delay. */
+		ret = gettime_tries(p->sys, CLOCK_REALTIME, &before);
+		if (ret == 0)
+			ret = gettime_tries(p->sys, p->clockid, &phc);
+		if (ret == 0)
+			ret = gettime_tries(p->sys, CLOCK_REALTIME, &after);
+		if (ret < 0)
+			return ret;
 		if (!ts_to_ns(&before, &out[i].sys_before_ns) || !ts_to_ns(&phc, &out[i].phc_ns) ||
 		    !ts_to_ns(&after, &out[i].sys_after_ns))
 			return -EPROTO;
@@ -432,13 +477,15 @@ static int read_method(struct phc *p, enum phc_method m, int n, struct phc_readi
 /*
  * One attempt in auto mode; marks the method unsupported when the error says the driver
  * lacks it. Old drivers answer an unknown ioctl with EINVAL, which later, once the method
- * is known to exist, means a real failure instead.
+ * is known to exist, means a real failure instead. An interrupted attempt tells nothing.
  */
 static int attempt(struct phc *p, enum phc_method m, int n, struct phc_reading *out)
 {
 	bool first = !p->tried[m];
 	int ret = read_method(p, m, n, out);
 
+	if (ret == -EINTR)
+		return ret;
 	p->tried[m] = true;
 	if (ret < 0 && m != PHC_METHOD_GETTIME &&
 	    (ret == -EOPNOTSUPP || ret == -ENOTTY || (first && ret == -EINVAL)))
@@ -491,6 +538,9 @@ static int read_auto(struct phc *p, int n, struct phc_reading *out)
 			p->failures = 0;
 			return ret;
 		}
+		/* Interrupted: a skipped poll, no failure of the method (nor a reason to move). */
+		if (ret == -EINTR)
+			return ret;
 		if (p->unsupported[m]) {
 			p->current = next_supported(p, m);
 			p->failures = 0;

@@ -3,8 +3,9 @@
  * This file holds the command line, the start-up and the main loop; the discipline itself
  * is in sync.c.
  *
- * The loop is one thread and uses only poll, clock_gettime and a self-pipe for signals, so
- * that LD_PRELOAD clock simulators can run the daemon unmodified.
+ * The loop is one thread and uses only plain calls (poll on sockets, clock_gettime), with
+ * signals seen through flags, so that LD_PRELOAD clock simulators can run the daemon
+ * unmodified.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -39,6 +40,8 @@
 #define DEFAULT_CONF PHCSYNC_SYSCONFDIR "/phcsyncd.conf"
 #define SYSFS_PTP "/sys/class/ptp"
 #define MAX_CLOCKS 64
+/* Far beyond any real configuration file. */
+#define CONF_TEXT_MAX (1024 * 1024)
 #define NS_PER_S 1000000000LL
 /* BOOTTIME gaining this much on MONOTONIC means the VM was suspended. */
 #define SUSPEND_MIN_NS (NS_PER_S / 2)
@@ -56,9 +59,13 @@ struct options {
 	bool list_devices;
 };
 
+/*
+ * Signal handlers only set these flags; the loop acts on them. There is no self-pipe: a
+ * clock simulator that does not know an fd treats it as readable, so a pipe in the poll
+ * set would wake the loop at once, again and again, and simulated time would never move.
+ */
 static volatile sig_atomic_t got_term;
 static volatile sig_atomic_t got_hup;
-static int signal_pipe[2] = {-1, -1};
 
 static void usage(FILE *out)
 {
@@ -142,79 +149,202 @@ static int parse_options(int argc, char **argv, struct options *o)
 	return 0;
 }
 
-/* A missing default file means "all defaults"; a file named with -f must exist. */
+/* Read all of fd, at most CONF_TEXT_MAX bytes, into a malloc'ed buffer: 0 or -errno. */
+static int read_text(int fd, char **out, size_t *out_len)
+{
+	size_t len = 0, cap = 4096;
+	char *buf = malloc(cap);
+
+	if (!buf)
+		return -ENOMEM;
+	for (;;) {
+		ssize_t n;
+
+		if (len == cap) {
+			char *bigger = cap < CONF_TEXT_MAX ? realloc(buf, cap * 2) : NULL;
+
+			if (!bigger) {
+				free(buf);
+				return cap < CONF_TEXT_MAX ? -ENOMEM : -EFBIG;
+			}
+			buf = bigger;
+			cap *= 2;
+		}
+		n = read(fd, buf + len, cap - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			int ret = -errno;
+
+			free(buf);
+			return ret;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	*out = buf;
+	*out_len = len;
+	return 0;
+}
+
+/*
+ * A missing default file means "all defaults"; a file named with -f must exist. The file
+ * is opened, not looked up first: open's errno is the answer, with no window between a
+ * check and the open, and a simulator that interposes open sees the one call.
+ */
 static int load_conf(const struct options *o, struct conf *conf)
 {
 	char err[512];
+	char *text = NULL;
+	size_t len = 0;
+	int fd, ret;
 
 	conf_defaults(conf);
-	if (!o->conf_given && access(o->conf_path, F_OK) != 0) {
+	fd = open(o->conf_path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 && errno == ENOENT && !o->conf_given) {
 		if (o->check_config)
 			printf("%s: not present, the defaults apply\n", o->conf_path);
 		return 0;
 	}
-	if (conf_parse_file(conf, o->conf_path, err, sizeof(err)) < 0) {
+	if (fd < 0) {
+		fprintf(stderr, "%s: cannot read: %s\n", o->conf_path, strerror(errno));
+		return -1;
+	}
+	ret = read_text(fd, &text, &len);
+	close(fd);
+	if (ret < 0) {
+		fprintf(stderr, "%s: cannot read: %s\n", o->conf_path, strerror(-ret));
+		return -1;
+	}
+	ret = conf_parse_buffer(conf, o->conf_path, text, len, err, sizeof(err));
+	free(text);
+	if (ret < 0) {
 		fprintf(stderr, "%s\n", err);
 		return -1;
 	}
 	return 0;
 }
 
-static int64_t mono_ns(void)
+/* The name of an errno value, such as "EINVAL", for messages a simulator's author reads. */
+static const char *errno_name(int e)
+{
+	const char *name = strerrorname_np(e);
+
+	return name ? name : "unknown errno";
+}
+
+/* 0, or -errno when CLOCK_MONOTONIC cannot be read. */
+static int mono_read(int64_t *ns)
 {
 	struct timespec ts;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * NS_PER_S + ts.tv_nsec;
+	if (clock_gettime(CLOCK_MONOTONIC, &ts) < 0)
+		return errno > 0 ? -errno : -EIO;
+	*ns = (int64_t)ts.tv_sec * NS_PER_S + ts.tv_nsec;
+	return 0;
 }
 
+/* The last good reading of CLOCK_MONOTONIC (run() starts only with one). */
+static int64_t mono_last_ns;
+static bool mono_failing;
+
+/* CLOCK_MONOTONIC in ns; when it cannot be read, the last good reading, said once. */
+static int64_t mono_ns(void)
+{
+	int64_t ns;
+	int ret = mono_read(&ns);
+
+	if (ret == 0) {
+		if (mono_failing)
+			log_notice("CLOCK_MONOTONIC can be read again");
+		mono_failing = false;
+		mono_last_ns = ns;
+	} else if (!mono_failing) {
+		mono_failing = true;
+		log_warn("cannot read CLOCK_MONOTONIC: %s (%s); keeping the last reading",
+			 strerror(-ret), errno_name(-ret));
+	}
+	return mono_last_ns;
+}
+
+/*
+ * Suspend detection compares CLOCK_BOOTTIME with CLOCK_MONOTONIC; a simulator may refuse
+ * BOOTTIME, and then the detection is off for good.
+ */
+struct suspend_watch {
+	bool off;
+	bool known;
+	int64_t ahead_ns; /* how far BOOTTIME was ahead of MONOTONIC */
+};
+
 /* How far CLOCK_BOOTTIME is ahead of CLOCK_MONOTONIC: it grows by the time suspended. */
-static int64_t suspended_ns(void)
+static bool boot_ahead_ns(struct suspend_watch *w, int64_t *ns)
 {
 	struct timespec boot, mono;
 
-	clock_gettime(CLOCK_BOOTTIME, &boot);
-	clock_gettime(CLOCK_MONOTONIC, &mono);
-	return (int64_t)(boot.tv_sec - mono.tv_sec) * NS_PER_S + (boot.tv_nsec - mono.tv_nsec);
+	if (w->off)
+		return false;
+	if (clock_gettime(CLOCK_BOOTTIME, &boot) < 0) {
+		int e = errno;
+
+		w->off = true;
+		log_notice("cannot read CLOCK_BOOTTIME: %s (%s); suspend detection is off",
+			   strerror(e), errno_name(e));
+		return false;
+	}
+	if (clock_gettime(CLOCK_MONOTONIC, &mono) < 0)
+		return false;
+	*ns = (int64_t)(boot.tv_sec - mono.tv_sec) * NS_PER_S + (boot.tv_nsec - mono.tv_nsec);
+	return true;
+}
+
+/* The time suspended since it was last seen; 0 when none, or when it cannot be told. */
+static int64_t suspend_check(struct suspend_watch *w)
+{
+	int64_t ahead_ns, slept_ns;
+
+	if (!boot_ahead_ns(w, &ahead_ns))
+		return 0;
+	if (!w->known) {
+		w->known = true;
+		w->ahead_ns = ahead_ns;
+		return 0;
+	}
+	slept_ns = ahead_ns - w->ahead_ns;
+	if (slept_ns <= SUSPEND_MIN_NS)
+		return 0;
+	w->ahead_ns = ahead_ns;
+	return slept_ns;
 }
 
 static void on_signal(int sig)
 {
-	int saved = errno;
-	char c = (char)sig;
-
 	if (sig == SIGHUP)
 		got_hup = 1;
 	else
 		got_term = 1;
-	if (write(signal_pipe[1], &c, 1) < 0) {
-		/* The pipe is full: a wake-up is already pending. */
-	}
-	errno = saved;
 }
 
+/*
+ * Without SA_RESTART, so that a signal arriving while the loop sleeps ends its poll() with
+ * EINTR and the flag is acted on at once.
+ */
 static int setup_signals(void)
 {
 	struct sigaction sa;
 
-	if (pipe2(signal_pipe, O_NONBLOCK | O_CLOEXEC) < 0)
-		return -errno;
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
+	sa.sa_flags = 0;
 	sigemptyset(&sa.sa_mask);
 	if (sigaction(SIGTERM, &sa, NULL) < 0 || sigaction(SIGINT, &sa, NULL) < 0 ||
 	    sigaction(SIGHUP, &sa, NULL) < 0)
 		return -errno;
-	signal(SIGPIPE, SIG_IGN);
+	sa.sa_handler = SIG_IGN;
+	if (sigaction(SIGPIPE, &sa, NULL) < 0)
+		return -errno;
 	return 0;
-}
-
-static void drain_signal_pipe(void)
-{
-	char buf[64];
-
-	while (read(signal_pipe[0], buf, sizeof(buf)) > 0)
-		;
 }
 
 /* Each network interface and the PHC behind it, for `device interface:NAME`. */
@@ -367,10 +497,14 @@ static int restrict_process(const struct conf *conf)
 		}
 		log_info("running as %s with CAP_SYS_TIME only", conf->user);
 	}
-	/* systemd's unit already keeps only CAP_SYS_TIME (INVOCATION_ID marks its services). */
-	if (!conf->user[0] && geteuid() == 0 && !getenv("INVOCATION_ID"))
-		log_notice("running as root with every capability: `user NAME` keeps only "
-			   "CAP_SYS_TIME");
+	/* From the sets, not the uid: root may have dropped some, another user hold some. */
+	ret = privdrop_has_extra_caps();
+	if (ret > 0)
+		log_notice("running%s with capabilities beyond CAP_SYS_TIME: `user NAME` keeps "
+			   "only CAP_SYS_TIME",
+			   geteuid() == 0 ? " as root" : "");
+	else if (ret < 0)
+		log_warn("cannot read the process's capabilities: %s", strerror(-ret));
 	if (conf->seccomp) {
 		ret = sandbox_install(err, sizeof(err));
 		if (ret < 0) {
@@ -421,16 +555,23 @@ static int run(const struct conf *conf, bool observe_only)
 	struct notify_state notified = {0};
 	int64_t watchdog_ns = (int64_t)notify_watchdog_usec() * 1000 / 2;
 	int64_t next_watchdog = 0;
-	struct pollfd fds[1 + CTL_POLLFDS_MAX];
+	struct pollfd fds[CTL_POLLFDS_MAX];
 	struct daemon daemon = {0};
 	struct ctl *ctl;
 	struct sync *sync;
 	struct clk clk;
 	int64_t interval_ns = (int64_t)(conf->poll_interval_s * NS_PER_S);
 	int64_t summary_ns = (int64_t)(conf->summary_interval_s * NS_PER_S);
-	int64_t next_poll, next_summary, now, slept_ns, suspended;
+	struct suspend_watch suspend = {0};
+	int64_t next_poll, next_summary, now, slept_ns;
 	int ret;
 
+	ret = mono_read(&mono_last_ns);
+	if (ret < 0) {
+		log_err("cannot read CLOCK_MONOTONIC: %s (%s); the poll timer needs it",
+			strerror(-ret), errno_name(-ret));
+		return EXIT_RUNTIME;
+	}
 	ret = clk_init(&clk, observe_only);
 	if (ret < 0) {
 		log_err("cannot read the system clock's state: %s", strerror(-ret));
@@ -457,15 +598,14 @@ static int run(const struct conf *conf, bool observe_only)
 	now = mono_ns();
 	next_poll = now;
 	next_summary = now + summary_ns;
-	suspended = suspended_ns();
+	suspend_check(&suspend);
 	while (!got_term) {
 		int64_t wait_ns;
-		int nfds = 1;
+		int nfds = 0;
 
 		now = mono_ns();
-		slept_ns = suspended_ns() - suspended;
-		if (slept_ns > SUSPEND_MIN_NS) {
-			suspended += slept_ns;
+		slept_ns = suspend_check(&suspend);
+		if (slept_ns > 0) {
 			log_notice("resumed after %.1f s of suspend: polling now",
 				   (double)slept_ns / NS_PER_S);
 			sync_note_suspend(sync, slept_ns, now);
@@ -499,20 +639,24 @@ static int run(const struct conf *conf, bool observe_only)
 			wait_ns = next_summary - now;
 		if (watchdog_ns > 0 && next_watchdog - now < wait_ns)
 			wait_ns = next_watchdog - now;
-		fds[0] = (struct pollfd){.fd = signal_pipe[0], .events = POLLIN};
+		/* Sockets only: see got_term. */
 		if (ctl) {
-			nfds += ctl_pollfds(ctl, fds + 1, CTL_POLLFDS_MAX);
+			nfds = ctl_pollfds(ctl, fds, CTL_POLLFDS_MAX);
 			if (ctl_next_deadline_ns(ctl) - now < wait_ns)
 				wait_ns = ctl_next_deadline_ns(ctl) - now;
 		}
 		if (wait_ns < 0)
 			wait_ns = 0;
-		/* Round up: waking early would only spin. */
-		if (poll(fds, nfds, (int)((wait_ns + 999999) / 1000000)) > 0 &&
-		    (fds[0].revents & POLLIN))
-			drain_signal_pipe();
+		/*
+		 * A signal that lands after this check and before poll() is seen when poll()
+		 * times out: it waits at most one timeout, never longer than poll_interval.
+		 */
+		if (got_term || got_hup)
+			wait_ns = 0;
+		/* Round up: waking early would only spin. EINTR: a signal, see the flags. */
+		poll(fds, (nfds_t)nfds, (int)((wait_ns + 999999) / 1000000));
 		if (ctl)
-			ctl_process(ctl, fds + 1, nfds - 1, mono_ns());
+			ctl_process(ctl, fds, nfds, mono_ns());
 		if (got_hup) {
 			char msg[1024];
 
@@ -535,6 +679,7 @@ int main(int argc, char **argv)
 {
 	struct options opts = {0};
 	struct conf conf;
+	int ret;
 
 	if (parse_options(argc, argv, &opts) < 0)
 		return EXIT_CONFIG;
@@ -562,8 +707,9 @@ int main(int argc, char **argv)
 		log_err("cannot detach: %s", strerror(errno));
 		return EXIT_RUNTIME;
 	}
-	if (setup_signals() < 0) {
-		log_err("cannot set up signal handling: %s", strerror(errno));
+	ret = setup_signals();
+	if (ret < 0) {
+		log_err("cannot set up signal handling: %s", strerror(-ret));
 		return EXIT_RUNTIME;
 	}
 	log_info("phcsyncd %s starting", PHCSYNC_VERSION);

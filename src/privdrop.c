@@ -82,3 +82,30 @@ int privdrop_to_user(const char *user, char *err, size_t errlen)
 		return fail(errno, err, errlen, user, "prctl(PR_SET_KEEPCAPS)");
 	return 0;
 }
+
+int privdrop_has_extra_caps(void)
+{
+	cap_value_t sys_time = CAP_SYS_TIME;
+	cap_t have = cap_get_proc();
+	cap_t none = cap_init();
+	int ret, diff;
+
+	if (!have || !none) {
+		ret = -errno;
+		cap_free(have);
+		cap_free(none);
+		return ret;
+	}
+	if (cap_set_flag(have, CAP_EFFECTIVE, 1, &sys_time, CAP_CLEAR) < 0 ||
+	    cap_set_flag(have, CAP_PERMITTED, 1, &sys_time, CAP_CLEAR) < 0) {
+		ret = -errno;
+	} else {
+		diff = cap_compare(have, none);
+		ret = diff < 0 ? -EINVAL
+			       : CAP_DIFFERS(diff, CAP_EFFECTIVE) ||
+					 CAP_DIFFERS(diff, CAP_PERMITTED);
+	}
+	cap_free(have);
+	cap_free(none);
+	return ret;
+}

@@ -43,6 +43,7 @@ static struct {
 	int unknown_errno;
 	int open_errno;
 	int getcaps_errno;
+	int getcaps_eintr;		  /* GETCAPS calls still to be interrupted; -1: all */
 	int fail_errno[PHC_METHOD_COUNT]; /* injected failure of a method */
 	int fail_left[PHC_METHOD_COUNT];  /* calls still to fail; -1: all */
 	int calls[PHC_METHOD_COUNT];
@@ -116,6 +117,12 @@ static int fake_ioctl(int fd, unsigned long request, void *arg)
 	ck_assert_int_eq(fd, FAKE_FD);
 	ck_assert(dev.is_open);
 	if (request == PTP_CLOCK_GETCAPS) {
+		if (dev.getcaps_eintr) {
+			if (dev.getcaps_eintr > 0)
+				dev.getcaps_eintr--;
+			errno = EINTR;
+			return -1;
+		}
 		if (dev.getcaps_errno) {
 			errno = dev.getcaps_errno;
 			return -1;
@@ -585,6 +592,89 @@ START_TEST(test_einval_only_first_use)
 }
 END_TEST
 
+START_TEST(test_eintr_retried)
+{
+	struct phc_reading r[2];
+	struct phc *p;
+
+	/* Interrupted once: made again in the same call, and the reading succeeds. */
+	fake_reset(M(PRECISE) | M(BASIC), EOPNOTSUPP);
+	p = open_fake(PHC_METHOD_AUTO);
+	ck_assert_int_eq(phc_read(p, 2, r), 2);
+	fake_fail(PHC_METHOD_PRECISE, EINTR, 1);
+	ck_assert_int_eq(phc_read(p, 2, r), 2);
+	ck_assert_int_eq(method_of(r), PHC_METHOD_PRECISE);
+	ck_assert_int_eq(dev.calls[PHC_METHOD_PRECISE], 2 + 3);
+	phc_close(p);
+
+	/* Always interrupted: -EINTR after three tries, never a move to a worse method. */
+	fake_reset(M(PRECISE) | M(BASIC), EOPNOTSUPP);
+	p = open_fake(PHC_METHOD_AUTO);
+	ck_assert_int_eq(phc_read(p, 2, r), 2);
+	fake_fail(PHC_METHOD_PRECISE, EINTR, -1);
+	for (int i = 0; i < 10; i++)
+		ck_assert_int_eq(phc_read(p, 2, r), -EINTR);
+	ck_assert_int_eq(dev.calls[PHC_METHOD_PRECISE], 2 + 10 * 3);
+	ck_assert_int_eq(dev.calls[PHC_METHOD_EXTENDED], 0);
+	ck_assert_int_eq(dev.calls[PHC_METHOD_BASIC], 0);
+	ck_assert_int_eq(dev.calls[PHC_METHOD_GETTIME], 0);
+	ck_assert_int_eq(phc_current_method(p), PHC_METHOD_PRECISE);
+	/* Nor was it counted as failing: two failures after it are not the three that move. */
+	fake_fail(PHC_METHOD_PRECISE, EIO, 2);
+	ck_assert_int_eq(phc_read(p, 2, r), -EIO);
+	ck_assert_int_eq(phc_read(p, 2, r), -EIO);
+	ck_assert_int_eq(phc_read(p, 2, r), 2);
+	ck_assert_int_eq(method_of(r), PHC_METHOD_PRECISE);
+	ck_assert_int_eq(dev.calls[PHC_METHOD_BASIC], 0);
+	phc_close(p);
+
+	/* An interrupted first use tells nothing: EINVAL on the next still means "unknown". */
+	fake_reset(M(PRECISE) | M(BASIC), EOPNOTSUPP);
+	p = open_fake(PHC_METHOD_AUTO);
+	fake_fail(PHC_METHOD_PRECISE, EINTR, 3);
+	ck_assert_int_eq(phc_read(p, 2, r), -EINTR);
+	ck_assert_int_eq(phc_current_method(p), PHC_METHOD_PRECISE);
+	ck_assert_int_eq(dev.calls[PHC_METHOD_BASIC], 0);
+	fake_fail(PHC_METHOD_PRECISE, EINVAL, 1);
+	ck_assert_int_eq(phc_read(p, 2, r), 2);
+	ck_assert_int_eq(phc_current_method(p), PHC_METHOD_BASIC);
+	phc_close(p);
+
+	/* Forced methods and gettime alike. */
+	fake_reset(M(BASIC), EOPNOTSUPP);
+	p = open_fake(PHC_METHOD_BASIC);
+	fake_fail(PHC_METHOD_BASIC, EINTR, 2);
+	ck_assert_int_eq(phc_read(p, 2, r), 2);
+	assert_basic(r, 2);
+	fake_fail(PHC_METHOD_BASIC, EINTR, -1);
+	ck_assert_int_eq(phc_read(p, 2, r), -EINTR);
+	ck_assert_int_eq(dev.calls[PHC_METHOD_BASIC], 3 + 3);
+	phc_close(p);
+	fake_reset(0, EOPNOTSUPP);
+	p = open_fake(PHC_METHOD_GETTIME);
+	fake_fail(PHC_METHOD_GETTIME, EINTR, 1);
+	ck_assert_int_eq(phc_read(p, 2, r), 2);
+	ck_assert_int_eq(dev.calls[PHC_METHOD_GETTIME], 3);
+	ck_assert_int_le(r[0].sys_before_ns, r[0].sys_after_ns);
+	fake_fail(PHC_METHOD_GETTIME, EINTR, -1);
+	ck_assert_int_eq(phc_read(p, 2, r), -EINTR);
+	ck_assert_int_eq(dev.calls[PHC_METHOD_GETTIME], 3 + 3);
+	phc_close(p);
+
+	/* Opening: GETCAPS interrupted once is made again; always, the open fails -EINTR. */
+	fake_reset(M(BASIC), EOPNOTSUPP);
+	dev.getcaps_eintr = 1;
+	p = open_fake(PHC_METHOD_AUTO);
+	ck_assert_int_eq(phc_caps(p)->max_adj, 123);
+	phc_close(p);
+	dev.getcaps_eintr = -1;
+	p = NULL;
+	ck_assert_int_eq(phc_open(&p, "/dev/ptp0", PHC_METHOD_AUTO, &fake_sys), -EINTR);
+	ck_assert_ptr_null(p);
+	ck_assert(!dev.is_open);
+}
+END_TEST
+
 START_TEST(test_open_errors)
 {
 	struct phc *p = NULL;
@@ -810,6 +900,7 @@ static Suite *phc_suite(void)
 	tcase_add_test(tc, test_failures_then_reprobe);
 	tcase_add_test(tc, test_failure_count_is_consecutive);
 	tcase_add_test(tc, test_einval_only_first_use);
+	tcase_add_test(tc, test_eintr_retried);
 	tcase_add_test(tc, test_open_errors);
 	tcase_add_loop_test(tc, test_probe_methods, 0, np);
 	suite_add_tcase(s, tc);

@@ -35,6 +35,7 @@ START_TEST(drops_to_nobody_keeping_sys_time)
 	ck_assert_ptr_nonnull(have);
 	ck_assert_msg(cap_compare(have, want) == 0, "capabilities are %s", cap_to_text(have, NULL));
 	ck_assert_int_eq(cap_get_bound(CAP_SYS_TIME), 1);
+	ck_assert_int_eq(privdrop_has_extra_caps(), 0);
 	ck_assert_int_eq(cap_get_bound(CAP_SYS_ADMIN), 0);
 	ck_assert_int_eq(cap_get_bound(CAP_SETUID), 0);
 	ck_assert_int_eq(prctl(PR_GET_KEEPCAPS, 0L, 0L, 0L, 0L), 0);
@@ -68,6 +69,54 @@ START_TEST(not_root)
 }
 END_TEST
 
+/* Sets the process's capabilities to text (cap_from_text's syntax). */
+static void set_caps(const char *text)
+{
+	cap_t caps = cap_from_text(text);
+
+	ck_assert_ptr_nonnull(caps);
+	ck_assert_msg(cap_set_proc(caps) == 0, "cap_set_proc(%s): %s", text, strerror(errno));
+	cap_free(caps);
+}
+
+START_TEST(extra_caps_from_the_sets)
+{
+	cap_value_t sys_time = CAP_SYS_TIME;
+	cap_t caps = cap_get_proc();
+
+	/* Root as started here, and root without CAP_SYS_TIME (capsh --drop): extras held. */
+	ck_assert_int_eq(privdrop_has_extra_caps(), 1);
+	ck_assert_ptr_nonnull(caps);
+	ck_assert_int_eq(cap_set_flag(caps, CAP_EFFECTIVE, 1, &sys_time, CAP_CLEAR), 0);
+	ck_assert_int_eq(cap_set_flag(caps, CAP_PERMITTED, 1, &sys_time, CAP_CLEAR), 0);
+	ck_assert_int_eq(cap_set_proc(caps), 0);
+	cap_free(caps);
+	ck_assert_int_eq(privdrop_has_extra_caps(), 1);
+	/* Permitted counts as much as effective: it can be raised at any time. */
+	set_caps("cap_chown=p");
+	ck_assert_int_eq(privdrop_has_extra_caps(), 1);
+	set_caps("cap_chown=ep");
+	ck_assert_int_eq(privdrop_has_extra_caps(), 1);
+	/* Inheritable alone gives nothing without file capabilities: not counted. */
+	set_caps("cap_chown=i");
+	ck_assert_int_eq(privdrop_has_extra_caps(), 0);
+	set_caps("=");
+	ck_assert_int_eq(privdrop_has_extra_caps(), 0);
+	/* Still uid 0: the uid alone does not decide. */
+	ck_assert_uint_eq(geteuid(), 0);
+}
+END_TEST
+
+START_TEST(sys_time_alone_is_no_extra)
+{
+	set_caps("cap_sys_time=ep");
+	ck_assert_int_eq(privdrop_has_extra_caps(), 0);
+	set_caps("cap_sys_time=p");
+	ck_assert_int_eq(privdrop_has_extra_caps(), 0);
+	ck_assert_uint_eq(geteuid(), 0);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("privdrop");
@@ -80,6 +129,8 @@ int main(void)
 	tcase_add_test(tc, drops_to_nobody_keeping_sys_time);
 	tcase_add_test(tc, unknown_user);
 	tcase_add_test(tc, not_root);
+	tcase_add_test(tc, extra_caps_from_the_sets);
+	tcase_add_test(tc, sys_time_alone_is_no_extra);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_set_fork_status(sr, CK_FORK);

@@ -1,4 +1,7 @@
-/* Logging: stderr in the foreground, syslog otherwise; timestamps from CLOCK_MONOTONIC. */
+/*
+ * Logging: stderr in the foreground, syslog otherwise. Lines on stderr carry CLOCK_MONOTONIC
+ * seconds, or no time when that clock cannot be read.
+ */
 #ifndef PHCSYNC_LOG_H
 #define PHCSYNC_LOG_H
 

@@ -68,7 +68,7 @@ struct phc;
 
 /*
  * Open path read-only and learn its capabilities. method is a phc_method to force one, or
- * PHC_METHOD_AUTO to probe. Returns 0 or -errno.
+ * PHC_METHOD_AUTO to probe. Returns 0 or -errno (-EINTR: signals kept interrupting it).
  */
 int phc_open(struct phc **out, const char *path, int method, const struct phc_sys *sys);
 
@@ -84,8 +84,10 @@ clockid_t phc_clockid(const struct phc *p);
 /*
  * Take up to n (at most PTP_MAX_SAMPLES) readings with the current method. A method that
  * the device does not support is dropped for the next one at once; one that keeps failing
- * is left for the next after a few failures and tried again later. Returns the number of
- * readings or -errno of the last failure.
+ * is left for the next after a few failures and tried again later. A call that signals
+ * interrupt is made again a few times; then -EINTR is returned, which is no failure of the
+ * method (the caller may count the poll as skipped). Returns the number of readings or
+ * -errno of the last failure.
  */
 int phc_read(struct phc *p, int n, struct phc_reading *out);
 

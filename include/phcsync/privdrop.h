@@ -13,4 +13,10 @@
  */
 int privdrop_to_user(const char *user, char *err, size_t errlen);
 
+/*
+ * Whether the process holds, effective or permitted, any capability besides CAP_SYS_TIME
+ * (it needs no other): 1 or 0, or -errno when its sets cannot be read.
+ */
+int privdrop_has_extra_caps(void);
+
 #endif
