@@ -35,6 +35,9 @@
 /* A residual beyond this while the servo is locked is slewed out, not left to the PI
  * (whose output would saturate and claim a lock it does not have). */
 #define SLEW_MIN_NS 1000000
+/* A refused offset must come this far inside max_offset_panic to be corrected: noise at
+ * the limit must not switch between refusing and correcting. */
+#define PANIC_HYSTERESIS_NS 1000000
 /* A slew is done when this little is left; the servo takes the rest. */
 #define SLEW_DONE_NS 1000
 
@@ -203,16 +206,18 @@ static double clampd(double v, double limit)
 	return v > limit ? limit : v < -limit ? -limit : v;
 }
 
-/* Account for the slew fed forward since the last pass: the offset it removed. */
+/*
+ * Account for the slew fed forward since the last pass: the offset it removed. The clock
+ * runs at the slew's and the smear's rate against the truth (the base cancels the
+ * oscillator's error), and so does CLOCK_MONOTONIC, whose interval this is.
+ */
 static void slew_advance(struct decide *d, int64_t t_ns)
 {
-	double total_ppb = d->v.freq_ppb;
 	double dt_s;
 
 	if (!d->slew_on || t_ns <= d->slew_t_ns)
 		return;
-	/* CLOCK_MONOTONIC runs at the frequency set: convert its interval to true time. */
-	dt_s = s_of(t_ns - d->slew_t_ns) / (1.0 + total_ppb * 1e-9);
+	dt_s = s_of(t_ns - d->slew_t_ns) / (1.0 + (d->slew_rate_ppb + d->v.smear_rate_ppb) * 1e-9);
 	d->v.slew_remaining_ns += (int64_t)llround(d->slew_rate_ppb * dt_s);
 	d->slew_t_ns = t_ns;
 }
@@ -262,10 +267,20 @@ static void emit_freq(struct decide *d, struct action *a, int64_t t_ns)
 		return;
 	d->slew_rate_ppb = 0.0;
 	if (d->slew_on) {
+		/*
+		 * The rate r that removes what is left by the next pass, one interval of
+		 * CLOCK_MONOTONIC away, which itself runs at r: r T / (1 + r) = -remaining.
+		 */
+		double rem_s = s_of(d->v.slew_remaining_ns);
+		double rate = -rem_s / (d->p.interval_s + rem_s);
+
 		room = d->p.servo.max_freq_ppb - fabs(d->base_ppb) - fabs(d->v.smear_rate_ppb);
 		if (room < 0)
 			room = 0;
-		d->slew_rate_ppb = clampd(-(double)d->v.slew_remaining_ns / d->p.interval_s, room);
+		/* Behind by an interval or more: no rate removes it by the next pass. */
+		if (d->p.interval_s + rem_s <= 0)
+			rate = 1.0;
+		d->slew_rate_ppb = clampd(rate * 1e9, room);
 		d->slew_t_ns = t_ns;
 	}
 	total = clampd(d->base_ppb + d->slew_rate_ppb + d->v.smear_rate_ppb,
@@ -720,6 +735,10 @@ static bool panic_pass(struct decide *d, struct action *a, const struct decide_s
 			set_mode(d, a, MODE_FAULT, FAULT_PANIC, why);
 		}
 		slew_cancel(d);
+		hold(d, a, s->t_mono_ns);
+		return false;
+	}
+	if (d->v.fault == FAULT_PANIC && beyond(offset_ns, d->p.panic_ns - PANIC_HYSTERESIS_NS)) {
 		hold(d, a, s->t_mono_ns);
 		return false;
 	}
