@@ -1,0 +1,521 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * The discipline's decisions, driven by a simulated clock: each pass's action is applied to
+ * a simulated offset (clock - reference) before the next sample is taken.
+ */
+#include <check.h>
+#include <errno.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "phcsync/decide.h"
+
+#define US 1000LL
+#define MS 1000000LL
+#define S 1000000000LL
+
+struct sim {
+	struct decide_params p;
+	struct decide *d;
+	struct action a;
+	int64_t t_ns;	     /* CLOCK_MONOTONIC (and the true time since start) */
+	int64_t raw_ns;	     /* the oscillator */
+	int64_t phc_ns;	     /* the reference */
+	double offset_ns;    /* clock - reference */
+	double osc_ppb;	     /* the oscillator's error: the clock's rate at frequency 0 */
+	double phc_rate_ppb; /* the PHC's rate error */
+	double freq_ppb;     /* on the clock */
+	bool frozen;	     /* the PHC does not advance */
+	int events;	     /* over the whole run */
+	char log[8192];
+};
+
+static struct sim sim;
+
+static void params(double interval_s)
+{
+	decide_params_defaults(&sim.p, interval_s);
+	sim.p.servo.first_step_threshold_ns = sim.p.first_step_threshold_ns;
+	sim.p.servo.step_threshold_ns = sim.p.step_threshold_ns;
+}
+
+static void start(double offset_s)
+{
+	sim.p.servo.first_step_threshold_ns = sim.p.first_step_threshold_ns;
+	sim.p.servo.step_threshold_ns = sim.p.step_threshold_ns;
+	sim.d = decide_create(&sim.p, NULL);
+	ck_assert_ptr_nonnull(sim.d);
+	sim.t_ns = 100 * S;
+	sim.raw_ns = 90 * S;
+	sim.phc_ns = 1700000000LL * S;
+	sim.offset_ns = offset_s * 1e9;
+	sim.freq_ppb = sim.p.start_freq_ppb;
+}
+
+static void setup(void)
+{
+	memset(&sim, 0, sizeof(sim));
+	params(1.0);
+}
+
+static void teardown(void)
+{
+	decide_destroy(sim.d);
+	sim.d = NULL;
+}
+
+static void take(void)
+{
+	const struct action *a = &sim.a;
+
+	ck_assert(a->nevents >= 0 && a->nevents <= DECIDE_EVENTS_MAX);
+	for (int i = 0; i < a->nevents; i++) {
+		size_t len = strlen(sim.log);
+
+		if (len + strlen(a->events[i].text) + 2 < sizeof(sim.log)) {
+			strcat(sim.log, a->events[i].text);
+			strcat(sim.log, "\n");
+		}
+	}
+	sim.events += a->nevents;
+	if (a->step)
+		sim.offset_ns += (double)a->step_ns;
+	if (a->set_freq) {
+		ck_assert_msg(fabs(a->freq_ppb) <= sim.p.servo.max_freq_ppb + 1e-6,
+			      "frequency %.0f beyond %.0f", a->freq_ppb, sim.p.servo.max_freq_ppb);
+		sim.freq_ppb = a->freq_ppb;
+	}
+}
+
+/* Time passes: dt_ns of true time. */
+static void advance(int64_t dt_ns)
+{
+	sim.t_ns += dt_ns;
+	sim.raw_ns += dt_ns;
+	if (!sim.frozen)
+		sim.phc_ns += llround((double)dt_ns * (1.0 + sim.phc_rate_ppb * 1e-9));
+	sim.offset_ns += (sim.osc_ppb + sim.freq_ppb) * 1e-9 * (double)dt_ns;
+	if (sim.frozen)
+		sim.offset_ns += (double)dt_ns;
+	else
+		sim.offset_ns -= sim.phc_rate_ppb * 1e-9 * (double)dt_ns;
+}
+
+static struct decide_sample sample(void)
+{
+	struct decide_sample s = {
+		.t_mono_ns = sim.t_ns,
+		.offset_ns = llround(sim.offset_ns),
+		.ref_utc_ns = sim.phc_ns - 37 * S,
+		.error_ns = 100,
+		.phc_ns = sim.phc_ns,
+		.raw_ns = sim.raw_ns,
+		.mono_at_ns = sim.t_ns,
+	};
+
+	return s;
+}
+
+/* One pass: time passes (the quick poll when asked for), a sample, its action applied. */
+static void pass(void)
+{
+	struct decide_sample s;
+
+	advance(sim.a.quick_poll ? decide_quick_poll_ns() : (int64_t)(sim.p.interval_s * S));
+	s = sample();
+	decide_sample(sim.d, &s, &sim.a);
+	take();
+	ck_assert(sim.a.set_status);
+	ck_assert(sim.a.maxerror_ns >= llabs(s.offset_ns) + s.error_ns);
+	ck_assert(sim.a.synced == (decide_view(sim.d)->mode == MODE_LOCKED && sim.p.rtcsync));
+}
+
+static void failure(int err)
+{
+	advance((int64_t)(sim.p.interval_s * S));
+	decide_failure(sim.d, err, true, sim.t_ns, &sim.a);
+	take();
+}
+
+static enum decide_mode mode(void)
+{
+	return decide_view(sim.d)->mode;
+}
+
+static enum decide_fault fault(void)
+{
+	return decide_view(sim.d)->fault;
+}
+
+static bool logged(const char *what)
+{
+	return strstr(sim.log, what) != NULL;
+}
+
+static int count(const char *what)
+{
+	int n = 0;
+
+	for (const char *p = strstr(sim.log, what); p; p = strstr(p + 1, what))
+		n++;
+	return n;
+}
+
+static int run_until(enum decide_mode m, int max)
+{
+	for (int i = 1; i <= max; i++) {
+		pass();
+		if (mode() == m)
+			return i;
+	}
+	ck_abort_msg("mode %s not reached in %d passes (now %s); log:\n%s", decide_mode_name(m),
+		     max, decide_mode_name(mode()), sim.log);
+	return -1;
+}
+
+static void lock(double offset_s)
+{
+	start(offset_s);
+	run_until(MODE_LOCKED, 60);
+	for (int i = 0; i < 30; i++)
+		pass();
+	ck_assert_int_eq(mode(), MODE_LOCKED);
+	ck_assert(fabs(sim.offset_ns) < 10 * US);
+}
+
+START_TEST(test_names)
+{
+	ck_assert_str_eq(decide_mode_name(MODE_LOCKED), "locked");
+	ck_assert_str_eq(decide_mode_name((enum decide_mode)99), "unknown");
+	ck_assert_str_eq(decide_fault_name(FAULT_STEP_BUDGET), "step budget");
+	ck_assert_ptr_null(decide_create(NULL, NULL));
+	sim.p.interval_s = 0;
+	ck_assert_ptr_null(decide_create(&sim.p, NULL));
+}
+END_TEST
+
+START_TEST(test_start_step_lock)
+{
+	start(0.5);
+	ck_assert_int_eq(mode(), MODE_UNLOCKED);
+	pass();
+	ck_assert_int_eq(mode(), MODE_UNLOCKED);
+	for (int i = 0; i < 5 && !sim.a.step; i++)
+		pass();
+	ck_assert(sim.a.step);
+	ck_assert_int_eq(mode(), MODE_STEPPING);
+	ck_assert_int_eq(decide_view(sim.d)->steps, 1);
+	ck_assert(fabs(sim.offset_ns) < 1 * MS);
+	run_until(MODE_LOCKED, 20);
+	ck_assert(decide_view(sim.d)->ever_locked);
+	for (int i = 0; i < 30; i++)
+		pass();
+	ck_assert_int_eq(mode(), MODE_LOCKED);
+	ck_assert(fabs(sim.offset_ns) < 1 * US);
+	ck_assert(logged("-> stepping"));
+	ck_assert(logged("-> locked"));
+}
+END_TEST
+
+START_TEST(test_start_slew)
+{
+	double before;
+
+	sim.p.first_step_threshold_ns = 0;
+	sim.p.step_threshold_ns = 0;
+	start(1.5);
+	sim.osc_ppb = 20000;
+	for (int i = 0; i < 5000 && mode() != MODE_LOCKED; i++) {
+		pass();
+		ck_assert(!sim.a.step);
+		ck_assert(fabs(decide_view(sim.d)->freq_ppb) <= sim.p.servo.max_freq_ppb);
+	}
+	ck_assert(logged("-> slewing"));
+	ck_assert_int_eq(mode(), MODE_LOCKED);
+	before = fabs(sim.offset_ns);
+	for (int i = 0; i < 60; i++) {
+		pass();
+		ck_assert(!sim.a.step);
+	}
+	ck_assert_int_eq(mode(), MODE_LOCKED);
+	ck_assert(fabs(sim.offset_ns) <= before + 1 * US);
+	ck_assert(fabs(sim.offset_ns) < 1 * US);
+}
+END_TEST
+
+START_TEST(test_jump_after_lock_steps)
+{
+	lock(0.5);
+	sim.phc_ns += 2 * S;
+	sim.offset_ns -= 2 * S;
+	pass();
+	ck_assert_int_eq(mode(), MODE_STEPPING);
+	ck_assert(sim.a.quick_poll);
+	ck_assert(!sim.a.step);
+	for (int i = 0; i < 5 && !sim.a.step; i++)
+		pass();
+	ck_assert(sim.a.step);
+	ck_assert_int_eq(sim.a.step_cause, STEP_DISRUPTION);
+	ck_assert(fabs(sim.offset_ns) < 100 * US);
+	run_until(MODE_LOCKED, 20);
+	ck_assert_int_eq(decide_view(sim.d)->disruptions, 1);
+}
+END_TEST
+
+START_TEST(test_jump_below_threshold_slews)
+{
+	lock(0.5);
+	sim.phc_ns += 50 * MS;
+	sim.offset_ns -= 50 * MS;
+	pass();
+	ck_assert_int_eq(mode(), MODE_STEPPING);
+	ck_assert(sim.a.quick_poll);
+	run_until(MODE_SLEWING, 5);
+	ck_assert(!sim.a.step);
+	run_until(MODE_LOCKED, 1000);
+	for (int i = 0; i < 30; i++) {
+		pass();
+		ck_assert(!sim.a.step);
+	}
+	ck_assert(fabs(sim.offset_ns) < 10 * US);
+	ck_assert_int_eq(decide_view(sim.d)->steps, 1);
+}
+END_TEST
+
+/* The old bug: with an oscillator error the slew stalled at +100 us. */
+START_TEST(test_slew_finishes_with_osc_error)
+{
+	sim.p.step_threshold_ns = 0;
+	sim.osc_ppb = 100000;
+	lock(0.0);
+	sim.phc_ns += 300 * MS;
+	sim.offset_ns -= 300 * MS;
+	run_until(MODE_SLEWING, 6);
+	run_until(MODE_LOCKED, 3000);
+	ck_assert(logged("slewed out"));
+	for (int i = 0; i < 60; i++) {
+		pass();
+		ck_assert(!sim.a.step);
+	}
+	ck_assert_msg(fabs(sim.offset_ns) < 10 * US, "offset %.0f ns", sim.offset_ns);
+	ck_assert_int_eq(mode(), MODE_LOCKED);
+}
+END_TEST
+
+START_TEST(test_panic)
+{
+	sim.p.panic_ns = 100 * S;
+	lock(0.5);
+	sim.events = 0;
+	sim.log[0] = '\0';
+	sim.phc_ns += 1000 * S;
+	sim.offset_ns -= 1000 * S;
+	for (int i = 0; i < 10; i++) {
+		pass();
+		ck_assert(!sim.a.step);
+	}
+	ck_assert_int_eq(mode(), MODE_FAULT);
+	ck_assert_int_eq(fault(), FAULT_PANIC);
+	ck_assert(logged("beyond max_offset_panic"));
+	ck_assert_int_eq(count("beyond max_offset_panic"), 1);
+	ck_assert_int_eq(count("-> fault"), 1);
+}
+END_TEST
+
+START_TEST(test_step_budget)
+{
+	struct decide_sample s;
+
+	sim.p.step_limit_back_ns = S;
+	lock(0.5);
+	sim.phc_ns -= 800 * MS;
+	sim.offset_ns += 800 * MS;
+	for (int i = 0; i < 6 && !sim.a.step; i++)
+		pass();
+	ck_assert(sim.a.step);
+	run_until(MODE_LOCKED, 30);
+	sim.events = 0;
+	sim.log[0] = '\0';
+	sim.phc_ns -= 800 * MS;
+	sim.offset_ns += 800 * MS;
+	for (int i = 0; i < 10; i++) {
+		pass();
+		ck_assert(!sim.a.step);
+	}
+	ck_assert_int_eq(mode(), MODE_FAULT);
+	ck_assert_int_eq(fault(), FAULT_STEP_BUDGET);
+	ck_assert_int_eq(decide_view(sim.d)->step_refusals, 1);
+	ck_assert(logged("refused: step budget"));
+	ck_assert_int_eq(count("refused: step budget"), 1);
+	ck_assert_int_eq(count("-> fault"), 1);
+	/* The operator overrides. */
+	advance(S);
+	s = sample();
+	ck_assert_int_eq(decide_request_step(sim.d, &s, &sim.a), 0);
+	take();
+	ck_assert(sim.a.step);
+	ck_assert_int_eq(sim.a.step_cause, STEP_REQUEST);
+	ck_assert(fabs(sim.offset_ns) < 1 * MS);
+	ck_assert(fault() == FAULT_NONE);
+	run_until(MODE_LOCKED, 30);
+}
+END_TEST
+
+START_TEST(test_reference_rate_fault)
+{
+	double held;
+
+	lock(0.5);
+	held = decide_held_freq_ppb(sim.d);
+	sim.phc_rate_ppb = 1000000;
+	for (int i = 0; i < 3; i++)
+		pass();
+	ck_assert_int_eq(mode(), MODE_FAULT);
+	ck_assert_int_eq(fault(), FAULT_REFERENCE);
+	ck_assert(logged("reference fault"));
+	for (int i = 0; i < 10; i++) {
+		pass();
+		ck_assert(!sim.a.step);
+		ck_assert(!sim.a.set_freq || fabs(sim.a.freq_ppb - held) < 1000.0);
+		ck_assert(fabs(sim.freq_ppb - held) < 1000.0);
+	}
+	ck_assert_int_eq(decide_view(sim.d)->reference_faults, 1);
+	sim.phc_rate_ppb = 0;
+	sim.offset_ns = 0;
+	for (int i = 0; i < 3; i++)
+		pass();
+	ck_assert(logged("reference sane again"));
+	ck_assert(fault() == FAULT_NONE);
+	run_until(MODE_LOCKED, 30);
+}
+END_TEST
+
+START_TEST(test_frozen_phc)
+{
+	lock(0.5);
+	sim.frozen = true;
+	for (int i = 0; i < 20; i++) {
+		pass();
+		ck_assert(!sim.a.step);
+	}
+	ck_assert_int_eq(fault(), FAULT_REFERENCE);
+	ck_assert(logged("did not advance"));
+}
+END_TEST
+
+START_TEST(test_holdover)
+{
+	double held;
+
+	lock(0.5);
+	held = decide_held_freq_ppb(sim.d);
+	for (int i = 0; i < sim.p.holdover_after; i++) {
+		ck_assert_int_ne(mode(), MODE_HOLDOVER);
+		failure(ENODEV);
+	}
+	ck_assert_int_eq(mode(), MODE_HOLDOVER);
+	ck_assert(logged("holdover"));
+	for (int i = 0; i < 10; i++) {
+		failure(ENODEV);
+		ck_assert(!sim.a.step);
+		ck_assert(fabs(sim.freq_ppb - held) < 1.0);
+	}
+	pass();
+	ck_assert_int_eq(mode(), MODE_HOLDOVER);
+	pass();
+	ck_assert_int_eq(mode(), MODE_HOLDOVER);
+	pass();
+	ck_assert_int_ne(mode(), MODE_HOLDOVER);
+	ck_assert(logged("holdover ended"));
+	run_until(MODE_LOCKED, 30);
+}
+END_TEST
+
+START_TEST(test_kernel_refusal)
+{
+	lock(0.5);
+	sim.events = 0;
+	decide_refused(sim.d, ACT_FREQ, EINVAL, &sim.a);
+	take();
+	ck_assert_int_eq(fault(), FAULT_KERNEL);
+	ck_assert(logged("refused by the kernel"));
+	ck_assert_int_eq(sim.events, 2); /* the state change and the refusal */
+	pass();
+	decide_refused(sim.d, ACT_FREQ, EINVAL, &sim.a);
+	take();
+	ck_assert_int_eq(sim.a.nevents, 0);
+	pass();
+	decide_applied(sim.d);
+	ck_assert(fault() == FAULT_NONE);
+	decide_refused(sim.d, ACT_FREQ, EINVAL, &sim.a);
+	take();
+	ck_assert_int_eq(fault(), FAULT_KERNEL);
+	ck_assert(sim.a.nevents > 0);
+	ck_assert_int_eq(decide_view(sim.d)->adjust_refusals, 3);
+}
+END_TEST
+
+START_TEST(test_synced_only_locked_with_rtcsync)
+{
+	sim.p.rtcsync = _i;
+	start(0.5);
+	for (int i = 0; i < 60; i++)
+		pass();
+	ck_assert_int_eq(mode(), MODE_LOCKED);
+	ck_assert(sim.a.synced == (bool)_i);
+}
+END_TEST
+
+START_TEST(test_reset_clears_budget)
+{
+	sim.p.step_limit_back_ns = S;
+	lock(0.5);
+	sim.phc_ns -= 900 * MS;
+	sim.offset_ns += 900 * MS;
+	for (int i = 0; i < 6 && !sim.a.step; i++)
+		pass();
+	run_until(MODE_LOCKED, 30);
+	decide_request_reset(sim.d, &sim.a);
+	take();
+	ck_assert(logged("servo reset"));
+	run_until(MODE_LOCKED, 30);
+	sim.phc_ns -= 900 * MS;
+	sim.offset_ns += 900 * MS;
+	for (int i = 0; i < 6 && !sim.a.step; i++)
+		pass();
+	ck_assert(sim.a.step);
+	ck_assert_int_eq(decide_view(sim.d)->step_refusals, 0);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *suite = suite_create("decide");
+	TCase *tc = tcase_create("decide");
+	SRunner *sr;
+	int failed;
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_names);
+	tcase_add_test(tc, test_start_step_lock);
+	tcase_add_test(tc, test_start_slew);
+	tcase_add_test(tc, test_jump_after_lock_steps);
+	tcase_add_test(tc, test_jump_below_threshold_slews);
+	tcase_add_test(tc, test_slew_finishes_with_osc_error);
+	tcase_add_test(tc, test_panic);
+	tcase_add_test(tc, test_step_budget);
+	tcase_add_test(tc, test_reference_rate_fault);
+	tcase_add_test(tc, test_frozen_phc);
+	tcase_add_test(tc, test_holdover);
+	tcase_add_test(tc, test_kernel_refusal);
+	tcase_add_loop_test(tc, test_synced_only_locked_with_rtcsync, 0, 2);
+	tcase_add_test(tc, test_reset_clears_budget);
+	suite_add_tcase(suite, tc);
+	sr = srunner_create(suite);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
