@@ -73,7 +73,11 @@ int act_apply(struct clk *c, struct decide *d, const struct action *a)
 		if (ret < 0)
 			first = refused(d, ACT_STATUS, ret, first);
 	}
-	if (!first)
-		decide_applied(d);
+	if (!first) {
+		struct action fb;
+
+		decide_applied(d, &fb);
+		act_log_events(&fb);
+	}
 	return first;
 }

@@ -43,6 +43,12 @@
 
 struct decide {
 	struct decide_params p;
+	/* The mode the logic is in; v.mode is what is shown, which a kernel refusal overrides,
+	 * and changes of it are logged once per pass, at its end. */
+	enum decide_mode mode;
+	enum decide_fault fault;
+	char why[DECIDE_EVENT_LEN];
+	bool kernel_refusing;
 	const struct leapsec *leap;
 	struct servo *servo;
 	struct disrupt *disrupt;
@@ -157,17 +163,29 @@ static double s_of(int64_t ns)
 	return (double)ns / NS_PER_S;
 }
 
-static void set_mode(struct decide *d, struct action *a, enum decide_mode m, enum decide_fault f,
-		     const char *why)
+static void set_mode(struct decide *d, enum decide_mode m, enum decide_fault f, const char *why)
 {
+	if (d->mode == m && d->fault == f)
+		return;
+	d->mode = m;
+	d->fault = f;
+	snprintf(d->why, sizeof(d->why), "%s", why);
+}
+
+/* What the pass leaves shown: one line for the change, if any. */
+static void show_mode(struct decide *d, struct action *a)
+{
+	enum decide_mode m = d->kernel_refusing ? MODE_FAULT : d->mode;
+	enum decide_fault f = d->kernel_refusing ? FAULT_KERNEL : d->fault;
+	const char *why = d->kernel_refusing ? "the kernel refuses an adjustment" : d->why;
+
 	if (d->v.mode == m && d->v.fault == f)
 		return;
 	if (m == MODE_FAULT)
 		event(a, LOG_ERR, "state %s -> fault (%s): %s", decide_mode_name(d->v.mode),
 		      decide_fault_name(f), why);
 	else
-		event(a, LOG_NOTICE, "state %s -> %s (%s)",
-		      d->v.mode == MODE_FAULT ? "fault" : decide_mode_name(d->v.mode),
+		event(a, LOG_NOTICE, "state %s -> %s (%s)", decide_mode_name(d->v.mode),
 		      decide_mode_name(m), why);
 	d->v.mode = m;
 	d->v.fault = f;
@@ -309,7 +327,7 @@ static void emit_status(struct decide *d, struct action *a, const struct decide_
 	a->set_status = true;
 	a->maxerror_ns = abs_ns(s->offset_ns) + s->error_ns + movement_ns;
 	a->esterror_ns = s->error_ns;
-	a->synced = d->v.mode == MODE_LOCKED && d->p.rtcsync;
+	a->synced = d->mode == MODE_LOCKED && !d->kernel_refusing && d->p.rtcsync;
 	d->v.maxerror_ns = a->maxerror_ns;
 }
 
@@ -330,8 +348,12 @@ struct decide *decide_create(const struct decide_params *p, const struct leapsec
 	if (!d)
 		return NULL;
 	d->p = *p;
+	/* One source for the thresholds: the servo asks for the steps they allow. */
+	d->p.servo.first_step_threshold_ns = p->first_step_threshold_ns;
+	d->p.servo.step_threshold_ns = p->step_threshold_ns;
+	d->p.servo.interval_s = p->interval_s;
 	d->leap = ls;
-	d->servo = servo_create(p->servo_type, &p->servo, p->start_freq_ppb);
+	d->servo = servo_create(p->servo_type, &d->p.servo, p->start_freq_ppb);
 	disrupt_params_default(&dp);
 	dp.samples = p->disruption_samples;
 	d->disrupt = disrupt_create(&dp);
@@ -346,7 +368,8 @@ struct decide *decide_create(const struct decide_params *p, const struct leapsec
 	/* The caller has the start frequency on the clock already. */
 	d->freq_set = true;
 	d->applied_ppb = p->start_freq_ppb;
-	d->v.mode = MODE_UNLOCKED;
+	d->mode = MODE_UNLOCKED;
+	d->mode = MODE_UNLOCKED;
 	d->v.kernel_tai_s = -1;
 	d->refused_part = -1;
 	return d;
@@ -515,26 +538,28 @@ static void correct(struct decide *d, struct action *a, int64_t offset_ns, bool 
 		bool counted = d->v.ever_locked && !resumed;
 
 		if (counted && !stepbudget_allows(&d->budget, t_ns, -offset_ns, why, sizeof(why))) {
-			if (d->v.fault != FAULT_STEP_BUDGET) {
+			if (d->fault != FAULT_STEP_BUDGET) {
 				d->v.step_refusals++;
 				event(a, LOG_ERR,
 				      "step of %+.9f s refused: step budget: %s; holding the "
 				      "frequency (phcsyncctl step overrides)",
 				      s_of(-offset_ns), why);
-				set_mode(d, a, MODE_FAULT, FAULT_STEP_BUDGET, why);
+				set_mode(d, MODE_FAULT, FAULT_STEP_BUDGET, why);
 			}
+			/* Not following the reference: a slew toward it stops too. */
+			slew_cancel(d);
 			hold(d, a, t_ns);
 			return;
 		}
 		order_step(d, a, -offset_ns, cause, counted, t_ns);
-		set_mode(d, a, MODE_STEPPING, FAULT_NONE, "stepped");
+		set_mode(d, MODE_STEPPING, FAULT_NONE, "stepped");
 		hold(d, a, t_ns);
 		return;
 	}
 	slew_add(d, a, offset_ns, cause == STEP_DISRUPTION, t_ns);
 	disrupt_reset(d->disrupt);
 	servo_unsettle(d->servo);
-	set_mode(d, a, MODE_SLEWING, FAULT_NONE, "slewing a known offset");
+	set_mode(d, MODE_SLEWING, FAULT_NONE, "slewing a known offset");
 	hold(d, a, t_ns);
 }
 
@@ -582,7 +607,7 @@ static bool disruption_pass(struct decide *d, struct action *a, const struct dec
 			      residual_ns, r.threshold_ns);
 		d->suspect = true;
 		a->quick_poll = true;
-		set_mode(d, a, MODE_STEPPING, FAULT_NONE, "confirming a jump");
+		set_mode(d, MODE_STEPPING, FAULT_NONE, "confirming a jump");
 		hold(d, a, t);
 		return true;
 	case DISRUPT_CONFIRMED:
@@ -613,7 +638,7 @@ static void servo_pass(struct decide *d, struct action *a, const struct decide_s
 	switch (st) {
 	case SERVO_UNLOCKED:
 		d->base_ppb = freq_ppb;
-		set_mode(d, a, d->slew_on ? MODE_SLEWING : MODE_UNLOCKED, FAULT_NONE,
+		set_mode(d, d->slew_on ? MODE_SLEWING : MODE_UNLOCKED, FAULT_NONE,
 			 "collecting samples");
 		emit_freq(d, a, t);
 		return;
@@ -636,9 +661,9 @@ static void servo_pass(struct decide *d, struct action *a, const struct decide_s
 	remember_freq(d, freq_ppb);
 	if (!d->slew_on) {
 		d->v.ever_locked = true;
-		set_mode(d, a, MODE_LOCKED, FAULT_NONE, "servo locked");
+		set_mode(d, MODE_LOCKED, FAULT_NONE, "servo locked");
 	} else {
-		set_mode(d, a, MODE_SLEWING, FAULT_NONE, "slewing a known offset");
+		set_mode(d, MODE_SLEWING, FAULT_NONE, "slewing a known offset");
 	}
 	emit_freq(d, a, t);
 }
@@ -678,9 +703,9 @@ static bool sanity_pass(struct decide *d, struct action *a, const struct decide_
 		event(a, LOG_INFO, "reference suspect: %s", why);
 		return true;
 	case REFSANITY_FAULT:
-		if (d->v.fault != FAULT_REFERENCE) {
+		if (d->fault != FAULT_REFERENCE) {
 			d->v.reference_faults++;
-			set_mode(d, a, MODE_FAULT, FAULT_REFERENCE,
+			set_mode(d, MODE_FAULT, FAULT_REFERENCE,
 				 why[0] ? why : "the PHC is not sane");
 			event(a, LOG_ERR,
 			      "reference fault: not following the PHC, holding %+.3f ppb (%s)",
@@ -691,7 +716,7 @@ static bool sanity_pass(struct decide *d, struct action *a, const struct decide_
 		return false;
 	case REFSANITY_RECOVERED:
 		event(a, LOG_NOTICE, "reference sane again");
-		set_mode(d, a, MODE_UNLOCKED, FAULT_NONE, "reference sane again");
+		set_mode(d, MODE_UNLOCKED, FAULT_NONE, "reference sane again");
 		d->recovered_ns = s->t_mono_ns;
 		disrupt_reset(d->disrupt);
 		return true;
@@ -702,7 +727,7 @@ static bool sanity_pass(struct decide *d, struct action *a, const struct decide_
 /* Leave holdover only after a run of good samples, so stale data never moves the clock. */
 static bool holdover_pass(struct decide *d, struct action *a, const struct decide_sample *s)
 {
-	if (d->v.mode != MODE_HOLDOVER)
+	if (d->mode != MODE_HOLDOVER)
 		return true;
 	if (++d->recovery_good < HOLDOVER_EXIT_SAMPLES) {
 		hold(d, a, s->t_mono_ns);
@@ -715,7 +740,7 @@ static bool holdover_pass(struct decide *d, struct action *a, const struct decid
 	      s_of(d->holdover_ns), s->offset_ns);
 	/* The servo keeps its frequency: the holdover's drift is a known offset, corrected at
 	 * once as a disruption. */
-	set_mode(d, a, MODE_STEPPING, FAULT_NONE, "verifying the offset after holdover");
+	set_mode(d, MODE_STEPPING, FAULT_NONE, "verifying the offset after holdover");
 	return true;
 }
 
@@ -725,25 +750,25 @@ static bool panic_pass(struct decide *d, struct action *a, const struct decide_s
 		       int64_t offset_ns)
 {
 	if (beyond(offset_ns, d->p.panic_ns) && !d->p.allow_large_step) {
-		if (d->v.fault != FAULT_PANIC) {
+		if (d->fault != FAULT_PANIC) {
 			char why[160];
 
 			snprintf(why, sizeof(why),
 				 "offset %+.9f s is beyond max_offset_panic %.0f s: NOT correcting "
 				 "the clock (check the PHC and timescale, or set allow_large_step)",
 				 s_of(offset_ns), s_of(d->p.panic_ns));
-			set_mode(d, a, MODE_FAULT, FAULT_PANIC, why);
+			set_mode(d, MODE_FAULT, FAULT_PANIC, why);
 		}
 		slew_cancel(d);
 		hold(d, a, s->t_mono_ns);
 		return false;
 	}
-	if (d->v.fault == FAULT_PANIC && beyond(offset_ns, d->p.panic_ns - PANIC_HYSTERESIS_NS)) {
+	if (d->fault == FAULT_PANIC && beyond(offset_ns, d->p.panic_ns - PANIC_HYSTERESIS_NS)) {
 		hold(d, a, s->t_mono_ns);
 		return false;
 	}
-	if (d->v.fault == FAULT_PANIC) {
-		set_mode(d, a, MODE_UNLOCKED, FAULT_NONE, "offset within max_offset_panic again");
+	if (d->fault == FAULT_PANIC) {
+		set_mode(d, MODE_UNLOCKED, FAULT_NONE, "offset within max_offset_panic again");
 		d->recovered_ns = s->t_mono_ns;
 	}
 	return true;
@@ -755,10 +780,10 @@ static bool budget_pass(struct decide *d, struct action *a, const struct decide_
 {
 	char why[160];
 
-	if (d->v.fault != FAULT_STEP_BUDGET)
+	if (d->fault != FAULT_STEP_BUDGET)
 		return true;
 	if (!beyond(residual_ns, d->p.step_threshold_ns)) {
-		set_mode(d, a, d->v.ever_locked ? MODE_LOCKED : MODE_UNLOCKED, FAULT_NONE,
+		set_mode(d, d->v.ever_locked ? MODE_LOCKED : MODE_UNLOCKED, FAULT_NONE,
 			 "the offset is within the step threshold again");
 		disrupt_reset(d->disrupt);
 		return true;
@@ -768,12 +793,12 @@ static bool budget_pass(struct decide *d, struct action *a, const struct decide_
 		return false;
 	}
 	order_step(d, a, -residual_ns, STEP_DISRUPTION, true, s->t_mono_ns);
-	set_mode(d, a, MODE_STEPPING, FAULT_NONE, "the step budget has room again");
+	set_mode(d, MODE_STEPPING, FAULT_NONE, "the step budget has room again");
 	hold(d, a, s->t_mono_ns);
 	return false;
 }
 
-void decide_sample(struct decide *d, const struct decide_sample *s, struct action *a)
+static void sample_pass(struct decide *d, const struct decide_sample *s, struct action *a)
 {
 	int64_t offset_ns, residual_ns;
 	bool sane = true;
@@ -800,8 +825,8 @@ void decide_sample(struct decide *d, const struct decide_sample *s, struct actio
 		goto status;
 	if (d->p.observe_only) {
 		observe(d, a, s);
-		if (d->v.mode == MODE_FAULT && d->v.fault == FAULT_NO_DEVICE)
-			set_mode(d, a, MODE_UNLOCKED, FAULT_NONE, "device found");
+		if (d->mode == MODE_FAULT && d->fault == FAULT_NO_DEVICE)
+			set_mode(d, MODE_UNLOCKED, FAULT_NONE, "device found");
 		return;
 	}
 	if (!panic_pass(d, a, s, offset_ns))
@@ -810,9 +835,8 @@ void decide_sample(struct decide *d, const struct decide_sample *s, struct actio
 	residual_ns = offset_ns - d->v.slew_remaining_ns;
 	if (!budget_pass(d, a, s, residual_ns))
 		goto status;
-	if (d->v.fault == FAULT_KERNEL || d->v.fault == FAULT_NO_DEVICE)
-		set_mode(d, a, d->v.ever_locked ? MODE_LOCKED : MODE_UNLOCKED, FAULT_NONE,
-			 "adjusting again");
+	if (d->fault == FAULT_NO_DEVICE)
+		set_mode(d, MODE_UNLOCKED, FAULT_NONE, "device found");
 	if (d->v.ever_locked && d->v.have_servo_state && d->v.servo_state != SERVO_UNLOCKED &&
 	    disruption_pass(d, a, s, residual_ns, sane))
 		goto status;
@@ -827,6 +851,12 @@ status:
 	emit_status(d, a, s);
 }
 
+void decide_sample(struct decide *d, const struct decide_sample *s, struct action *a)
+{
+	sample_pass(d, s, a);
+	show_mode(d, a);
+}
+
 void decide_failure(struct decide *d, int err, bool ever_opened, int64_t t_mono_ns,
 		    struct action *a)
 {
@@ -837,21 +867,23 @@ void decide_failure(struct decide *d, int err, bool ever_opened, int64_t t_mono_
 	d->recovery_good = 0;
 	slew_advance(d, t_mono_ns);
 	if (!ever_opened) {
-		set_mode(d, a, MODE_FAULT, FAULT_NO_DEVICE, "waiting for the PHC");
+		set_mode(d, MODE_FAULT, FAULT_NO_DEVICE, "waiting for the PHC");
+		show_mode(d, a);
 		return;
 	}
-	if (d->v.mode != MODE_HOLDOVER && d->failures >= d->p.holdover_after && d->v.updates > 0) {
+	if (d->mode != MODE_HOLDOVER && d->failures >= d->p.holdover_after && d->v.updates > 0) {
 		d->holdover_since_ns = t_mono_ns;
 		d->suspect = false;
 		event(a, LOG_WARNING,
 		      "holdover: %d failed polls (%s): keeping frequency %+.3f ppb, no steps",
 		      d->failures, strerror(err), decide_held_freq_ppb(d));
-		set_mode(d, a, MODE_HOLDOVER, FAULT_NONE, "the PHC cannot be read");
+		set_mode(d, MODE_HOLDOVER, FAULT_NONE, "the PHC cannot be read");
 	}
-	if (d->v.mode == MODE_HOLDOVER && !d->p.observe_only)
+	if (d->mode == MODE_HOLDOVER && !d->p.observe_only)
 		hold(d, a, t_mono_ns);
 	else if (d->slew_on && !d->p.observe_only)
 		emit_freq(d, a, t_mono_ns);
+	show_mode(d, a);
 }
 
 int decide_request_step(struct decide *d, const struct decide_sample *s, struct action *a)
@@ -874,11 +906,12 @@ int decide_request_step(struct decide *d, const struct decide_sample *s, struct 
 	}
 	event(a, LOG_NOTICE, "step requested over the control socket");
 	order_step(d, a, -offset_ns, STEP_REQUEST, false, s->t_mono_ns);
-	if (d->v.fault == FAULT_STEP_BUDGET || d->v.fault == FAULT_PANIC)
-		set_mode(d, a, MODE_STEPPING, FAULT_NONE, "operator step");
-	else if (d->v.mode != MODE_FAULT && d->v.mode != MODE_HOLDOVER)
-		set_mode(d, a, MODE_STEPPING, FAULT_NONE, "operator step");
+	if (d->fault == FAULT_STEP_BUDGET || d->fault == FAULT_PANIC)
+		set_mode(d, MODE_STEPPING, FAULT_NONE, "operator step");
+	else if (d->mode != MODE_FAULT && d->mode != MODE_HOLDOVER)
+		set_mode(d, MODE_STEPPING, FAULT_NONE, "operator step");
 	hold(d, a, s->t_mono_ns);
+	show_mode(d, a);
 	return 0;
 }
 
@@ -892,14 +925,14 @@ void decide_request_reset(struct decide *d, struct action *a)
 	stepbudget_clear(&d->budget);
 	slew_cancel(d);
 	d->suspect = false;
-	if (d->v.mode == MODE_FAULT && d->v.fault != FAULT_NO_DEVICE &&
-	    d->v.fault != FAULT_REFERENCE)
-		set_mode(d, a, MODE_UNLOCKED, FAULT_NONE, "reset");
-	else if (d->v.mode != MODE_FAULT && d->v.mode != MODE_HOLDOVER)
-		set_mode(d, a, MODE_UNLOCKED, FAULT_NONE, "reset");
+	if (d->mode == MODE_FAULT && d->fault != FAULT_NO_DEVICE && d->fault != FAULT_REFERENCE)
+		set_mode(d, MODE_UNLOCKED, FAULT_NONE, "reset");
+	else if (d->mode != MODE_FAULT && d->mode != MODE_HOLDOVER)
+		set_mode(d, MODE_UNLOCKED, FAULT_NONE, "reset");
 	d->base_ppb = servo_freq_ppb(d->servo);
 	if (!d->p.observe_only && d->v.updates > 0)
 		emit_freq(d, a, d->slew_t_ns);
+	show_mode(d, a);
 }
 
 static const char *part_name(enum act_part part)
@@ -931,17 +964,24 @@ void decide_refused(struct decide *d, enum act_part part, int err, struct action
 			stepbudget_unrecord(&d->budget);
 		d->step_counted = false;
 	}
+	d->kernel_refusing = true;
 	if (d->refused_part == (int)part && d->refused_err == err)
 		return;
 	d->refused_part = (int)part;
 	d->refused_err = err;
-	set_mode(d, a, MODE_FAULT, FAULT_KERNEL, "the kernel refused an adjustment");
 	event(a, LOG_ERR, "%s refused by the kernel: %s", part_name(part), strerror(err));
+	show_mode(d, a);
 }
 
-void decide_applied(struct decide *d)
+void decide_applied(struct decide *d, struct action *a)
 {
+	clear_action(a);
 	d->refused_part = -1;
 	d->refused_err = 0;
 	d->step_counted = false;
+	if (!d->kernel_refusing)
+		return;
+	d->kernel_refusing = false;
+	snprintf(d->why, sizeof(d->why), "adjustments go through again");
+	show_mode(d, a);
 }

@@ -168,8 +168,6 @@ static void decide_params_from_conf(struct decide_params *p, const struct conf *
 	p->servo.freq_trusted = trusted;
 	p->first_step_threshold_ns = (int64_t)llround(c->first_step_threshold_s * NS_PER_S);
 	p->step_threshold_ns = (int64_t)llround(c->step_threshold_s * NS_PER_S);
-	p->servo.first_step_threshold_ns = p->first_step_threshold_ns;
-	p->servo.step_threshold_ns = p->step_threshold_ns;
 	p->start_freq_ppb = start_freq_ppb;
 	p->panic_ns = (int64_t)llround(c->max_offset_panic_s * NS_PER_S);
 	p->allow_large_step = c->allow_large_step;

@@ -35,6 +35,10 @@ static const char *const all_keys[] = {
 	"wait_for_device",
 	"holdover_after",
 	"disruption_samples",
+	"step_window",
+	"step_limit_back",
+	"step_limit_count",
+	"reference_freq_limit",
 	"driftfile",
 	"seccomp",
 };
@@ -82,6 +86,10 @@ static void assert_conf_eq(const struct conf *a, const struct conf *b)
 	ck_assert_int_eq(a->wait_for_device, b->wait_for_device);
 	ck_assert_int_eq(a->holdover_after, b->holdover_after);
 	ck_assert_int_eq(a->disruption_samples, b->disruption_samples);
+	ck_assert_double_eq(a->step_window_s, b->step_window_s);
+	ck_assert_double_eq(a->step_limit_back_s, b->step_limit_back_s);
+	ck_assert_int_eq(a->step_limit_count, b->step_limit_count);
+	ck_assert_double_eq(a->reference_freq_limit_ppm, b->reference_freq_limit_ppm);
 	ck_assert_str_eq(a->driftfile, b->driftfile);
 	ck_assert_str_eq(a->user, b->user);
 	ck_assert_int_eq(a->seccomp, b->seccomp);

@@ -447,8 +447,10 @@ START_TEST(test_kernel_refusal)
 	take();
 	ck_assert_int_eq(sim.a.nevents, 0);
 	pass();
-	decide_applied(sim.d);
+	decide_applied(sim.d, &sim.a);
+	take();
 	ck_assert(fault() == FAULT_NONE);
+	ck_assert(logged("adjustments go through again"));
 	decide_refused(sim.d, ACT_FREQ, EINVAL, &sim.a);
 	take();
 	ck_assert_int_eq(fault(), FAULT_KERNEL);

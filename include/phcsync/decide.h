@@ -36,7 +36,8 @@ enum decide_fault {
 
 struct decide_params {
 	double interval_s;
-	struct servo_params servo; /* servo.max_freq_ppb is also the slew limit */
+	struct servo_params servo; /* servo.max_freq_ppb is also the slew limit; its
+				      thresholds and interval are taken from here */
 	enum servo_type servo_type;
 	double start_freq_ppb;		 /* the frequency on the clock at start */
 	int64_t first_step_threshold_ns; /* 0: no step at start */
@@ -157,8 +158,9 @@ void decide_note_suspend(struct decide *d, int64_t slept_ns, int64_t t_mono_ns);
 /* The kernel refused part of the last action with errno err. */
 void decide_refused(struct decide *d, enum act_part part, int err, struct action *a);
 
-/* The last action went through whole: a later refusal is news again. */
-void decide_applied(struct decide *d);
+/* The last action went through whole: a fault for a kernel refusal ends (its events in
+ * *a), and a later refusal is news again. */
+void decide_applied(struct decide *d, struct action *a);
 
 /* The leap table changed (reload). */
 void decide_set_leap(struct decide *d, const struct leapsec *ls);

@@ -10,7 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define STEPBUDGET_HISTORY 64
+/* More than step_limit_count's largest value, so a count limit always sees every step. */
+#define STEPBUDGET_HISTORY 256
 
 struct stepbudget {
 	int64_t window_ns;     /* steps older than this are forgotten */
