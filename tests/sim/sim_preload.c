@@ -1466,7 +1466,7 @@ static void trace_adj(const char *call, const struct timex *tx, int ret, int64_t
 	if (step_ns)
 		ADD(",\"step_ns\":%lld", (long long)step_ns);
 	if (modes & ADJ_FREQUENCY)
-		ADD(",\"freq_ppb\":%.3f", (double)w.k.freq * 1000.0 / 65536.0);
+		ADD(",\"freq_ppb\":%.3f", sim_kernel_freq_ppb(&w.k));
 	if (modes & ADJ_TICK)
 		ADD(",\"tick_us\":%ld", w.k.tick_us);
 	if (modes & ADJ_STATUS)
@@ -1572,12 +1572,21 @@ int ntp_gettimex(struct ntptimeval *ntv)
 	return r;
 }
 
-static int settime(const char *call, int64_t ns)
+/* Set REALTIME to sec + nsec (nsec already checked) like the kernel; 0 or -1/errno. */
+static int settime(const char *call, int64_t sec, int64_t nsec)
 {
 	int64_t before = clock_now(CLOCK_REALTIME);
+	int64_t ns = 0;
+	int r = -EINVAL;
 
-	sim_kernel_settime(&w.k, CLOCK_REALTIME, ns);
-	trace_adj(call, NULL, 0, ns - before);
+	/* A time whose nanoseconds overflow is far outside what the kernel accepts. */
+	if (!__builtin_mul_overflow(sec, NS, &ns) && !__builtin_add_overflow(ns, nsec, &ns))
+		r = sim_kernel_settime(&w.k, CLOCK_REALTIME, ns);
+	trace_adj(call, NULL, r, r == 0 ? ns - before : 0);
+	if (r) {
+		errno = -r;
+		return -1;
+	}
 	return 0;
 }
 
@@ -1595,7 +1604,7 @@ int clock_settime(clockid_t id, const struct timespec *ts)
 		errno = EINVAL;
 		return -1;
 	}
-	return settime("clock_settime", ts_to_ns(ts));
+	return settime("clock_settime", ts->tv_sec, ts->tv_nsec);
 }
 
 int settimeofday(const struct timeval *tv, const struct timezone *tz)
@@ -1611,7 +1620,7 @@ int settimeofday(const struct timeval *tv, const struct timezone *tz)
 		errno = EINVAL;
 		return -1;
 	}
-	return settime("settimeofday", (int64_t)tv->tv_sec * NS + tv->tv_usec * 1000);
+	return settime("settimeofday", tv->tv_sec, (int64_t)tv->tv_usec * 1000);
 }
 
 /* Gone from glibc's headers, still exported for old binaries. */
@@ -1622,7 +1631,7 @@ int stime(const time_t *t)
 		errno = EPERM;
 		return -1;
 	}
-	return settime("stime", (int64_t)*t * NS);
+	return settime("stime", *t, 0);
 }
 
 int adjtime(const struct timeval *delta, struct timeval *olddelta)
