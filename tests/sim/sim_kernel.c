@@ -3,7 +3,7 @@
  * Linux 6.1 to 6.12 (with the stable clamps of maxerror, esterror and the time constant):
  * validation before anything is applied, frequency clamped to +-500 ppm, tick range
  * checked, the PLL of ntp_update_offset(), leap seconds in the once-a-second overflow of
- * REALTIME, maxerror growing 500 us/s until STA_UNSYNC.
+ * REALTIME, maxerror growing 500 us/s until STA_UNSYNC, and ntp_clear() on every step.
  */
 #include "sim_kernel.h"
 
@@ -82,6 +82,22 @@ void sim_kernel_init(struct sim_kernel *k, int64_t realtime_ns, int64_t mono_ns,
 		.tai_s = tai_s,
 	};
 	resync_second(k);
+}
+
+/*
+ * ntp_clear(), which every step of REALTIME runs: the adjtime() slew and the PLL phase
+ * are dropped, the clock is unsynchronised, an armed leap is forgotten (the state stays,
+ * so a TIME_INS/TIME_DEL never fires until its bit is cleared and set again).
+ */
+static void ntp_clear(struct sim_kernel *k)
+{
+	k->adjtime_left_ns = 0;
+	k->status |= STA_UNSYNC;
+	k->maxerror_us = SIM_PHASE_LIMIT_US;
+	k->esterror_us = SIM_PHASE_LIMIT_US;
+	k->pll_offset_scaled = 0;
+	k->pll_tick_scaled = 0;
+	k->next_leap_sec = INT64_MAX;
 }
 
 /* The kernel's second_overflow(): called as REALTIME enters second secs. */
@@ -251,17 +267,19 @@ static int validate_timex(const struct timex *tx)
 /*
  * Set REALTIME to new_ns as do_settimeofday64() and timekeeping_inject_offset() do: it may
  * not fall before MONOTONIC (wall_to_monotonic > 0) nor leave [0, TIME_SETTOD_SEC_MAX).
- * ok is false when the caller's arithmetic overflowed.
+ * Until 6.13 both clear the NTP state on that refusal too (their error path still runs
+ * timekeeping_update(TK_CLEAR_NTP)). ok is false when the caller's arithmetic overflowed.
  */
 static int set_realtime(struct sim_kernel *k, int64_t new_ns, bool ok)
 {
 	ok = ok && new_ns >= k->mono_ns && new_ns >= 0 &&
 	     new_ns / SIM_NS_PER_S < SIM_SETTOD_SEC_MAX;
-	if (!ok)
-		return -EINVAL;
-	k->real_off_ns = new_ns - k->mono_ns;
-	resync_second(k);
-	return 0;
+	if (ok) {
+		k->real_off_ns = new_ns - k->mono_ns;
+		resync_second(k);
+	}
+	ntp_clear(k);
+	return ok ? 0 : -EINVAL;
 }
 
 /* ADJ_SETOFFSET: add tx->time (validated) to REALTIME. 0 or -EINVAL. */
@@ -448,6 +466,9 @@ int sim_kernel_gettime(const struct sim_kernel *k, clockid_t id, int64_t *ns)
 int sim_kernel_settime(struct sim_kernel *k, clockid_t id, int64_t ns)
 {
 	if (id != CLOCK_REALTIME)
+		return -EINVAL;
+	/* timespec64_valid_settod() is checked before the timekeeper is touched. */
+	if (ns < 0 || ns / SIM_NS_PER_S >= SIM_SETTOD_SEC_MAX)
 		return -EINVAL;
 	return set_realtime(k, ns, true);
 }

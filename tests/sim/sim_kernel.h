@@ -64,7 +64,8 @@ int sim_kernel_advance(struct sim_kernel *k, int64_t dt_ns, double osc_err_ppb);
 
 /*
  * adjtimex/clock_adjtime(CLOCK_REALTIME) as do_adjtimex: the whole call is validated
- * first and a refused call changes nothing. Returns the clock state (TIME_OK ..
+ * first and a refused call changes nothing, except that a step refused for leaving the
+ * valid range still clears the NTP state (6.1-6.12). Returns the clock state (TIME_OK ..
  * TIME_ERROR) or -EINVAL; fills tx like the kernel. See README.md for every limit.
  */
 int sim_kernel_adjtimex(struct sim_kernel *k, struct timex *tx);
@@ -75,7 +76,7 @@ int sim_kernel_gettime(const struct sim_kernel *k, clockid_t id, int64_t *ns);
 /*
  * Set CLOCK_REALTIME (clock_settime, settimeofday) as do_settimeofday64. 0, or -EINVAL
  * for other clocks, a time outside [0, SIM_SETTOD_SEC_MAX) s, or one before
- * CLOCK_MONOTONIC.
+ * CLOCK_MONOTONIC. Like any step it clears the NTP state, even when refused for the last.
  */
 int sim_kernel_settime(struct sim_kernel *k, clockid_t id, int64_t ns);
 

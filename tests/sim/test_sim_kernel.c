@@ -431,14 +431,28 @@ START_TEST(test_setoffset_fraction)
 }
 END_TEST
 
-/* A step to before MONOTONIC or out of [0, TIME_SETTOD_SEC_MAX) s is refused. */
+/*
+ * A step to before MONOTONIC or out of [0, TIME_SETTOD_SEC_MAX) s is refused; nothing
+ * else in the call is applied, but (6.1-6.12) the NTP state is cleared all the same.
+ */
 static void step_refused(struct sim_kernel *k, int64_t sec, int64_t frac_ns)
 {
 	struct timex tx = everything();
+	struct timex after;
+	int64_t t0 = get(k, CLOCK_REALTIME);
 
 	tx.time.tv_sec = sec;
 	tx.time.tv_usec = frac_ns;
-	refused(k, ALL_MODES & ~ADJ_TICK, tx);
+	tx.freq = 20 << 16;
+	ck_assert_int_eq(adj(k, ALL_MODES & ~ADJ_TICK, &tx), -EINVAL);
+	ck_assert_int_eq(get(k, CLOCK_REALTIME), t0);
+	after = readback(k);
+	ck_assert_int_eq(after.freq, 0);
+	ck_assert_int_eq(after.tai, 0);
+	ck_assert_int_eq(after.constant, 2);
+	ck_assert_int_eq(after.status, STA_PLL | STA_NANO | STA_UNSYNC);
+	ck_assert_int_eq(after.maxerror, SIM_PHASE_LIMIT_US);
+	ck_assert_int_eq(after.esterror, SIM_PHASE_LIMIT_US);
 }
 
 START_TEST(test_setoffset_range)
@@ -470,25 +484,71 @@ START_TEST(test_setoffset_range)
 }
 END_TEST
 
-/* clock_settime/settimeofday: the same range. */
+/* clock_settime/settimeofday: the same range; only a time before MONOTONIC clears NTP. */
 START_TEST(test_settime_range)
 {
 	struct sim_kernel k;
 	struct sim_kernel before;
+	struct timex tx;
 
 	init_synced(&k);
 	ck_assert_int_eq(sim_kernel_settime(&k, CLOCK_REALTIME, MONO0), 0);
 	ck_assert_int_eq(get(&k, CLOCK_REALTIME), MONO0);
-	ck_assert_int_eq(sim_kernel_settime(&k, CLOCK_REALTIME, SIM_SETTOD_SEC_MAX * NS - 1), 0);
-	ck_assert_int_eq(get(&k, CLOCK_REALTIME), SIM_SETTOD_SEC_MAX * NS - 1);
+	tx = readback(&k);
+	ck_assert(tx.status & STA_UNSYNC);
+	ck_assert_int_eq(tx.maxerror, SIM_PHASE_LIMIT_US);
 
 	init_synced(&k);
-	memcpy(&before, &k, sizeof(before));
 	ck_assert_int_eq(sim_kernel_settime(&k, CLOCK_REALTIME, MONO0 - 1), -EINVAL);
+	ck_assert_int_eq(get(&k, CLOCK_REALTIME), 2000 * NS);
+	ck_assert(readback(&k).status & STA_UNSYNC);
+
+	init_synced(&k);
+	ck_assert_int_eq(sim_kernel_settime(&k, CLOCK_REALTIME, SIM_SETTOD_SEC_MAX * NS - 1), 0);
+	ck_assert_int_eq(get(&k, CLOCK_REALTIME), SIM_SETTOD_SEC_MAX * NS - 1);
+	/* Checked before the timekeeper is touched: no trace at all. */
+	init_synced(&k);
+	memcpy(&before, &k, sizeof(before));
 	ck_assert_int_eq(sim_kernel_settime(&k, CLOCK_REALTIME, SIM_SETTOD_SEC_MAX * NS), -EINVAL);
 	ck_assert_int_eq(sim_kernel_settime(&k, CLOCK_REALTIME, -1), -EINVAL);
 	ck_assert_int_eq(sim_kernel_settime(&k, CLOCK_TAI, 3000 * NS), -EINVAL);
 	ck_assert_int_eq(memcmp(&before, &k, sizeof(before)), 0);
+}
+END_TEST
+
+/* Every step clears the NTP state, as ntp_clear() does. */
+START_TEST(test_step_clears_ntp)
+{
+	struct sim_kernel k;
+	struct timex tx;
+	int64_t delta = 5000000, old;
+
+	init_synced(&k);
+	sim_kernel_adjtime(&k, &delta, NULL);
+	tx = (struct timex){.time = {.tv_sec = 0, .tv_usec = 1}};
+	ck_assert_int_eq(adj(&k, ADJ_SETOFFSET | ADJ_NANO, &tx), TIME_ERROR);
+	ck_assert_int_eq(tx.maxerror, SIM_PHASE_LIMIT_US);
+	ck_assert_int_eq(tx.esterror, SIM_PHASE_LIMIT_US);
+	sim_kernel_adjtime(&k, NULL, &old);
+	ck_assert_int_eq(old, 0);
+	/* Modes in the same call are applied after the step's clearing. */
+	tx = (struct timex){.time = {.tv_sec = 0, .tv_usec = 1}, .status = STA_PLL, .maxerror = 7};
+	ck_assert_int_eq(adj(&k, ADJ_SETOFFSET | ADJ_NANO | ADJ_STATUS | ADJ_MAXERROR, &tx),
+			 TIME_OK);
+	ck_assert_int_eq(tx.maxerror, 7);
+
+	/* An armed insertion is forgotten: TIME_INS stays, midnight passes without a leap. */
+	sim_kernel_init(&k, LEAP_EVE_NS, MONO0, 36);
+	tx = (struct timex){.status = STA_INS, .maxerror = 1000};
+	adj(&k, ADJ_STATUS | ADJ_MAXERROR, &tx);
+	sim_kernel_advance(&k, 600000000, 0.0);
+	tx = (struct timex){.time = {.tv_sec = 0, .tv_usec = 1}};
+	adj(&k, ADJ_SETOFFSET | ADJ_NANO, &tx);
+	tx = (struct timex){.status = STA_INS, .maxerror = 1000};
+	ck_assert_int_eq(adj(&k, ADJ_STATUS | ADJ_MAXERROR, &tx), TIME_INS);
+	ck_assert_int_eq(sim_kernel_advance(&k, 3 * NS, 0.0), 0);
+	ck_assert_int_eq(readback(&k).tai, 36);
+	ck_assert_int_eq(adj(&k, 0, &tx), TIME_INS);
 }
 END_TEST
 
@@ -741,6 +801,7 @@ int main(void)
 	tcase_add_test(tc, test_setoffset_fraction);
 	tcase_add_test(tc, test_setoffset_range);
 	tcase_add_test(tc, test_settime_range);
+	tcase_add_test(tc, test_step_clears_ntp);
 	tcase_add_test(tc, test_error_limits);
 	tcase_add_test(tc, test_timeconst_limits);
 	tcase_add_test(tc, test_tai_limits);
