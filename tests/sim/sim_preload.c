@@ -59,7 +59,14 @@ struct dev {
 	double freq_ppb; /* PHC frequency error */
 	int error;	 /* errno every access returns, until error_until_ns */
 	int64_t error_until_ns;
-	int64_t back_at_ns; /* while removed: when it returns, as ptp<back_index> */
+	bool frozen;		 /* phc_freeze: every read gives frozen_ns until freeze_until_ns */
+	int64_t frozen_ns;	 /* the PHC's value when it stopped (steps move it too) */
+	int64_t freeze_until_ns; /* then it runs on from frozen_ns */
+	int64_t backstep_ns;	 /* phc_backstep: each read first moves the PHC back by this */
+	int64_t backstep_until_ns; /* 0: none */
+	int64_t spike_ns;	   /* phc_delay_spike: each read's window is longer by this */
+	int64_t spike_until_ns;	   /* 0: none */
+	int64_t back_at_ns;	   /* while removed: when it returns, as ptp<back_index> */
 	int back_index;
 	uint64_t reads;
 	int64_t rate_sec; /* reads counted in this true second, for max_reads_per_s */
@@ -206,8 +213,8 @@ static int64_t offset_true_ns(void)
 	return clock_now(CLOCK_REALTIME) - utc_true_ns();
 }
 
-/* The PHC's reading at true time t_ns (which may lie inside a readout window). */
-static int64_t phc_at(const struct dev *d, int64_t t_ns)
+/* The PHC at true time t_ns if it were not frozen. */
+static int64_t phc_running(const struct dev *d, int64_t t_ns)
 {
 	int64_t base = tai_true_ns(t_ns);
 	double err = d->err_ns + d->freq_ppb * 1e-9 * (double)(t_ns - d->err_t_ns);
@@ -215,6 +222,37 @@ static int64_t phc_at(const struct dev *d, int64_t t_ns)
 	if (!d->conf->tai)
 		base -= (int64_t)w.tai_utc_s * NS;
 	return base + llround(err);
+}
+
+static bool phc_frozen_at(const struct dev *d, int64_t t_ns)
+{
+	return d->frozen && t_ns < d->freeze_until_ns;
+}
+
+/*
+ * The PHC's value at true time t_ns (which may lie inside a readout window, so past the
+ * end of a freeze whose end has not been folded into err_ns yet).
+ */
+static int64_t phc_at(const struct dev *d, int64_t t_ns)
+{
+	if (!d->frozen)
+		return phc_running(d, t_ns);
+	if (t_ns < d->freeze_until_ns)
+		return d->frozen_ns;
+	return phc_running(d, t_ns) - (phc_running(d, d->freeze_until_ns) - d->frozen_ns);
+}
+
+/* A jump of the PHC, frozen or not. */
+static void phc_jump(struct dev *d, int64_t step_ns)
+{
+	d->err_ns += (double)step_ns;
+	if (d->frozen)
+		d->frozen_ns += step_ns;
+}
+
+static int64_t add_sat(int64_t a, int64_t b)
+{
+	return b > INT64_MAX - a ? INT64_MAX : a + b;
 }
 
 static double freq_err_ppb(void)
@@ -409,7 +447,7 @@ static void apply_event(const struct sim_event *e)
 
 	switch (e->type) {
 	case SIM_EV_PHC_STEP:
-		d->err_ns += (double)e->value_ns;
+		phc_jump(d, e->value_ns);
 		trace("event", ",\"event\":\"%s\",\"dev\":%d,\"step_ns\":%lld", name, e->dev,
 		      (long long)e->value_ns);
 		break;
@@ -445,6 +483,26 @@ static void apply_event(const struct sim_event *e)
 		break;
 	case SIM_EV_EXEC:
 		break; /* run by the waits, which stop at it (see wait_until) */
+	case SIM_EV_PHC_FREEZE:
+		/* A freeze during a freeze starts afresh from the value the PHC shows now. */
+		d->frozen_ns = phc_at(d, w.now_ns);
+		d->frozen = true;
+		d->freeze_until_ns = add_sat(w.now_ns, e->value_ns);
+		trace("event", ",\"event\":\"%s\",\"dev\":%d,\"until\":%lld", name, e->dev,
+		      (long long)(d->freeze_until_ns / NS));
+		break;
+	case SIM_EV_PHC_BACKSTEP:
+		d->backstep_ns = e->size_ns;
+		d->backstep_until_ns = add_sat(w.now_ns, e->value_ns);
+		trace("event", ",\"event\":\"%s\",\"dev\":%d,\"step_ns\":%lld,\"until\":%lld", name,
+		      e->dev, (long long)e->size_ns, (long long)(d->backstep_until_ns / NS));
+		break;
+	case SIM_EV_PHC_DELAY_SPIKE:
+		d->spike_ns = e->size_ns;
+		d->spike_until_ns = add_sat(w.now_ns, e->value_ns);
+		trace("event", ",\"event\":\"%s\",\"dev\":%d,\"until\":%lld,\"delay_ns\":%lld",
+		      name, e->dev, (long long)(d->spike_until_ns / NS), (long long)e->size_ns);
+		break;
 	case SIM_EV_PHC_REMOVE:
 		if (d->index < 0)
 			break;
@@ -484,6 +542,22 @@ static void at_instant(void)
 		if (d->error && w.now_ns >= d->error_until_ns) {
 			d->error = 0;
 			trace("event", ",\"event\":\"phc_error_end\",\"dev\":%d", d->conf->index);
+		}
+		if (d->frozen && w.now_ns >= d->freeze_until_ns) {
+			/* It runs on from where it stopped: behind by the time it stood still. */
+			d->err_ns -= (double)(phc_running(d, d->freeze_until_ns) - d->frozen_ns);
+			d->frozen = false;
+			trace("event", ",\"event\":\"phc_freeze_end\",\"dev\":%d", d->conf->index);
+		}
+		if (d->backstep_until_ns && w.now_ns >= d->backstep_until_ns) {
+			d->backstep_until_ns = 0;
+			trace("event", ",\"event\":\"phc_backstep_end\",\"dev\":%d",
+			      d->conf->index);
+		}
+		if (d->spike_until_ns && w.now_ns >= d->spike_until_ns) {
+			d->spike_until_ns = 0;
+			trace("event", ",\"event\":\"phc_delay_spike_end\",\"dev\":%d",
+			      d->conf->index);
 		}
 		if (d->index < 0 && w.now_ns >= d->back_at_ns) {
 			if (dev_by_index(d->back_index)) {
@@ -526,6 +600,12 @@ static void advance_to(int64_t target_ns)
 		for (int i = 0; i < w.ndev; i++) {
 			if (w.dev[i].error)
 				next = min64(next, w.dev[i].error_until_ns);
+			if (w.dev[i].frozen)
+				next = min64(next, w.dev[i].freeze_until_ns);
+			if (w.dev[i].backstep_until_ns)
+				next = min64(next, w.dev[i].backstep_until_ns);
+			if (w.dev[i].spike_until_ns)
+				next = min64(next, w.dev[i].spike_until_ns);
 			if (w.dev[i].index < 0)
 				next = min64(next, w.dev[i].back_at_ns);
 		}
@@ -986,7 +1066,16 @@ static int64_t sample_delay(struct dev *d)
 
 	if (d->conf->delay_jitter_ns)
 		delay += llround(sim_rng_exp(&d->rng, (double)d->conf->delay_jitter_ns));
+	if (d->spike_until_ns && w.now_ns < d->spike_until_ns)
+		delay += d->spike_ns;
 	return delay;
+}
+
+/* What every read does first: during a phc_backstep, move the PHC back for good. */
+static void read_starts(struct dev *d)
+{
+	if (d->backstep_until_ns && w.now_ns < d->backstep_until_ns)
+		phc_jump(d, -d->backstep_ns);
 }
 
 static int64_t reading_noise(struct dev *d)
@@ -1003,13 +1092,20 @@ static int64_t reading_noise(struct dev *d)
 	return llround(n);
 }
 
-/* One PHC read taking a readout delay: its value; time advances past the window. */
+/*
+ * One PHC read taking a readout delay: its value; time advances past the window. A
+ * frozen PHC gives its value exactly (the noise is drawn all the same, so the random
+ * stream does not depend on the freeze).
+ */
 static int64_t read_phc(struct dev *d)
 {
-	int64_t delay = sample_delay(d);
-	int64_t at = w.now_ns + llround((double)delay * d->conf->asymmetry);
-	int64_t v = phc_at(d, at) + reading_noise(d);
+	int64_t delay, at, noise, v;
 
+	read_starts(d);
+	delay = sample_delay(d);
+	at = w.now_ns + llround((double)delay * d->conf->asymmetry);
+	noise = reading_noise(d);
+	v = phc_at(d, at) + (phc_frozen_at(d, at) ? 0 : noise);
 	advance_to(w.now_ns + delay);
 	return v;
 }
@@ -1084,9 +1180,12 @@ static int phc_ioctl(struct dev *d, unsigned long req, void *arg)
 		r = count_reads(d, 1);
 		if (r)
 			return r;
+		read_starts(d);
 		memset(sp, 0, sizeof(*sp));
 		noise = c->precise_noise_ns ? sim_rng_gauss(&d->rng) * (double)c->precise_noise_ns
 					    : 0.0;
+		if (phc_frozen_at(d, w.now_ns))
+			noise = 0.0;
 		sp->device = ptp_time(phc_at(d, w.now_ns) + llround(noise));
 		sp->sys_realtime = ptp_time(clock_now(CLOCK_REALTIME));
 		sp->sys_monoraw = ptp_time(clock_now(CLOCK_MONOTONIC_RAW));
@@ -1466,7 +1565,7 @@ static void trace_adj(const char *call, const struct timex *tx, int ret, int64_t
 	if (step_ns)
 		ADD(",\"step_ns\":%lld", (long long)step_ns);
 	if (modes & ADJ_FREQUENCY)
-		ADD(",\"freq_ppb\":%.3f", (double)w.k.freq * 1000.0 / 65536.0);
+		ADD(",\"freq_ppb\":%.3f", sim_kernel_freq_ppb(&w.k));
 	if (modes & ADJ_TICK)
 		ADD(",\"tick_us\":%ld", w.k.tick_us);
 	if (modes & ADJ_STATUS)
@@ -1572,12 +1671,21 @@ int ntp_gettimex(struct ntptimeval *ntv)
 	return r;
 }
 
-static int settime(const char *call, int64_t ns)
+/* Set REALTIME to sec + nsec (nsec already checked) like the kernel; 0 or -1/errno. */
+static int settime(const char *call, int64_t sec, int64_t nsec)
 {
 	int64_t before = clock_now(CLOCK_REALTIME);
+	int64_t ns = 0;
+	int r = -EINVAL;
 
-	sim_kernel_settime(&w.k, CLOCK_REALTIME, ns);
-	trace_adj(call, NULL, 0, ns - before);
+	/* A time whose nanoseconds overflow is far outside what the kernel accepts. */
+	if (!__builtin_mul_overflow(sec, NS, &ns) && !__builtin_add_overflow(ns, nsec, &ns))
+		r = sim_kernel_settime(&w.k, CLOCK_REALTIME, ns);
+	trace_adj(call, NULL, r, r == 0 ? ns - before : 0);
+	if (r) {
+		errno = -r;
+		return -1;
+	}
 	return 0;
 }
 
@@ -1595,7 +1703,7 @@ int clock_settime(clockid_t id, const struct timespec *ts)
 		errno = EINVAL;
 		return -1;
 	}
-	return settime("clock_settime", ts_to_ns(ts));
+	return settime("clock_settime", ts->tv_sec, ts->tv_nsec);
 }
 
 int settimeofday(const struct timeval *tv, const struct timezone *tz)
@@ -1611,7 +1719,7 @@ int settimeofday(const struct timeval *tv, const struct timezone *tz)
 		errno = EINVAL;
 		return -1;
 	}
-	return settime("settimeofday", (int64_t)tv->tv_sec * NS + tv->tv_usec * 1000);
+	return settime("settimeofday", tv->tv_sec, (int64_t)tv->tv_usec * 1000);
 }
 
 /* Gone from glibc's headers, still exported for old binaries. */
@@ -1622,7 +1730,7 @@ int stime(const time_t *t)
 		errno = EPERM;
 		return -1;
 	}
-	return settime("stime", (int64_t)*t * NS);
+	return settime("stime", *t, 0);
 }
 
 int adjtime(const struct timeval *delta, struct timeval *olddelta)

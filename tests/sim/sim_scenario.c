@@ -9,6 +9,7 @@
 #include <string.h>
 
 #define NS 1000000000LL
+#define MAX_PHC_FREQ_PPB 1e8 /* a PHC off by up to 10 % */
 
 struct profile {
 	const char *name;
@@ -69,6 +70,7 @@ static const struct {
 	{"ETIMEDOUT", ETIMEDOUT},
 	{"EBUSY", EBUSY},
 	{"EOPNOTSUPP", EOPNOTSUPP},
+	{"EINTR", EINTR},
 };
 
 static const char *const event_names[] = {
@@ -79,6 +81,9 @@ static const char *const event_names[] = {
 	[SIM_EV_PHC_ERROR] = "phc_error",
 	[SIM_EV_PHC_REMOVE] = "phc_remove",
 	[SIM_EV_EXEC] = "exec",
+	[SIM_EV_PHC_FREEZE] = "phc_freeze",
+	[SIM_EV_PHC_BACKSTEP] = "phc_backstep",
+	[SIM_EV_PHC_DELAY_SPIKE] = "phc_delay_spike",
 };
 
 const char *sim_event_name(enum sim_event_type type)
@@ -301,7 +306,7 @@ static int parse_phc_key(struct parser *p, struct sim_scenario *s, char **tok, i
 	} else if (strcmp(k, "offset") == 0) {
 		bad = parse_time(v, &c->offset_ns);
 	} else if (strcmp(k, "freq_ppb") == 0) {
-		bad = parse_double(v, &c->freq_ppb) || fabs(c->freq_ppb) > 1e6;
+		bad = parse_double(v, &c->freq_ppb) || fabs(c->freq_ppb) > MAX_PHC_FREQ_PPB;
 	} else if (strcmp(k, "delay") == 0) {
 		bad = parse_time(v, &c->delay_ns) || c->delay_ns < 0 || c->delay_ns > NS;
 	} else if (strcmp(k, "delay_jitter") == 0) {
@@ -379,7 +384,7 @@ static int parse_event(struct parser *p, struct sim_scenario *s, char **tok, int
 		e.type = SIM_EV_PHC_FREQ;
 		if (ntok != 2 || parse_dev(p, s, tok[0], &e.dev))
 			return ntok != 2 ? fail(p, "expected 'phc_freq DEV PPB'") : -1;
-		if (parse_double(tok[1], &e.value) || fabs(e.value) > 1e6)
+		if (parse_double(tok[1], &e.value) || fabs(e.value) > MAX_PHC_FREQ_PPB)
 			return fail(p, "bad frequency '%s'", tok[1]);
 	} else if (strcmp(name, "sys_freq_step") == 0) {
 		e.type = SIM_EV_SYS_FREQ_STEP;
@@ -406,7 +411,7 @@ static int parse_event(struct parser *p, struct sim_scenario *s, char **tok, int
 		if (!e.err)
 			return fail(p,
 				    "unknown error '%s' (EIO, ESTALE, ENODEV, EINVAL, "
-				    "ETIMEDOUT, EBUSY, EOPNOTSUPP)",
+				    "ETIMEDOUT, EBUSY, EOPNOTSUPP, EINTR)",
 				    tok[1]);
 		if (parse_time(tok[2], &e.value_ns) || e.value_ns <= 0)
 			return fail(p, "bad duration '%s'", tok[2]);
@@ -419,6 +424,25 @@ static int parse_event(struct parser *p, struct sim_scenario *s, char **tok, int
 		if (parse_int(tok[2], 0, 999, &n))
 			return fail(p, "bad index '%s'", tok[2]);
 		e.new_index = (int)n;
+	} else if (strcmp(name, "phc_freeze") == 0) {
+		e.type = SIM_EV_PHC_FREEZE;
+		if (ntok != 2 || parse_dev(p, s, tok[0], &e.dev))
+			return ntok != 2 ? fail(p, "expected 'phc_freeze DEV TIME'") : -1;
+		if (parse_time(tok[1], &e.value_ns) || e.value_ns <= 0)
+			return fail(p, "bad duration '%s'", tok[1]);
+	} else if (strcmp(name, "phc_backstep") == 0 || strcmp(name, "phc_delay_spike") == 0) {
+		bool spike = strcmp(name, "phc_delay_spike") == 0;
+
+		e.type = spike ? SIM_EV_PHC_DELAY_SPIKE : SIM_EV_PHC_BACKSTEP;
+		if (ntok != 3 || parse_dev(p, s, tok[0], &e.dev))
+			return ntok != 3 ? fail(p, "expected '%s DEV %s TIME'", name,
+						spike ? "DELAY" : "STEP")
+					 : -1;
+		/* A read's window, like 'delay', stays within a second. */
+		if (parse_time(tok[1], &e.size_ns) || e.size_ns <= 0 || (spike && e.size_ns > NS))
+			return fail(p, "bad %s '%s'", spike ? "delay" : "step", tok[1]);
+		if (parse_time(tok[2], &e.value_ns) || e.value_ns <= 0)
+			return fail(p, "bad duration '%s'", tok[2]);
 	} else if (strcmp(name, "exec") == 0) {
 		const char *cmd = skip_words(rest, 2);
 

@@ -27,7 +27,7 @@ struct sim_phc_conf {
 	int index;		  /* N of /dev/ptpN at start; events name the device by it */
 	bool tai;		  /* timescale: TAI, else UTC (repeats a leap second) */
 	int64_t offset_ns;	  /* PHC error vs true time at start */
-	double freq_ppb;	  /* PHC frequency error vs true time */
+	double freq_ppb;	  /* PHC frequency error vs true time, |x| <= 1e8 (10 %) */
 	int64_t delay_ns;	  /* readout delay of one sample */
 	int64_t delay_jitter_ns;  /* mean of the exponential extra delay */
 	double asymmetry;	  /* where in the delay window the PHC is sampled, 0..1 */
@@ -40,13 +40,16 @@ struct sim_phc_conf {
 };
 
 enum sim_event_type {
-	SIM_EV_PHC_STEP,      /* dev, value_ns: the PHC jumps */
-	SIM_EV_PHC_FREQ,      /* dev, value: PHC frequency error becomes value ppb */
-	SIM_EV_SYS_FREQ_STEP, /* value: system oscillator error changes by value ppm */
-	SIM_EV_SUSPEND,	      /* value_ns: guest asleep; inject_ns: REALTIME gain on resume */
-	SIM_EV_PHC_ERROR,     /* dev, err, value_ns: every access fails with err for a while */
-	SIM_EV_PHC_REMOVE,    /* dev, value_ns, new_index: gone, then back as ptp<new_index> */
-	SIM_EV_EXEC,	      /* exec: the harness runs exec[exec] while virtual time stands */
+	SIM_EV_PHC_STEP,	/* dev, value_ns: the PHC jumps */
+	SIM_EV_PHC_FREQ,	/* dev, value: PHC frequency error becomes value ppb */
+	SIM_EV_SYS_FREQ_STEP,	/* value: system oscillator error changes by value ppm */
+	SIM_EV_SUSPEND,		/* value_ns: guest asleep; inject_ns: REALTIME gain on resume */
+	SIM_EV_PHC_ERROR,	/* dev, err, value_ns: every access fails with err for a while */
+	SIM_EV_PHC_REMOVE,	/* dev, value_ns, new_index: gone, then back as ptp<new_index> */
+	SIM_EV_EXEC,		/* exec: the harness runs exec[exec] while virtual time stands */
+	SIM_EV_PHC_FREEZE,	/* dev, value_ns: the PHC stands still for a while */
+	SIM_EV_PHC_BACKSTEP,	/* dev, size_ns, value_ns: each read moves it back by size_ns */
+	SIM_EV_PHC_DELAY_SPIKE, /* dev, size_ns, value_ns: each read's window gains size_ns */
 };
 
 struct sim_event {
@@ -59,7 +62,8 @@ struct sim_event {
 	int new_index;
 	bool has_inject;
 	int64_t inject_ns;
-	int exec; /* SIM_EV_EXEC: index of its command in sim_scenario.exec */
+	int exec;	 /* SIM_EV_EXEC: index of its command in sim_scenario.exec */
+	int64_t size_ns; /* SIM_EV_PHC_BACKSTEP: the step back; SIM_EV_PHC_DELAY_SPIKE: delay */
 	int line;
 };
 

@@ -22,10 +22,15 @@ ticks=$(grep -c '"type":"tick"' "$tmp/trace1")
 [ "$ticks" -ge 61 ] || fail "only $ticks ticks for 60 s"
 for what in '"type":"end"' '"event":"leap"' '"type":"kernel_leap"' '"event":"suspend"' \
 	'"event":"resume"' '"event":"phc_return"' '"event":"phc_error"' '"call":"clock_adjtime"' \
-	'"step_ns":'; do
+	'"step_ns":' '"event":"phc_step"' '"event":"phc_freq"' '"event":"sys_freq_step"' \
+	'"event":"phc_remove"' '"event":"phc_error_end"' '"event":"phc_freeze"' \
+	'"event":"phc_freeze_end"' '"event":"phc_backstep"' '"event":"phc_backstep_end"' \
+	'"event":"phc_delay_spike"' '"event":"phc_delay_spike_end"' \
+	'"errno":"Interrupted system call"'; do
 	grep -q "$what" "$tmp/trace1" || fail "trace lacks $what"
 done
 grep -q "stopped by SIGTERM" "$tmp/out1" || fail "program was not stopped by SIGTERM"
 # The injected device error (25 s to 28 s) reached the program.
 grep -q "basic: Input/output error" "$tmp/out1" || fail "phc_error EIO never seen"
+grep -q "gettime: Interrupted system call" "$tmp/out1" || fail "phc_error EINTR never seen"
 echo "ok"

@@ -32,7 +32,7 @@ START_TEST(test_example_files)
 	ck_assert_msg(sim_scenario_load(&s, "scenarios/determinism.scn", err, sizeof(err)) == 0,
 		      "%s", err);
 	ck_assert_int_eq(s.nphc, 2);
-	ck_assert_int_eq(s.nevents, 6);
+	ck_assert_int_eq(s.nevents, 10);
 	ck_assert_int_eq(s.nleaps, 1);
 	/* 2017-01-01T00:00:00Z */
 	ck_assert_int_eq(s.leap[0].midnight_s, 1483228800);
@@ -44,6 +44,10 @@ START_TEST(test_example_files)
 	ck_assert_int_eq(s.ev[3].err, EIO);
 	ck_assert_int_eq(s.ev[4].type, SIM_EV_SUSPEND);
 	ck_assert_int_eq(s.ev[4].value_ns, 4500000000LL);
+	ck_assert_int_eq(s.ev[6].type, SIM_EV_PHC_FREEZE);
+	ck_assert_int_eq(s.ev[7].type, SIM_EV_PHC_BACKSTEP);
+	ck_assert_int_eq(s.ev[8].type, SIM_EV_PHC_DELAY_SPIKE);
+	ck_assert_int_eq(s.ev[9].err, EINTR);
 }
 END_TEST
 
@@ -87,6 +91,47 @@ START_TEST(test_exec)
 }
 END_TEST
 
+/* The PHC fault events of the sweep and fuzz tests, and a PHC off by up to 10 %. */
+START_TEST(test_phc_faults)
+{
+	const char *text = "duration 1m\n"
+			   "phc kvm 0\n"
+			   "freq_ppb -1e8\n"
+			   "phc ena 1\n"
+			   "freq_ppb 100000000\n"
+			   "at 1s phc_freeze 0 2.5s\n"
+			   "at 2s phc_freeze 1 1000d  # never runs again\n"
+			   "at 3s phc_backstep 0 10us 500ms\n"
+			   "at 4s phc_delay_spike 1 1s 1m\n"
+			   "at 5s phc_error 0 EINTR 100ms\n"
+			   "at 6s phc_freq 1 -1e8\n"
+			   "at 7s phc_freq 1 99999999.5\n";
+
+	ck_assert_msg(sim_scenario_parse(&s, text, "t", err, sizeof(err)) == 0, "%s", err);
+	ck_assert_double_eq(s.phc[0].freq_ppb, -1e8);
+	ck_assert_double_eq(s.phc[1].freq_ppb, 1e8);
+	ck_assert_int_eq(s.nevents, 7);
+	ck_assert_int_eq(s.ev[0].type, SIM_EV_PHC_FREEZE);
+	ck_assert_int_eq(s.ev[0].dev, 0);
+	ck_assert_int_eq(s.ev[0].value_ns, 2500000000LL);
+	ck_assert_int_eq(s.ev[1].value_ns, 1000LL * 86400 * 1000000000);
+	ck_assert_int_eq(s.ev[2].type, SIM_EV_PHC_BACKSTEP);
+	ck_assert_int_eq(s.ev[2].size_ns, 10000);
+	ck_assert_int_eq(s.ev[2].value_ns, 500000000);
+	ck_assert_int_eq(s.ev[3].type, SIM_EV_PHC_DELAY_SPIKE);
+	ck_assert_int_eq(s.ev[3].dev, 1);
+	ck_assert_int_eq(s.ev[3].size_ns, 1000000000);
+	ck_assert_int_eq(s.ev[3].value_ns, 60000000000LL);
+	ck_assert_int_eq(s.ev[4].type, SIM_EV_PHC_ERROR);
+	ck_assert_int_eq(s.ev[4].err, EINTR);
+	ck_assert_double_eq(s.ev[5].value, -1e8);
+	ck_assert_double_eq(s.ev[6].value, 99999999.5);
+	ck_assert_str_eq(sim_event_name(SIM_EV_PHC_FREEZE), "phc_freeze");
+	ck_assert_str_eq(sim_event_name(SIM_EV_PHC_BACKSTEP), "phc_backstep");
+	ck_assert_str_eq(sim_event_name(SIM_EV_PHC_DELAY_SPIKE), "phc_delay_spike");
+}
+END_TEST
+
 /* Each bad line is reported with its origin and line number. */
 START_TEST(test_errors)
 {
@@ -109,6 +154,22 @@ START_TEST(test_errors)
 		{"seed\n", "t:1: 'seed' takes one value"},
 		{"at 2s exec   # nothing\n", "t:1: expected 'at TIME exec COMMAND...'"},
 		{"at soon exec true\n", "t:1: bad event time 'soon'"},
+		{"phc kvm 0\nfreq_ppb 100000001\n", "t:2: bad value '100000001' for 'freq_ppb'"},
+		{"phc kvm 0\nfreq_ppb -1.00000001e8\n", "t:2: bad value"},
+		{"phc kvm 0\nat 1 phc_freq 0 1.1e8\n", "t:2: bad frequency '1.1e8'"},
+		{"phc kvm 0\nat 1 phc_freq 0 -100000001\n", "t:2: bad frequency"},
+		{"phc kvm 0\nat 1 phc_freeze 0\n", "t:2: expected 'phc_freeze DEV TIME'"},
+		{"phc kvm 0\nat 1 phc_freeze 0 0s\n", "t:2: bad duration '0s'"},
+		{"phc kvm 0\nat 1 phc_freeze 1 1s\n", "t:2: no PHC with index 1"},
+		{"phc kvm 0\nat 1 phc_backstep 0 1ms\n",
+		 "t:2: expected 'phc_backstep DEV STEP TIME'"},
+		{"phc kvm 0\nat 1 phc_backstep 0 -1ms 1s\n", "t:2: bad step '-1ms'"},
+		{"phc kvm 0\nat 1 phc_backstep 0 1ms -1s\n", "t:2: bad duration '-1s'"},
+		{"phc kvm 0\nat 1 phc_delay_spike 0 1ms\n",
+		 "t:2: expected 'phc_delay_spike DEV DELAY TIME'"},
+		{"phc kvm 0\nat 1 phc_delay_spike 0 1001ms 1s\n", "t:2: bad delay '1001ms'"},
+		{"phc kvm 0\nat 1 phc_delay_spike 0 0 1s\n", "t:2: bad delay '0'"},
+		{"phc kvm 0\nat 1 phc_error 0 EAGAIN 1s\n", "EOPNOTSUPP, EINTR)"},
 	};
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -129,6 +190,7 @@ int main(void)
 	tcase_add_test(tc, test_example_files);
 	tcase_add_test(tc, test_events_sorted);
 	tcase_add_test(tc, test_exec);
+	tcase_add_test(tc, test_phc_faults);
 	tcase_add_test(tc, test_errors);
 	suite_add_tcase(su, tc);
 	sr = srunner_create(su);
