@@ -38,6 +38,8 @@
 /* A refused offset must come this far inside max_offset_panic to be corrected: noise at
  * the limit must not switch between refusing and correcting. */
 #define PANIC_HYSTERESIS_NS 1000000
+/* After a step, a leap is armed again no sooner than this. */
+#define LEAP_REARM_NS (NS_PER_S + NS_PER_S / 10)
 /* A slew is done when this little is left; the servo takes the rest. */
 #define SLEW_DONE_NS 1000
 
@@ -72,6 +74,7 @@ struct decide {
 	int64_t suspend_mono_ns;
 	bool suspect;
 	int armed;
+	int64_t leap_rearm_ns; /* no STA_INS/STA_DEL before this: see order_step */
 	int64_t leap_step_done_s;
 	int64_t leap_ignored_s;
 	int64_t expiry_warned_day;
@@ -485,7 +488,8 @@ static bool leap_pass(struct decide *d, const struct decide_sample *s, struct ac
 		a->tai_s = plan.tai_utc_s;
 		d->v.kernel_tai_s = plan.tai_utc_s;
 	}
-	if (!d->p.observe_only && plan.arm != d->armed) {
+	if (!d->p.observe_only && plan.arm != d->armed &&
+	    !(plan.arm != 0 && s->t_mono_ns < d->leap_rearm_ns)) {
 		a->set_leap = true;
 		a->leap_dir = plan.arm;
 		d->armed = plan.arm;
@@ -515,6 +519,17 @@ static void order_step(struct decide *d, struct action *a, int64_t step_ns, enum
 	d->v.steps++;
 	d->v.last_step_ns = step_ns;
 	d->v.last_step_mono_ns = t_ns;
+	/*
+	 * A step clears the kernel's NTP state, and with it the time of an armed leap, which
+	 * then never comes. Clear the bit now and set it again after a second boundary (the
+	 * kernel leaves its leap state only at one), so the kernel plans the leap anew.
+	 */
+	if (d->armed) {
+		a->set_leap = true;
+		a->leap_dir = 0;
+		d->armed = 0;
+		d->leap_rearm_ns = t_ns + LEAP_REARM_NS;
+	}
 	slew_cancel(d);
 	disrupt_reset(d->disrupt);
 	servo_unsettle(d->servo);
