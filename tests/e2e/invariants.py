@@ -44,6 +44,10 @@ def reference(run, dev=0, freq0_ppb=0.0):
             continue
         if e["event"] == "phc_step":
             steps.append((e["t"], e["step_ns"]))
+        elif e["event"] in ("phc_freeze_end", "phc_backstep_end"):
+            # The PHC runs on from where the episode left it (a broken reference while it
+            # lasted: the fuzzer's episodes exempt that span).
+            steps.append((e["t"], e["offset_ns"]))
         elif e["event"] == "phc_freq":
             freqs.append((e["t"], e["freq_ppb"]))
 

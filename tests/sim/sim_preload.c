@@ -63,6 +63,7 @@ struct dev {
 	int64_t frozen_ns;	 /* the PHC's value when it stopped (steps move it too) */
 	int64_t freeze_until_ns; /* then it runs on from frozen_ns */
 	int64_t backstep_ns;	 /* phc_backstep: each read first moves the PHC back by this */
+	int64_t backstep_total_ns; /* how far this phc_backstep has moved it so far */
 	int64_t backstep_until_ns; /* 0: none */
 	int64_t spike_ns;	   /* phc_delay_spike: each read's window is longer by this */
 	int64_t spike_until_ns;	   /* 0: none */
@@ -493,6 +494,7 @@ static void apply_event(const struct sim_event *e)
 		break;
 	case SIM_EV_PHC_BACKSTEP:
 		d->backstep_ns = e->size_ns;
+		d->backstep_total_ns = 0;
 		d->backstep_until_ns = add_sat(w.now_ns, e->value_ns);
 		trace("event", ",\"event\":\"%s\",\"dev\":%d,\"step_ns\":%lld,\"until\":%lld", name,
 		      e->dev, (long long)e->size_ns, (long long)(d->backstep_until_ns / NS));
@@ -545,14 +547,19 @@ static void at_instant(void)
 		}
 		if (d->frozen && w.now_ns >= d->freeze_until_ns) {
 			/* It runs on from where it stopped: behind by the time it stood still. */
-			d->err_ns -= (double)(phc_running(d, d->freeze_until_ns) - d->frozen_ns);
+			int64_t lag_ns = phc_running(d, d->freeze_until_ns) - d->frozen_ns;
+
+			d->err_ns -= (double)lag_ns;
 			d->frozen = false;
-			trace("event", ",\"event\":\"phc_freeze_end\",\"dev\":%d", d->conf->index);
+			trace("event",
+			      ",\"event\":\"phc_freeze_end\",\"dev\":%d,\"offset_ns\":%lld",
+			      d->conf->index, (long long)-lag_ns);
 		}
 		if (d->backstep_until_ns && w.now_ns >= d->backstep_until_ns) {
 			d->backstep_until_ns = 0;
-			trace("event", ",\"event\":\"phc_backstep_end\",\"dev\":%d",
-			      d->conf->index);
+			trace("event",
+			      ",\"event\":\"phc_backstep_end\",\"dev\":%d,\"offset_ns\":%lld",
+			      d->conf->index, (long long)-d->backstep_total_ns);
 		}
 		if (d->spike_until_ns && w.now_ns >= d->spike_until_ns) {
 			d->spike_until_ns = 0;
@@ -1074,8 +1081,10 @@ static int64_t sample_delay(struct dev *d)
 /* What every read does first: during a phc_backstep, move the PHC back for good. */
 static void read_starts(struct dev *d)
 {
-	if (d->backstep_until_ns && w.now_ns < d->backstep_until_ns)
+	if (d->backstep_until_ns && w.now_ns < d->backstep_until_ns) {
 		phc_jump(d, -d->backstep_ns);
+		d->backstep_total_ns += d->backstep_ns;
+	}
 }
 
 static int64_t reading_noise(struct dev *d)

@@ -18,9 +18,9 @@ done
 cmp -s "$tmp/trace1" "$tmp/trace2" || fail "two runs gave different traces"
 cmp -s "$tmp/out1" "$tmp/out2" || fail "two runs gave different program output"
 
-for what in '"event":"phc_freeze","dev":0,"until":8}' '"event":"phc_freeze_end","dev":0}' \
+for what in '"event":"phc_freeze","dev":0,"until":8}' '"event":"phc_freeze_end","dev":0,"offset_ns":-3000000000}' \
 	'"event":"phc_backstep","dev":0,"step_ns":1000000,"until":14}' \
-	'"event":"phc_backstep_end","dev":0}' \
+	'"event":"phc_backstep_end","dev":0,"offset_ns":' \
 	'"event":"phc_delay_spike","dev":0,"until":20,"delay_ns":20000000}' \
 	'"event":"phc_delay_spike_end","dev":0}' '"errno":"Interrupted system call","until":32}' \
 	'"event":"phc_freq","dev":0,"freq_ppb":50000000.000}' \
