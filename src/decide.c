@@ -704,6 +704,8 @@ static bool sanity_pass(struct decide *d, struct action *a, const struct decide_
 	char why[160];
 	enum refsanity_verdict v;
 
+	if (s->burst_odd)
+		refsanity_mark_odd(&d->sanity, s->burst_why);
 	if (s->raw_ns >= 0)
 		v = refsanity_feed(&d->sanity, s->phc_ns, s->raw_ns, 0.0, why, sizeof(why));
 	else

@@ -12,6 +12,7 @@
  */
 #include <errno.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "phcsync/filter.h"
@@ -184,4 +185,31 @@ void filter_reset(struct filter *f)
 void filter_destroy(struct filter *f)
 {
 	free(f);
+}
+
+/* Beyond the read windows: readout noise and a PHC's rate within any sane limit. */
+#define BURST_MARGIN_NS 10000
+
+bool filter_burst_consistent(const struct phc_reading *r, int n, char *why, size_t whylen)
+{
+	for (int i = 1; i < n; i++) {
+		int64_t sys_ns = (r[i].sys_before_ns - r[i - 1].sys_before_ns) / 2 +
+				 (r[i].sys_after_ns - r[i - 1].sys_after_ns) / 2;
+		int64_t phc_ns = r[i].phc_ns - r[i - 1].phc_ns;
+		int64_t window_ns = (r[i].sys_after_ns - r[i].sys_before_ns) +
+				    (r[i - 1].sys_after_ns - r[i - 1].sys_before_ns);
+		int64_t diff_ns = phc_ns - sys_ns;
+
+		if (window_ns < 0)
+			continue;
+		if (diff_ns > window_ns + BURST_MARGIN_NS ||
+		    diff_ns < -window_ns - BURST_MARGIN_NS) {
+			snprintf(why, whylen,
+				 "the PHC moved %+.9f s against the system clock between two reads "
+				 "%.0f ns apart",
+				 (double)diff_ns / 1e9, (double)sys_ns);
+			return false;
+		}
+	}
+	return true;
 }

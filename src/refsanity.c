@@ -41,26 +41,45 @@ static bool judge(struct refsanity *r, int64_t dphc_ns, int64_t dlocal_ns, doubl
 	return true;
 }
 
+static enum refsanity_verdict bad_pair(struct refsanity *r)
+{
+	r->good_run = 0;
+	if (++r->bad_run >= REFSANITY_RUN)
+		r->fault = true;
+	return r->fault ? REFSANITY_FAULT : REFSANITY_SUSPECT;
+}
+
+void refsanity_mark_odd(struct refsanity *r, const char *why)
+{
+	r->odd_next = true;
+	snprintf(r->odd_why, sizeof(r->odd_why), "%s", why);
+}
+
 enum refsanity_verdict refsanity_feed(struct refsanity *r, int64_t phc_ns, int64_t local_ns,
 				      double local_rate_ppb, char *why, size_t whylen)
 {
 	int64_t dphc_ns = phc_ns - r->prev_phc_ns;
 	int64_t dlocal_ns = local_ns - r->prev_local_ns;
 	bool had_prev = r->have_prev;
+	bool odd = r->odd_next;
 
+	r->odd_next = false;
 	if (whylen)
 		why[0] = '\0';
+	if (odd) {
+		r->have_prev = true;
+		r->prev_phc_ns = phc_ns;
+		r->prev_local_ns = local_ns;
+		snprintf(why, whylen, "%s", r->odd_why);
+		return bad_pair(r);
+	}
 	r->have_prev = true;
 	r->prev_phc_ns = phc_ns;
 	r->prev_local_ns = local_ns;
 	if (!had_prev || dlocal_ns <= 0)
 		return r->fault ? REFSANITY_FAULT : REFSANITY_OK;
-	if (!judge(r, dphc_ns, dlocal_ns, local_rate_ppb, why, whylen)) {
-		r->good_run = 0;
-		if (++r->bad_run >= REFSANITY_RUN)
-			r->fault = true;
-		return r->fault ? REFSANITY_FAULT : REFSANITY_SUSPECT;
-	}
+	if (!judge(r, dphc_ns, dlocal_ns, local_rate_ppb, why, whylen))
+		return bad_pair(r);
 	r->bad_run = 0;
 	r->good_run++;
 	if (!r->fault)

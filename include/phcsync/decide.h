@@ -68,6 +68,9 @@ struct decide_sample {
 	int64_t raw_ns;	    /* CLOCK_MONOTONIC_RAW at phc_ns; < 0 when unavailable */
 	int64_t mono_at_ns; /* CLOCK_MONOTONIC at phc_ns (fallback for raw_ns) */
 	bool recovered;	    /* the device was reopened or holdover just ended */
+	bool burst_odd;	    /* the PHC did not advance with the system clock within the
+				 burst (filter_burst_consistent): burst_why says how */
+	char burst_why[160];
 };
 
 #define DECIDE_EVENTS_MAX 8

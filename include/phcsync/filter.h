@@ -2,6 +2,8 @@
 #ifndef PHCSYNC_FILTER_H
 #define PHCSYNC_FILTER_H
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "phcsync/reading.h"
@@ -26,6 +28,14 @@ struct filter *filter_create(void);
  * -EAGAIN when the burst is rejected as a delay outlier (out is still filled).
  */
 int filter_process(struct filter *f, const struct phc_reading *r, int n, struct filter_sample *out);
+
+/*
+ * Does the PHC advance with the system clock across the burst? Consecutive readings must
+ * differ on the PHC by what they differ on the system clock, within their read windows
+ * and a margin. A PHC that jumps back between two reads does not: false, with why filled.
+ * Pure.
+ */
+bool filter_burst_consistent(const struct phc_reading *r, int n, char *why, size_t whylen);
 
 /* Forget the delay history (after a device reopen or a method change). */
 void filter_reset(struct filter *f);

@@ -31,6 +31,8 @@ struct refsanity {
 	int good_run;
 	bool fault;
 	double rate_ppb; /* of the last pair */
+	bool odd_next;
+	char odd_why[160];
 };
 
 void refsanity_init(struct refsanity *r, double limit_ppb);
@@ -42,6 +44,10 @@ void refsanity_init(struct refsanity *r, double limit_ppb);
  */
 enum refsanity_verdict refsanity_feed(struct refsanity *r, int64_t phc_ns, int64_t local_ns,
 				      double local_rate_ppb, char *why, size_t whylen);
+
+/* The next sample is known to be odd by other means (its burst): its pair counts as odd,
+ * with why as the reason. */
+void refsanity_mark_odd(struct refsanity *r, const char *why);
 
 /* Forget the previous sample (a different device). Keeps a fault. */
 void refsanity_forget(struct refsanity *r);

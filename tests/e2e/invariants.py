@@ -22,6 +22,9 @@ MAXERROR_GROWTH_NS_PER_S = 500_000
 # know before its next poll (<= 1 s) and two quick confirming polls 0.1 s apart; the ticks
 # are whole seconds, so the next two ticks may still show the old claim.
 GRACE_S = 2.0
+# Polls after an outage before the daemon trusts its samples again (holdover's exit), and
+# the backoff of a reopen (at most 8 s).
+HOLDOVER_EXIT_S = 12.0
 # Events after which the truth moves faster than any kernel bound can follow.
 DISCONTINUITIES = {"phc_step", "phc_freq", "resume", "phc_return", "leap", "phc_freeze",
                    "phc_backstep", "phc_delay_spike", "phc_freeze_end", "phc_backstep_end"}
@@ -62,10 +65,27 @@ def reference(run, dev=0, freq0_ppb=0.0):
     return ref
 
 
+def outages(run):
+    """(start, end) spans while the PHC cannot be read (errors, removal)."""
+    spans, since = [], {}
+    for e in run.events:
+        if e["event"] in ("phc_error", "phc_remove"):
+            since.setdefault(e["event"], e["t"])
+        elif e["event"] == "phc_error_end" and "phc_error" in since:
+            spans.append((since.pop("phc_error"), e["t"]))
+        elif e["event"] == "phc_return" and "phc_remove" in since:
+            spans.append((since.pop("phc_remove"), e["t"]))
+    spans += [(t, float("inf")) for t in since.values()]
+    return spans
+
+
 def grace_windows(run, extra=()):
     """(start, end) spans where the kernel's bound may lag the truth: GRACE_S after each
-    discontinuity, and all of a suspend (the guest's clocks stand while the truth runs)."""
+    discontinuity, and all of a suspend (the guest's clocks stand while the truth runs). A
+    discontinuity while the PHC cannot be read is seen only once it can, and trusted only
+    after the samples that end holdover (HOLDOVER_EXIT_S)."""
     spans = list(extra)
+    dark = outages(run)
     suspended_at = None
     for e in run.events:
         if e["event"] == "suspend":
@@ -74,7 +94,11 @@ def grace_windows(run, extra=()):
             spans.append((suspended_at, e["t"] + GRACE_S))
             suspended_at = None
         if e["event"] in DISCONTINUITIES:
-            spans.append((e["t"], e["t"] + GRACE_S))
+            end = e["t"] + GRACE_S
+            for a, b in dark:
+                if a <= e["t"] <= b:
+                    end = max(end, b + GRACE_S + HOLDOVER_EXIT_S)
+            spans.append((e["t"], end))
     if suspended_at is not None:
         spans.append((suspended_at, float("inf")))
     return spans
