@@ -643,10 +643,23 @@ static bool disruption_pass(struct decide *d, struct action *a, const struct dec
 static void servo_pass(struct decide *d, struct action *a, const struct decide_sample *s,
 		       int64_t residual_ns)
 {
-	enum servo_state st;
-	double freq_ppb = servo_sample(d->servo, residual_ns, s->t_mono_ns, &st);
+	bool was_locked = d->v.have_servo_state && (d->v.servo_state == SERVO_LOCKED ||
+						     d->v.servo_state == SERVO_LOCKED_STABLE);
 	int64_t t = s->t_mono_ns;
+	enum servo_state st;
+	double freq_ppb;
 
+	/*
+	 * A large residual is a known offset to remove, not news about the frequency: fed to
+	 * the integrator it would add ki times itself to the frequency the slew relies on.
+	 */
+	if (was_locked && abs_ns(residual_ns) > SLEW_MIN_NS) {
+		d->base_ppb = servo_freq_ppb(d->servo);
+		correct(d, a, residual_ns, beyond(residual_ns, d->p.step_threshold_ns), STEP_SERVO,
+			t);
+		return;
+	}
+	freq_ppb = servo_sample(d->servo, residual_ns, s->t_mono_ns, &st);
 	d->v.servo_state = st;
 	d->v.have_servo_state = true;
 	d->v.stable = st == SERVO_LOCKED_STABLE;
