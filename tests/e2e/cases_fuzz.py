@@ -126,7 +126,6 @@ def generate(seed, new_sim=NEW_SIM_EVENTS, new_keys=NEW_DAEMON_KEYS):
             events.append((t, f"{at} phc_freq 0 {ppb:.3f}"))
             if abs(ppb - osc_total * 1000) > BROKEN_PPB:
                 back = t + rng.uniform(5, 60)
-                episodes.append((t, back))
                 events.append((back, f"at {back:.3f}s phc_freq 0 {freq0:.3f}"))
                 end = back
         elif kind == "sys_freq_step":
@@ -169,6 +168,7 @@ def generate(seed, new_sim=NEW_SIM_EVENTS, new_keys=NEW_DAEMON_KEYS):
                               f"{dur:.3f}s"))
             end = t + dur
         last_end = max(last_end, end)
+    episodes += freq_episodes(events, freq0, osc_ppm)
     # Suspends stop the guest's clocks, not true time: the settle counts from the end.
     for n, t in enumerate(sorted(rng.uniform(EVENTS_FROM_S, last_end) for _ in range(3))):
         events.append((t, ctl_event(t, "status", 100 + n)))
@@ -180,6 +180,29 @@ def generate(seed, new_sim=NEW_SIM_EVENTS, new_keys=NEW_DAEMON_KEYS):
     meta += [f"#@ episode {a:.3f} {b:.3f}" for a, b in episodes]
     body = [e for _, e in sorted(events, key=lambda e: e[0])]
     return "".join(f"{line}\n" for line in meta + lines + body)
+
+
+def freq_episodes(events, freq0, osc_ppm):
+    """The spans in which the PHC's rate against the oscillator is beyond BROKEN_PPB, from
+    the events in time order (a later change may end an episode early, or start one)."""
+    spans, since, ppb, osc = [], None, freq0, osc_ppm
+    for t, line in sorted(events, key=lambda e: e[0]):
+        words = line.split()
+        if words[2] == "phc_freq":
+            ppb = float(words[4])
+        elif words[2] == "sys_freq_step":
+            osc += float(words[3])
+        else:
+            continue
+        broken = abs(ppb - osc * 1000) > BROKEN_PPB
+        if broken and since is None:
+            since = t
+        elif not broken and since is not None:
+            spans.append((since, t))
+            since = None
+    if since is not None:
+        spans.append((since, float("inf")))
+    return spans
 
 
 def ctl_event(t, what, n):
