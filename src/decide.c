@@ -38,6 +38,8 @@
 /* A refused offset must come this far inside max_offset_panic to be corrected: noise at
  * the limit must not switch between refusing and correcting. */
 #define PANIC_HYSTERESIS_NS 1000000
+/* The kernel's largest maxerror: nothing is known. */
+#define MAXERROR_UNKNOWN_NS (16 * NS_PER_S)
 /* After a step, a leap is armed again no sooner than this. */
 #define LEAP_REARM_NS (NS_PER_S + NS_PER_S / 10)
 /* A slew is done when this little is left; the servo takes the rest. */
@@ -403,10 +405,26 @@ int64_t decide_quick_poll_ns(void)
 	return QUICK_POLL_NS;
 }
 
-void decide_note_suspend(struct decide *d, int64_t slept_ns, int64_t t_mono_ns)
+void decide_note_suspend(struct decide *d, int64_t slept_ns, int64_t t_mono_ns,
+			 struct action *a)
 {
+	clear_action(a);
 	d->suspend_ns = slept_ns;
 	d->suspend_mono_ns = t_mono_ns;
+	if (d->p.observe_only || d->v.updates == 0)
+		return;
+	/*
+	 * The clock came back from the RTC, whole seconds or worse: nothing is known of it
+	 * until a sample says. The kernel is told so at once.
+	 */
+	if (d->mode == MODE_LOCKED || d->mode == MODE_SLEWING)
+		set_mode(d, MODE_STEPPING, FAULT_NONE, "resumed: verifying the offset");
+	a->set_status = true;
+	a->maxerror_ns = MAXERROR_UNKNOWN_NS;
+	a->esterror_ns = MAXERROR_UNKNOWN_NS;
+	a->synced = false;
+	d->v.maxerror_ns = a->maxerror_ns;
+	show_mode(d, a);
 }
 
 static void format_day(int64_t utc_s, char *buf, size_t len)

@@ -382,7 +382,10 @@ int64_t sync_take_quick_poll(struct sync *s)
 
 void sync_note_suspend(struct sync *s, int64_t slept_ns, int64_t now_mono_ns)
 {
-	decide_note_suspend(s->decide, slept_ns, now_mono_ns);
+	struct action a;
+
+	decide_note_suspend(s->decide, slept_ns, now_mono_ns, &a);
+	act_apply(s->clk, s->decide, &a);
 }
 
 void sync_shutdown(struct sync *s, int64_t now_mono_ns)
