@@ -33,6 +33,7 @@ struct measure {
 	int64_t last_wait_log_ns;
 	bool reopened; /* the next sample comes from a new handle */
 	bool raw_warned;
+	int interrupted; /* polls in a row whose reads were interrupted */
 };
 
 static int64_t ts_ns(const struct timespec *ts)
@@ -294,8 +295,11 @@ int measure_take(struct measure *m, int64_t now_mono_ns, struct decide_sample *s
 		m->v.method = method;
 		filter_reset(m->filter);
 	}
-	if (n == -EINTR)
+	/* An interrupted read is no failure of the device; a run of them is. */
+	if (n == -EINTR && ++m->interrupted < m->p.reopen_after)
 		return 0;
+	if (n != -EINTR)
+		m->interrupted = 0;
 	if (n < 0)
 		return read_failed(m, -n, now_mono_ns);
 	if (m->last_errno) {
@@ -316,6 +320,7 @@ int measure_take(struct measure *m, int64_t now_mono_ns, struct decide_sample *s
 		return 0;
 	}
 	m->consecutive_failures = 0;
+	m->interrupted = 0;
 	m->v.last_delay_ns = fs.delay_ns;
 	s->burst_odd = !filter_burst_consistent(r, n, s->burst_why, sizeof(s->burst_why));
 	to_reference(m, &fs, s);

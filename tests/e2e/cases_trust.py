@@ -213,3 +213,22 @@ def trust_summary(t):
     rmss = [float(x.split("rms ")[1].split(" ")[0]) for x in r.log_grep(r"summary: offset rms")]
     t.le(r, "jump: largest summary RMS", max(rmss) if rmss else None, 1000,
          "only samples taken while locked count", " ns")
+
+
+@case
+def trust_eintr(t):
+    # An interrupted read counted as a failure and logged two lines.
+    r = t.run("short", "kvm.scn", subst=dict(KVM, duration="120s"),
+              events=["at 60s phc_error 0 EINTR 1.5s"], conf=TRUST)
+    honest(t, r, "EINTR 1.5 s")
+    t.log_lacks(r, r"Interrupted system call|read failed|holdover",
+                "an interrupted poll is skipped, not failed")
+    t.holds(r, "EINTR 1.5 s", 10, 20)
+    r = t.run("long", "kvm.scn", subst=dict(KVM, duration="180s"),
+              events=["at 60s phc_error 0 EINTR 60s"], conf=TRUST)
+    honest(t, r, "EINTR 60 s")
+    t.eq(r, "EINTR 60 s: 'read failed' lines", len(r.log_grep(r"read failed")), 1,
+         "a run of interrupted polls is a failure, said once")
+    t.log_has(r, r"holdover: \d+ failed polls \(Interrupted system call\)",
+              "then holdover, as for any failure")
+    t.locks(r, "EINTR 60 s", since_t=120, bound_s=10, why="reads again, holdover ends")
