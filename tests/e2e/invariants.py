@@ -66,15 +66,16 @@ def reference(run, dev=0, freq0_ppb=0.0):
 
 
 def outages(run):
-    """(start, end) spans while the PHC cannot be read (errors, removal)."""
+    """(start, end) spans while the PHC cannot be read (errors, removal), or its readings
+    may all be rejected as delay outliers (a delay spike): the daemon is blind there."""
     spans, since = [], {}
+    ends = {"phc_error_end": "phc_error", "phc_return": "phc_remove",
+            "phc_delay_spike_end": "phc_delay_spike"}
     for e in run.events:
-        if e["event"] in ("phc_error", "phc_remove"):
+        if e["event"] in ends.values():
             since.setdefault(e["event"], e["t"])
-        elif e["event"] == "phc_error_end" and "phc_error" in since:
-            spans.append((since.pop("phc_error"), e["t"]))
-        elif e["event"] == "phc_return" and "phc_remove" in since:
-            spans.append((since.pop("phc_remove"), e["t"]))
+        elif e["event"] in ends and ends[e["event"]] in since:
+            spans.append((since.pop(ends[e["event"]]), e["t"]))
     spans += [(t, float("inf")) for t in since.values()]
     return spans
 
@@ -96,7 +97,9 @@ def grace_windows(run, extra=()):
         if e["event"] in DISCONTINUITIES:
             end = e["t"] + GRACE_S
             for a, b in dark:
-                if a <= e["t"] <= b:
+                # Seen only at the first good read after it: an outage that starts before
+                # the next poll hides it too.
+                if a <= e["t"] + GRACE_S and e["t"] <= b:
                     end = max(end, b + GRACE_S + HOLDOVER_EXIT_S)
             spans.append((e["t"], end))
     if suspended_at is not None:
