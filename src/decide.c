@@ -53,6 +53,7 @@ struct decide {
 	enum decide_fault fault;
 	char why[DECIDE_EVENT_LEN];
 	bool kernel_refusing;
+	bool resume_unverified; /* resumed, and no sample since */
 	const struct leapsec *leap;
 	struct servo *servo;
 	struct disrupt *disrupt;
@@ -405,25 +406,36 @@ int64_t decide_quick_poll_ns(void)
 	return QUICK_POLL_NS;
 }
 
-void decide_note_suspend(struct decide *d, int64_t slept_ns, int64_t t_mono_ns,
-			 struct action *a)
+void decide_note_suspend(struct decide *d, int64_t slept_ns, int64_t t_mono_ns)
 {
-	clear_action(a);
 	d->suspend_ns = slept_ns;
 	d->suspend_mono_ns = t_mono_ns;
 	if (d->p.observe_only || d->v.updates == 0)
 		return;
-	/*
-	 * The clock came back from the RTC, whole seconds or worse: nothing is known of it
-	 * until a sample says. The kernel is told so at once.
-	 */
+	d->resume_unverified = true;
 	if (d->mode == MODE_LOCKED || d->mode == MODE_SLEWING)
 		set_mode(d, MODE_STEPPING, FAULT_NONE, "resumed: verifying the offset");
+}
+
+/*
+ * The clock came back from the RTC, whole seconds or worse: until a sample says otherwise
+ * nothing is known of it, and the kernel is told so.
+ */
+static void resume_status(struct decide *d, struct action *a)
+{
+	if (!d->resume_unverified)
+		return;
 	a->set_status = true;
 	a->maxerror_ns = MAXERROR_UNKNOWN_NS;
 	a->esterror_ns = MAXERROR_UNKNOWN_NS;
 	a->synced = false;
 	d->v.maxerror_ns = a->maxerror_ns;
+}
+
+void decide_no_sample(struct decide *d, struct action *a)
+{
+	clear_action(a);
+	resume_status(d, a);
 	show_mode(d, a);
 }
 
@@ -662,7 +674,7 @@ static void servo_pass(struct decide *d, struct action *a, const struct decide_s
 		       int64_t residual_ns)
 {
 	bool was_locked = d->v.have_servo_state && (d->v.servo_state == SERVO_LOCKED ||
-						     d->v.servo_state == SERVO_LOCKED_STABLE);
+						    d->v.servo_state == SERVO_LOCKED_STABLE);
 	int64_t t = s->t_mono_ns;
 	enum servo_state st;
 	double freq_ppb;
@@ -848,6 +860,7 @@ static bool budget_pass(struct decide *d, struct action *a, const struct decide_
 
 static void sample_pass(struct decide *d, const struct decide_sample *s, struct action *a)
 {
+	d->resume_unverified = false;
 	int64_t offset_ns, residual_ns;
 	bool sane = true;
 
@@ -931,6 +944,7 @@ void decide_failure(struct decide *d, int err, bool ever_opened, int64_t t_mono_
 		hold(d, a, t_mono_ns);
 	else if (d->slew_on && !d->p.observe_only)
 		emit_freq(d, a, t_mono_ns);
+	resume_status(d, a);
 	show_mode(d, a);
 }
 

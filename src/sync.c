@@ -264,8 +264,11 @@ void sync_update(struct sync *s, int64_t now_mono_ns)
 	if (s->report.start_mono_ns < 0)
 		s->report.start_mono_ns = now_mono_ns;
 	ret = measure_take(s->measure, now_mono_ns, &sample);
-	if (ret == 0)
+	if (ret == 0) {
+		decide_no_sample(s->decide, &a);
+		act_apply(s->clk, s->decide, &a);
 		return;
+	}
 	if (ret < 0) {
 		decide_failure(s->decide, -ret, measure_view(s->measure)->ever_opened, now_mono_ns,
 			       &a);
@@ -382,10 +385,7 @@ int64_t sync_take_quick_poll(struct sync *s)
 
 void sync_note_suspend(struct sync *s, int64_t slept_ns, int64_t now_mono_ns)
 {
-	struct action a;
-
-	decide_note_suspend(s->decide, slept_ns, now_mono_ns, &a);
-	act_apply(s->clk, s->decide, &a);
+	decide_note_suspend(s->decide, slept_ns, now_mono_ns);
 }
 
 void sync_shutdown(struct sync *s, int64_t now_mono_ns)

@@ -155,10 +155,12 @@ int decide_request_step(struct decide *d, const struct decide_sample *s, struct 
 /* The operator asks for a restart of the servo (keeps the frequency) and a clear budget. */
 void decide_request_reset(struct decide *d, struct action *a);
 
-/* The VM slept for slept_ns: a hint for the disruption that usually follows, and the
- * kernel is told the clock is unsynchronised until a sample says otherwise (*a). */
-void decide_note_suspend(struct decide *d, int64_t slept_ns, int64_t t_mono_ns,
-			 struct action *a);
+/* The VM slept for slept_ns: a hint for the disruption that usually follows. Until a
+ * sample verifies the clock, passes without one tell the kernel it is unsynchronised. */
+void decide_note_suspend(struct decide *d, int64_t slept_ns, int64_t t_mono_ns);
+
+/* A poll that gave nothing to judge (a rejected burst, an interrupted read). */
+void decide_no_sample(struct decide *d, struct action *a);
 
 /* The kernel refused part of the last action with errno err. */
 void decide_refused(struct decide *d, enum act_part part, int err, struct action *a);
