@@ -109,7 +109,7 @@ def generate(seed, new_sim=NEW_SIM_EVENTS, new_keys=NEW_DAEMON_KEYS):
                                                    "phc_remove", "suspend", "ctl", "ctl"]
     if new_sim:
         kinds += ["phc_freeze", "phc_backstep", "phc_delay_spike"]
-    events, episodes = [], []
+    events, episodes, spells = [], [], []
     last_end = LEAP_AT_S + 1 if leap else EVENTS_FROM_S
     osc_total = osc_ppm
     times = sorted(rng.uniform(EVENTS_FROM_S, EVENTS_UNTIL_S)
@@ -153,7 +153,7 @@ def generate(seed, new_sim=NEW_SIM_EVENTS, new_keys=NEW_DAEMON_KEYS):
         elif kind == "phc_freeze":
             dur = log_uniform(rng, 0.5, 30)
             events.append((t, f"{at} phc_freeze 0 {dur:.3f}s"))
-            episodes.append((t, t + dur))
+            spells.append(("phc_freeze", t, t + dur, True))
             end = t + dur
         elif kind == "phc_backstep":
             dur = log_uniform(rng, 1, 30)
@@ -161,8 +161,7 @@ def generate(seed, new_sim=NEW_SIM_EVENTS, new_keys=NEW_DAEMON_KEYS):
             events.append((t, f"{at} phc_backstep 0 {ns(step)} {dur:.3f}s"))
             # A few us back per read leave a PHC that merely runs a few ppm slow and reads
             # monotonic within the read windows: no daemon can call that broken.
-            if step >= BACKSTEP_BROKEN_NS:
-                episodes.append((t, t + dur))
+            spells.append(("phc_backstep", t, t + dur, step >= BACKSTEP_BROKEN_NS))
             end = t + dur
         elif kind == "phc_delay_spike":
             dur = log_uniform(rng, 1, 60)
@@ -170,7 +169,7 @@ def generate(seed, new_sim=NEW_SIM_EVENTS, new_keys=NEW_DAEMON_KEYS):
                               f"{dur:.3f}s"))
             end = t + dur
         last_end = max(last_end, end)
-    episodes += freq_episodes(events, freq0, osc_ppm)
+    episodes += freq_episodes(events, freq0, osc_ppm) + spell_episodes(spells)
     # Suspends stop the guest's clocks, not true time: the settle counts from the end.
     for n, t in enumerate(sorted(rng.uniform(EVENTS_FROM_S, last_end) for _ in range(3))):
         events.append((t, ctl_event(t, "status", 100 + n)))
@@ -182,6 +181,17 @@ def generate(seed, new_sim=NEW_SIM_EVENTS, new_keys=NEW_DAEMON_KEYS):
     meta += [f"#@ episode {a:.3f} {b:.3f}" for a, b in episodes]
     body = [e for _, e in sorted(events, key=lambda e: e[0])]
     return "".join(f"{line}\n" for line in meta + lines + body)
+
+
+def spell_episodes(spells):
+    """The broken spans of freezes and backsteps: a new one of a kind ends the running one
+    (the simulator replaces it)."""
+    spans = []
+    for kind, a, b, broken in spells:
+        later = [t for k, t, _, _ in spells if k == kind and a < t < b]
+        if broken:
+            spans.append((a, min(later + [b])))
+    return spans
 
 
 def freq_episodes(events, freq0, osc_ppm):

@@ -67,17 +67,26 @@ def reference(run, dev=0, freq0_ppb=0.0):
 
 def outages(run):
     """(start, end) spans while the PHC cannot be read (errors, removal), or its readings
-    may all be rejected as delay outliers (a delay spike): the daemon is blind there."""
-    spans, since = [], {}
-    ends = {"phc_error_end": "phc_error", "phc_return": "phc_remove",
-            "phc_delay_spike_end": "phc_delay_spike"}
+    may all be rejected as delay outliers (a delay spike): the daemon is blind there.
+    Spans may overlap; an error's end is its `until` (whole seconds, so one more)."""
+    spans, removed = [], None
     for e in run.events:
-        if e["event"] in ends.values():
-            since.setdefault(e["event"], e["t"])
-        elif e["event"] in ends and ends[e["event"]] in since:
-            spans.append((since.pop(ends[e["event"]]), e["t"]))
-    spans += [(t, float("inf")) for t in since.values()]
-    return spans
+        if e["event"] in ("phc_error", "phc_delay_spike"):
+            spans.append((e["t"], e.get("until", float("inf")) + 1))
+        elif e["event"] == "phc_remove" and removed is None:
+            removed = e["t"]
+        elif e["event"] == "phc_return" and removed is not None:
+            spans.append((removed, e["t"]))
+            removed = None
+    if removed is not None:
+        spans.append((removed, float("inf")))
+    merged = []
+    for a, b in sorted(spans):
+        if merged and a <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], b))
+        else:
+            merged.append((a, b))
+    return merged
 
 
 def grace_windows(run, extra=()):
