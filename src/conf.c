@@ -729,16 +729,24 @@ int conf_parse_file(struct conf *c, const char *path, char *err, size_t errlen)
 {
 	char *text = NULL;
 	size_t len = 0;
-	int fd, ret;
+	int fd, ret, e;
 
 	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return fail(err, errlen, "%s: cannot read: %s", path, strerror(errno));
+	if (fd < 0) {
+		e = errno;
+		fail(err, errlen, "%s: cannot read: %s", path, strerror(e));
+		errno = e;
+		return -1;
+	}
 	ret = read_all(fd, &text, &len);
 	close(fd);
-	if (ret < 0)
-		return fail(err, errlen, "%s: cannot read: %s", path, strerror(-ret));
+	if (ret < 0) {
+		fail(err, errlen, "%s: cannot read: %s", path, strerror(-ret));
+		errno = -ret;
+		return -1;
+	}
 	ret = conf_parse_buffer(c, path, text, len, err, errlen);
 	free(text);
+	errno = ret < 0 ? EINVAL : 0;
 	return ret;
 }

@@ -40,8 +40,6 @@
 #define DEFAULT_CONF PHCSYNC_SYSCONFDIR "/phcsyncd.conf"
 #define SYSFS_PTP "/sys/class/ptp"
 #define MAX_CLOCKS 64
-/* Far beyond any real configuration file. */
-#define CONF_TEXT_MAX (1024 * 1024)
 #define NS_PER_S 1000000000LL
 /* BOOTTIME gaining this much on MONOTONIC means the VM was suspended. */
 #define SUSPEND_MIN_NS (NS_PER_S / 2)
@@ -149,45 +147,6 @@ static int parse_options(int argc, char **argv, struct options *o)
 	return 0;
 }
 
-/* Read all of fd, at most CONF_TEXT_MAX bytes, into a malloc'ed buffer: 0 or -errno. */
-static int read_text(int fd, char **out, size_t *out_len)
-{
-	size_t len = 0, cap = 4096;
-	char *buf = malloc(cap);
-
-	if (!buf)
-		return -ENOMEM;
-	for (;;) {
-		ssize_t n;
-
-		if (len == cap) {
-			char *bigger = cap < CONF_TEXT_MAX ? realloc(buf, cap * 2) : NULL;
-
-			if (!bigger) {
-				free(buf);
-				return cap < CONF_TEXT_MAX ? -ENOMEM : -EFBIG;
-			}
-			buf = bigger;
-			cap *= 2;
-		}
-		n = read(fd, buf + len, cap - len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			int ret = -errno;
-
-			free(buf);
-			return ret;
-		}
-		if (n == 0)
-			break;
-		len += (size_t)n;
-	}
-	*out = buf;
-	*out_len = len;
-	return 0;
-}
-
 /*
  * A missing default file means "all defaults"; a file named with -f must exist. The file
  * is opened, not looked up first: open's errno is the answer, with no window between a
@@ -196,34 +155,18 @@ static int read_text(int fd, char **out, size_t *out_len)
 static int load_conf(const struct options *o, struct conf *conf)
 {
 	char err[512];
-	char *text = NULL;
-	size_t len = 0;
-	int fd, ret;
 
 	conf_defaults(conf);
-	fd = open(o->conf_path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0 && errno == ENOENT && !o->conf_given) {
+	if (conf_parse_file(conf, o->conf_path, err, sizeof(err)) == 0)
+		return 0;
+	/* A missing default file means "all defaults"; a file named with -f must exist. */
+	if (errno == ENOENT && !o->conf_given) {
 		if (o->check_config)
 			printf("%s: not present, the defaults apply\n", o->conf_path);
 		return 0;
 	}
-	if (fd < 0) {
-		fprintf(stderr, "%s: cannot read: %s\n", o->conf_path, strerror(errno));
-		return -1;
-	}
-	ret = read_text(fd, &text, &len);
-	close(fd);
-	if (ret < 0) {
-		fprintf(stderr, "%s: cannot read: %s\n", o->conf_path, strerror(-ret));
-		return -1;
-	}
-	ret = conf_parse_buffer(conf, o->conf_path, text, len, err, sizeof(err));
-	free(text);
-	if (ret < 0) {
-		fprintf(stderr, "%s\n", err);
-		return -1;
-	}
-	return 0;
+	fprintf(stderr, "%s\n", err);
+	return -1;
 }
 
 /* The name of an errno value, such as "EINVAL", for messages a simulator's author reads. */

@@ -72,7 +72,8 @@ int conf_parse_buffer(struct conf *c, const char *name, const char *text, size_t
 
 /*
  * Read and parse a file, named by path in messages. Returns 0, or -1 with a message in err
- * ("PATH: cannot read: reason" for I/O errors) and c left unchanged.
+ * ("PATH: cannot read: reason" for I/O errors) and c left unchanged; errno then says why
+ * (EINVAL for a bad line), so that a caller can take a missing file as all defaults.
  */
 int conf_parse_file(struct conf *c, const char *path, char *err, size_t errlen);
 
