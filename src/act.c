@@ -5,8 +5,7 @@
 
 #include "phcsync/act.h"
 #include "phcsync/log.h"
-
-#define NS_PER_S 1000000000LL
+#include "phcsync/units.h"
 
 void act_log_events(const struct action *a)
 {

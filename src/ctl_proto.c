@@ -13,8 +13,7 @@
 #include <string.h>
 
 #include "phcsync/ctl_proto.h"
-
-#define NS_PER_S ((uint64_t)1000000000)
+#include "phcsync/units.h"
 
 static const char *const command_names[] = {
 	[CTL_CMD_STATUS] = "status", [CTL_CMD_METRICS] = "metrics", [CTL_CMD_STEP] = "step",
@@ -421,7 +420,7 @@ static void prom_seconds_ns(struct out *o, const char *name, const char *type, c
 
 	prom_family(o, name, type, help);
 	out_printf(o, "%s %s%" PRIu64 ".%09" PRIu64 "\n", name, ns < 0 ? "-" : "",
-		   abs_ns / NS_PER_S, abs_ns % NS_PER_S);
+		   abs_ns / (uint64_t)NS_PER_S, abs_ns % (uint64_t)NS_PER_S);
 }
 
 static void prom_double(struct out *o, const char *name, const char *type, const char *help,

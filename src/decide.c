@@ -20,8 +20,8 @@
 #include "phcsync/disrupt.h"
 #include "phcsync/refsanity.h"
 #include "phcsync/stepbudget.h"
+#include "phcsync/units.h"
 
-#define NS_PER_S 1000000000LL
 /* Good samples in a row that end holdover. */
 #define HOLDOVER_EXIT_SAMPLES 3
 /* A suspect sample is confirmed by polls this soon, not a whole interval later. */

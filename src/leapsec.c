@@ -9,10 +9,10 @@
 #include <string.h>
 
 #include "phcsync/leapsec.h"
+#include "phcsync/units.h"
 
 #define DEBIAN_LIST "/usr/share/zoneinfo/leap-seconds.list"
 #define DEBIAN_TZIF "/usr/share/zoneinfo/right/UTC"
-#define NS_PER_S 1000000000LL
 #define DAY_S 86400
 
 static int64_t floor_div(int64_t a, int64_t b)

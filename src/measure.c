@@ -10,8 +10,8 @@
 #include "phcsync/filter.h"
 #include "phcsync/log.h"
 #include "phcsync/measure.h"
+#include "phcsync/units.h"
 
-#define NS_PER_S 1000000000LL
 #define SYSFS_PTP "/sys/class/ptp"
 #define OPEN_BACKOFF_MIN_NS (1 * NS_PER_S)
 /* A PHC that comes back (re-plugged, driver reloaded) is found within this. */

@@ -6,6 +6,7 @@
  * scandir reach the kernel through glibc-internal calls that bypass interposition).
  */
 #include "phcsync/phc.h"
+#include "phcsync/units.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -18,8 +19,6 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
-
-#define NS_PER_S 1000000000LL
 
 /* Consecutive failed calls after which an automatically chosen method is left. */
 #define PHC_FAILURES_MAX 3

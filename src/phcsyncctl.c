@@ -17,6 +17,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "phcsync/units.h"
+
 #ifndef PHCSYNC_VERSION
 #define PHCSYNC_VERSION "unknown"
 #endif
@@ -29,7 +31,6 @@
 #define IO_TIMEOUT_S 5
 #define WAITSYNC_TIMEOUT_S 60.0
 #define WAITSYNC_MAX_OFFSET_NS 1000000LL
-#define NS_PER_S 1000000000LL
 
 enum exit_code { EXIT_OK = 0, EXIT_FAILED = 1, EXIT_UNREACHABLE = 2, EXIT_USAGE = 3 };
 

@@ -29,6 +29,7 @@
 #include "phcsync/privdrop.h"
 #include "phcsync/sandbox.h"
 #include "phcsync/sync.h"
+#include "phcsync/units.h"
 
 #ifndef PHCSYNC_VERSION
 #define PHCSYNC_VERSION "unknown"
@@ -40,7 +41,6 @@
 #define DEFAULT_CONF PHCSYNC_SYSCONFDIR "/phcsyncd.conf"
 #define SYSFS_PTP "/sys/class/ptp"
 #define MAX_CLOCKS 64
-#define NS_PER_S 1000000000LL
 /* BOOTTIME gaining this much on MONOTONIC means the VM was suspended. */
 #define SUSPEND_MIN_NS (NS_PER_S / 2)
 

@@ -5,8 +5,7 @@
 
 #include "phcsync/log.h"
 #include "phcsync/report.h"
-
-#define NS_PER_S 1000000000LL
+#include "phcsync/units.h"
 
 void report_init(struct report *r, bool observe_only, double interval_s, int readings)
 {

@@ -21,8 +21,8 @@
 #include "phcsync/report.h"
 #include "phcsync/rtchint.h"
 #include "phcsync/sync.h"
+#include "phcsync/units.h"
 
-#define NS_PER_S 1000000000LL
 #define DRIFT_WRITE_INTERVAL_NS (3600 * NS_PER_S)
 /* Once stable, a narrower loop passes less read noise to the clock (measured under the
  * simulator: RMS 48 -> 22 ns on KVM, 245 -> 173 ns on ptp_vmw). */

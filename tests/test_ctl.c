@@ -23,8 +23,7 @@
 #include "phcsync/ctl.h"
 #include "phcsync/ctl_proto.h"
 #include "phcsync/log.h"
-
-#define NS_PER_S 1000000000LL
+#include "phcsync/units.h"
 
 static char tmpdir[64];
 static char sock_path[100];

@@ -4,8 +4,8 @@
 #include <stdlib.h>
 
 #include "phcsync/servo.h"
+#include "phcsync/units.h"
 
-#define NS_PER_S 1000000000LL
 #define T2026_NS 1800000000000000000LL
 
 /* splitmix64: a fixed seed gives the same noise on every run and every libc. */
