@@ -323,7 +323,6 @@ void conf_defaults(struct conf *c)
 		.offset_ns = 0,
 		.timescale = CONF_TIMESCALE_AUTO,
 		.utc_offset_s = 37,
-		.utc_offset_set = false,
 		.rtcsync = false,
 		.summary_interval_s = 300.0,
 		.leapfile = "",
@@ -525,7 +524,6 @@ static void store(struct conf *c, enum key_id id, const union value *v)
 		break;
 	case KEY_UTC_OFFSET:
 		c->utc_offset_s = (int)v->i;
-		c->utc_offset_set = true;
 		break;
 	case KEY_RTCSYNC:
 		c->rtcsync = v->n;

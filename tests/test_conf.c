@@ -75,7 +75,6 @@ static void assert_conf_eq(const struct conf *a, const struct conf *b)
 	ck_assert_int_eq(a->offset_ns, b->offset_ns);
 	ck_assert_int_eq(a->timescale, b->timescale);
 	ck_assert_int_eq(a->utc_offset_s, b->utc_offset_s);
-	ck_assert_int_eq(a->utc_offset_set, b->utc_offset_set);
 	ck_assert_int_eq(a->rtcsync, b->rtcsync);
 	ck_assert_double_eq(a->summary_interval_s, b->summary_interval_s);
 	ck_assert_str_eq(a->leapfile, b->leapfile);
@@ -116,7 +115,6 @@ START_TEST(test_defaults)
 	ck_assert_int_eq(c.offset_ns, 0);
 	ck_assert_int_eq(c.timescale, CONF_TIMESCALE_AUTO);
 	ck_assert_int_eq(c.utc_offset_s, 37);
-	ck_assert(!c.utc_offset_set);
 	ck_assert(!c.rtcsync);
 	ck_assert_double_eq(c.summary_interval_s, 300.0);
 	ck_assert_str_eq(c.leapfile, "");
@@ -193,7 +191,6 @@ START_TEST(test_every_key)
 	ck_assert_int_eq(c.offset_ns, -1000000000000LL);
 	ck_assert_int_eq(c.timescale, CONF_TIMESCALE_TAI);
 	ck_assert_int_eq(c.utc_offset_s, 0);
-	ck_assert(c.utc_offset_set);
 	ck_assert(c.rtcsync);
 	ck_assert_double_eq(c.summary_interval_s, 0.0);
 	ck_assert_str_eq(c.leapfile, "/etc/leap-seconds.list");
@@ -887,9 +884,6 @@ START_TEST(test_example_enabled_is_defaults)
 	conf_defaults(&d);
 	ck_assert_msg(conf_parse_buffer(&c, "example", text, used, err, sizeof(err)) == 0, "%s",
 		      err);
-	/* utc_offset is given, so only the flag differs. */
-	ck_assert(c.utc_offset_set);
-	d.utc_offset_set = true;
 	assert_conf_eq(&c, &d);
 }
 END_TEST

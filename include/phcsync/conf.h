@@ -30,7 +30,6 @@ struct conf {
 	int64_t offset_ns;	       /* added to the PHC's time */
 	enum conf_timescale timescale;
 	int utc_offset_s;	   /* TAI - UTC for a TAI PHC */
-	bool utc_offset_set;	   /* utc_offset was given in the file */
 	bool rtcsync;		   /* let the kernel copy the time to the RTC when locked */
 	double summary_interval_s; /* 0: no summaries */
 
