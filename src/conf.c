@@ -93,7 +93,7 @@ static const struct name_value readout_names[] = {
 };
 
 static const struct name_value servo_names[] = {
-	{"pi", CONF_SERVO_PI},
+	{"pi", SERVO_PI},
 	{NULL, 0},
 };
 
@@ -313,7 +313,7 @@ void conf_defaults(struct conf *c)
 		.readings = 5,
 		.max_reads_per_second = 100,
 		.poll_interval_s = 1.0,
-		.servo = CONF_SERVO_PI,
+		.servo = SERVO_PI,
 		.pi_kp = 0.0,
 		.pi_ki = 0.0,
 		.first_step_threshold_s = 0.00002,
@@ -496,7 +496,7 @@ static void store(struct conf *c, enum key_id id, const union value *v)
 		c->poll_interval_s = v->d;
 		break;
 	case KEY_SERVO:
-		c->servo = (enum conf_servo)v->n;
+		c->servo = (enum servo_type)v->n;
 		break;
 	case KEY_PI_KP:
 		c->pi_kp = v->d;

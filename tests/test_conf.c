@@ -105,7 +105,7 @@ START_TEST(test_defaults)
 	ck_assert_int_eq(c.readings, 5);
 	ck_assert_int_eq(c.max_reads_per_second, 100);
 	ck_assert_double_eq(c.poll_interval_s, 1.0);
-	ck_assert_int_eq(c.servo, CONF_SERVO_PI);
+	ck_assert_int_eq(c.servo, SERVO_PI);
 	ck_assert_double_eq(c.pi_kp, 0.0);
 	ck_assert_double_eq(c.pi_ki, 0.0);
 	ck_assert_double_eq(c.first_step_threshold_s, 0.00002);
@@ -181,7 +181,7 @@ START_TEST(test_every_key)
 	ck_assert_int_eq(c.readings, 25);
 	ck_assert_int_eq(c.max_reads_per_second, 0);
 	ck_assert_double_eq(c.poll_interval_s, 0.25);
-	ck_assert_int_eq(c.servo, CONF_SERVO_PI);
+	ck_assert_int_eq(c.servo, SERVO_PI);
 	ck_assert_double_eq(c.pi_kp, 0.7);
 	ck_assert_double_eq(c.pi_ki, 0.3);
 	ck_assert_double_eq(c.first_step_threshold_s, 0.0);

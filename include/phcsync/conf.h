@@ -6,8 +6,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "phcsync/servo.h"
+
 enum conf_timescale { CONF_TIMESCALE_AUTO, CONF_TIMESCALE_UTC, CONF_TIMESCALE_TAI };
-enum conf_servo { CONF_SERVO_PI };
 enum conf_leap_mode { CONF_LEAP_SYSTEM, CONF_LEAP_STEP, CONF_LEAP_SMEAR };
 
 #define CONF_DEVICE_MAX 256
@@ -20,8 +21,8 @@ struct conf {
 	int readings;		      /* readings per poll, 1..25 */
 	int max_reads_per_second;     /* 0: no limit */
 	double poll_interval_s;
-	enum conf_servo servo;
-	double pi_kp; /* 0: derived from poll_interval */
+	enum servo_type servo; /* the algorithm, for servo_create */
+	double pi_kp;	       /* 0: derived from poll_interval */
 	double pi_ki;
 	double first_step_threshold_s; /* 0: never step at start */
 	double step_threshold_s;       /* 0: never step after start */
