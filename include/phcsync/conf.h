@@ -60,7 +60,15 @@ struct conf {
 	bool seccomp;		  /* install the system call filter */
 };
 
-/* The defaults documented in phcsyncd.conf(5). */
+/* One key as its documentation shows it: a row of the table the parser works from. */
+struct conf_key {
+	const char *name;
+	const char *def; /* the default as the file spells it; NULL: empty, which no value spells */
+	const char *unit; /* of a number ("seconds", "ppm"); NULL for none */
+	const char *doc;  /* words phcsyncd.conf(5) describes the key with */
+};
+
+/* The defaults documented in phcsyncd.conf(5): every key set to its row's def. */
 void conf_defaults(struct conf *c);
 
 /*
