@@ -529,6 +529,16 @@ void conf_defaults(struct conf *c)
 			set(c, &keys[i], "", 0, keys[i].key.def, strlen(keys[i].key.def), NULL, 0);
 }
 
+int conf_set(struct conf *c, const char *key, const char *value, const char *origin, char *err,
+	     size_t errlen)
+{
+	const struct row *k = find(key, strlen(key));
+
+	if (!k)
+		return fail(err, errlen, origin, 0, "%s: unknown key", key);
+	return set(c, k, origin, 0, value, strlen(value), err, errlen);
+}
+
 /* One line without its newline; seen[] holds the line where each key was first given. */
 static int parse_line(struct conf *c, const char *name, unsigned lineno, const char *line,
 		      size_t len, unsigned seen[KEY_COUNT], char *err, size_t errlen)

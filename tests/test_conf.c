@@ -888,6 +888,33 @@ START_TEST(test_example_enabled_is_defaults)
 }
 END_TEST
 
+/* -s and the like: the file's checks and messages, with the origin for file:line. */
+START_TEST(test_set)
+{
+	struct conf c, before;
+
+	conf_defaults(&c);
+	ck_assert_int_eq(conf_set(&c, "device", "interface:eth0", "-s", err, sizeof(err)), 0);
+	ck_assert_str_eq(c.device, "interface:eth0");
+	ck_assert_int_eq(conf_set(&c, "poll_interval", "0.5", "-s", err, sizeof(err)), 0);
+	ck_assert_double_eq(c.poll_interval_s, 0.5);
+
+	before = c;
+	ck_assert_int_eq(conf_set(&c, "device", "eth0", "-s", err, sizeof(err)), -1);
+	ck_assert_str_eq(err, "-s: device: expected " DEVICE_EXPECTED ", got \"eth0\"");
+	ck_assert_int_eq(conf_set(&c, "readings", "", "-s", err, sizeof(err)), -1);
+	ck_assert_str_eq(err, "-s: readings: missing value, expected an integer from 1 to 25");
+	/* The value is taken whole: no white space or comment is stripped. */
+	ck_assert_int_eq(conf_set(&c, "readings", "5 ", "-s", err, sizeof(err)), -1);
+	ck_assert_str_eq(err, "-s: readings: expected an integer from 1 to 25, got \"5 \"");
+	ck_assert_int_eq(conf_set(&c, "readings", "5#", "-s", err, sizeof(err)), -1);
+	ck_assert_int_eq(conf_set(&c, "readingz", "5", "-s", err, sizeof(err)), -1);
+	ck_assert_str_eq(err, "-s: readingz: unknown key");
+	ck_assert_int_eq(conf_set(&c, "readings", "0", "-s", NULL, 0), -1);
+	assert_conf_eq(&c, &before);
+}
+END_TEST
+
 static Suite *conf_suite(void)
 {
 	Suite *s = suite_create("conf");
@@ -913,6 +940,7 @@ static Suite *conf_suite(void)
 	tcase_add_loop_test(tc, test_errors, 0, sizeof(bad) / sizeof(bad[0]));
 	tcase_add_loop_test(tc, test_path_length, 0, sizeof(path_keys) / sizeof(path_keys[0]));
 	tcase_add_test(tc, test_nul_byte);
+	tcase_add_test(tc, test_set);
 	suite_add_tcase(s, tc);
 
 	tcase_add_test(tf, test_file_missing);

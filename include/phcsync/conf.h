@@ -72,6 +72,18 @@ struct conf_key {
 void conf_defaults(struct conf *c);
 
 /*
+ * Set one key as a file line `KEY VALUE` would, with the same checks (for the command
+ * line). value is taken whole: no comment or white space is stripped. Returns 0, or -1
+ * with c left unchanged and one of these in err (ORIGIN is origin, such as "-s"):
+ *   ORIGIN: KEY: expected WHAT, got "VALUE"
+ *   ORIGIN: KEY: missing value, expected WHAT    (value is "")
+ *   ORIGIN: KEY: unknown key
+ * WHAT is the text the file's messages use for that key.
+ */
+int conf_set(struct conf *c, const char *key, const char *value, const char *origin, char *err,
+	     size_t errlen);
+
+/*
  * Parse text (len bytes, need not be NUL-terminated) on top of c. name is used in messages.
  * Returns 0, or -1 with "NAME:LINE: KEY: what was expected" in err and c left unchanged.
  */
