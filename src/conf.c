@@ -119,7 +119,7 @@ _Static_assert(sizeof(enum servo_type) == sizeof(int) &&
 #define KEY(name, def, unit, doc) .key = {name, def, unit, doc}
 #define AT(field) .off = offsetof(struct conf, field), .size = sizeof(((struct conf *)0)->field)
 
-/* One row per key; doc quotes phcsyncd.conf(5). */
+/* test_conf checks every row against phcsyncd.conf(5) (which doc quotes) and the example. */
 static const struct row keys[] = {
 	{KEY("device", "auto", NULL, "The PHC to follow"), AT(device), .kind = KIND_DEVICE,
 	 .words = device_words},
@@ -213,6 +213,11 @@ union value {
 	int n;	       /* KIND_NAME and KIND_BOOL */
 	const char *s; /* paths and accounts: what to store */
 };
+
+const struct conf_key *conf_key_at(size_t i)
+{
+	return i < KEY_COUNT ? &keys[i].key : NULL;
+}
 
 static bool is_space(char ch)
 {

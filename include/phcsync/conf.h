@@ -68,6 +68,9 @@ struct conf_key {
 	const char *doc;  /* words phcsyncd.conf(5) describes the key with */
 };
 
+/* The i-th key, or NULL past the last. */
+const struct conf_key *conf_key_at(size_t i);
+
 /* The defaults documented in phcsyncd.conf(5): every key set to its row's def. */
 void conf_defaults(struct conf *c);
 
