@@ -26,43 +26,18 @@
 /* Longer than any valid value, so a value that does not fit is already invalid. */
 #define VALUE_MAX 512
 
-enum key_id {
-	KEY_DEVICE,
-	KEY_READOUT,
-	KEY_READINGS,
-	KEY_MAX_READS_PER_SECOND,
-	KEY_POLL_INTERVAL,
-	KEY_SERVO,
-	KEY_PI_KP,
-	KEY_PI_KI,
-	KEY_FIRST_STEP_THRESHOLD,
-	KEY_STEP_THRESHOLD,
-	KEY_MAX_OFFSET_PANIC,
-	KEY_ALLOW_LARGE_STEP,
-	KEY_OFFSET_NS,
-	KEY_TIMESCALE,
-	KEY_UTC_OFFSET,
-	KEY_RTCSYNC,
-	KEY_SUMMARY_INTERVAL,
-	KEY_LEAPFILE,
-	KEY_LEAP_MODE,
-	KEY_LEAP_SMEAR_WINDOW,
-	KEY_CONTROL_SOCKET,
-	KEY_CONTROL_GROUP,
-	KEY_WAIT_FOR_DEVICE,
-	KEY_HOLDOVER_AFTER,
-	KEY_DISRUPTION_SAMPLES,
-	KEY_STEP_WINDOW,
-	KEY_STEP_LIMIT_BACK,
-	KEY_STEP_LIMIT_COUNT,
-	KEY_REFERENCE_FREQ_LIMIT,
-	KEY_DRIFTFILE,
-	KEY_USER,
-	KEY_SECCOMP,
-	KEY_COUNT,
+/* A socket is a path limited by the AF_UNIX address; a device may also name an interface. */
+enum kind {
+	KIND_DEVICE,
+	KIND_PATH,
+	KIND_SOCKET,
+	KIND_USER,
+	KIND_GROUP,
+	KIND_NAME,
+	KIND_BOOL,
+	KIND_INT,
+	KIND_REAL
 };
-
-enum key_kind { KIND_DEVICE, KIND_PATH, KIND_ACCOUNT, KIND_NAME, KIND_INT, KIND_REAL, KIND_BOOL };
 
 struct name_value {
 	const char *name;
@@ -75,15 +50,15 @@ struct word_value {
 	const char *stored;
 };
 
-struct key_desc {
-	const char *name;
-	const char *expected;		/* completes "expected ..." in messages */
-	const struct name_value *names; /* KIND_NAME and KIND_BOOL, NULL-terminated */
-	const struct word_value *words; /* KIND_DEVICE and KIND_PATH, NULL-terminated */
-	double min, max;		/* KIND_INT and KIND_REAL, inclusive */
-	size_t max_len;			/* KIND_DEVICE, KIND_PATH and KIND_ACCOUNT, in bytes */
-	enum key_kind kind;
-	bool zero_ok; /* 0 is also accepted below min (meaning "off") */
+/* Everything about one key; messages and defaults are made from it. */
+struct row {
+	struct conf_key key;
+	enum kind kind;
+	size_t off, size; /* the field it fills in struct conf */
+	double min, max;  /* KIND_INT and KIND_REAL, inclusive */
+	const char *zero; /* what 0 means, if anything; below min it is then accepted too */
+	const struct name_value *names; /* KIND_NAME, NULL-terminated */
+	const struct word_value *words; /* paths, NULL-terminated */
 };
 
 static const struct name_value readout_names[] = {
@@ -93,7 +68,7 @@ static const struct name_value readout_names[] = {
 };
 
 static const struct name_value servo_names[] = {
-	{"pi", CONF_SERVO_PI},
+	{"pi", SERVO_PI},
 	{NULL, 0},
 };
 
@@ -128,220 +103,120 @@ static const struct word_value driftfile_words[] = {{"none", ""}, {NULL, NULL}};
 #define IFACE_NAME_MAX 15
 /* useradd's default limit, and what fits utmp's ut_user. */
 #define ACCOUNT_NAME_MAX 32
-/* The message below promises the AF_UNIX limit; make sure it is the one we build against. */
 #define SOCKET_PATH_MAX (sizeof(((struct sockaddr_un *)0)->sun_path) - 1)
-_Static_assert(SOCKET_PATH_MAX == 107, "update the control_socket message");
+_Static_assert(SOCKET_PATH_MAX < CONF_PATH_MAX && ACCOUNT_NAME_MAX < CONF_NAME_MAX,
+	       "struct conf's strings hold what the parser accepts");
+
+/* store() writes KIND_NAME values as int. */
+_Static_assert(sizeof(enum servo_type) == sizeof(int) &&
+		       sizeof(enum conf_timescale) == sizeof(int) &&
+		       sizeof(enum conf_leap_mode) == sizeof(int),
+	       "enum fields are int-sized");
 
 /* 1e9 s (about 32 years) as nanoseconds still fits an int64_t nine times over. */
 #define THRESHOLD_MAX_S 1e9
 
-static const struct key_desc keys[KEY_COUNT] = {
-	[KEY_DEVICE] = {.name = "device",
-			.kind = KIND_DEVICE,
-			.expected =
-				"auto, a path starting with / (no spaces, at most 255 bytes) or "
-				"interface:NAME (NAME 1 to 15 bytes, no /, : or spaces)",
-			.words = device_words,
-			.max_len = CONF_DEVICE_MAX - 1},
-	[KEY_READOUT] = {.name = "readout",
-			 .kind = KIND_NAME,
-			 .expected = "auto, precise, extended, basic or gettime",
-			 .names = readout_names},
-	[KEY_READINGS] = {.name = "readings",
-			  .kind = KIND_INT,
-			  .expected = "an integer from 1 to 25",
-			  .min = 1,
-			  .max = 25},
-	[KEY_MAX_READS_PER_SECOND] = {.name = "max_reads_per_second",
-				      .kind = KIND_INT,
-				      .expected = "an integer from 0 (no limit) to 1000000",
-				      .min = 0,
-				      .max = 1000000},
-	[KEY_POLL_INTERVAL] = {.name = "poll_interval",
-			       .kind = KIND_REAL,
-			       .expected = "seconds from 0.015625 to 64",
-			       .min = 0.015625,
-			       .max = 64},
-	[KEY_SERVO] = {.name = "servo", .kind = KIND_NAME, .expected = "pi", .names = servo_names},
-	[KEY_PI_KP] = {.name = "pi_kp",
-		       .kind = KIND_REAL,
-		       .expected = "a number from 0 to 10",
-		       .min = 0,
-		       .max = 10},
-	[KEY_PI_KI] = {.name = "pi_ki",
-		       .kind = KIND_REAL,
-		       .expected = "a number from 0 to 10",
-		       .min = 0,
-		       .max = 10},
-	[KEY_FIRST_STEP_THRESHOLD] = {.name = "first_step_threshold",
-				      .kind = KIND_REAL,
-				      .expected = "seconds from 0 to 1000000000",
-				      .min = 0,
-				      .max = THRESHOLD_MAX_S},
-	[KEY_STEP_THRESHOLD] = {.name = "step_threshold",
-				.kind = KIND_REAL,
-				.expected = "seconds from 0 to 1000000000",
-				.min = 0,
-				.max = THRESHOLD_MAX_S},
-	[KEY_MAX_OFFSET_PANIC] = {.name = "max_offset_panic",
-				  .kind = KIND_REAL,
-				  .expected = "seconds from 0 to 1000000000",
-				  .min = 0,
-				  .max = THRESHOLD_MAX_S},
-	[KEY_ALLOW_LARGE_STEP] = {.name = "allow_large_step",
-				  .kind = KIND_BOOL,
-				  .expected = "yes or no",
-				  .names = bool_names},
-	[KEY_OFFSET_NS] = {.name = "offset_ns",
-			   .kind = KIND_INT,
-			   .expected = "an integer from -1000000000000 to 1000000000000",
-			   .min = -1e12,
-			   .max = 1e12},
-	[KEY_TIMESCALE] = {.name = "timescale",
-			   .kind = KIND_NAME,
-			   .expected = "auto, utc or tai",
-			   .names = timescale_names},
-	[KEY_UTC_OFFSET] = {.name = "utc_offset",
-			    .kind = KIND_INT,
-			    .expected = "an integer from 0 to 1000",
-			    .min = 0,
-			    .max = 1000},
-	[KEY_RTCSYNC] = {.name = "rtcsync",
-			 .kind = KIND_BOOL,
-			 .expected = "yes or no",
-			 .names = bool_names},
-	[KEY_SUMMARY_INTERVAL] = {.name = "summary_interval",
-				  .kind = KIND_REAL,
-				  .expected = "0 (off) or seconds from 1 to 86400",
-				  .min = 1,
-				  .max = 86400,
-				  .zero_ok = true},
-	[KEY_LEAPFILE] = {.name = "leapfile",
-			  .kind = KIND_PATH,
-			  .expected =
-				  "auto, none or a path starting with / (no spaces, at most 255 "
-				  "bytes)",
-			  .words = leapfile_words,
-			  .max_len = CONF_PATH_MAX - 1},
-	[KEY_LEAP_MODE] = {.name = "leap_mode",
-			   .kind = KIND_NAME,
-			   .expected = "system, step or smear",
-			   .names = leap_mode_names},
-	[KEY_LEAP_SMEAR_WINDOW] = {.name = "leap_smear_window",
-				   .kind = KIND_REAL,
-				   .expected = "seconds from 60 to 172800",
-				   .min = 60,
-				   .max = 172800},
-	[KEY_CONTROL_SOCKET] = {.name = "control_socket",
-				.kind = KIND_PATH,
-				.expected =
-					"none or a path starting with / (no spaces, at most 107 "
-					"bytes to fit an AF_UNIX socket address)",
-				.words = control_socket_words,
-				.max_len = SOCKET_PATH_MAX},
-	[KEY_CONTROL_GROUP] = {.name = "control_group",
-			       .kind = KIND_ACCOUNT,
-			       .expected =
-				       "a group name (a lower-case letter or _, then lower-case "
-				       "letters, digits, _ or -, at most 32 bytes)",
-			       .max_len = ACCOUNT_NAME_MAX},
-	[KEY_WAIT_FOR_DEVICE] = {.name = "wait_for_device",
-				 .kind = KIND_BOOL,
-				 .expected = "yes or no",
-				 .names = bool_names},
-	[KEY_HOLDOVER_AFTER] = {.name = "holdover_after",
-				.kind = KIND_INT,
-				.expected = "an integer from 1 to 1000",
-				.min = 1,
-				.max = 1000},
-	[KEY_DISRUPTION_SAMPLES] = {.name = "disruption_samples",
-				    .kind = KIND_INT,
-				    .expected = "an integer from 1 to 10",
-				    .min = 1,
-				    .max = 10},
-	[KEY_STEP_WINDOW] = {.name = "step_window",
-			     .kind = KIND_REAL,
-			     .expected = "seconds from 1 to 604800",
-			     .min = 1,
-			     .max = 604800},
-	[KEY_STEP_LIMIT_BACK] = {.name = "step_limit_back",
-				 .kind = KIND_REAL,
-				 .expected = "0 (no limit) or seconds from 0.000001 to 1000000000",
-				 .min = 0.000001,
-				 .max = THRESHOLD_MAX_S,
-				 .zero_ok = true},
-	[KEY_STEP_LIMIT_COUNT] = {.name = "step_limit_count",
-				  .kind = KIND_INT,
-				  .expected = "an integer from 0 (no limit) to 100",
-				  .min = 0,
-				  .max = 100},
-	[KEY_REFERENCE_FREQ_LIMIT] = {.name = "reference_freq_limit",
-				      .kind = KIND_REAL,
-				      .expected = "0 (off) or ppm from 1 to 200000",
-				      .min = 1,
-				      .max = 200000,
-				      .zero_ok = true},
-	[KEY_DRIFTFILE] = {.name = "driftfile",
-			   .kind = KIND_PATH,
-			   .expected =
-				   "none or a path starting with / (no spaces, at most 255 bytes)",
-			   .words = driftfile_words,
-			   .max_len = CONF_PATH_MAX - 1},
-	[KEY_USER] = {.name = "user",
-		      .kind = KIND_ACCOUNT,
-		      .expected = "a user name (a lower-case letter or _, then lower-case letters, "
-				  "digits, _ or -, at most 32 bytes)",
-		      .max_len = ACCOUNT_NAME_MAX},
-	[KEY_SECCOMP] = {.name = "seccomp",
-			 .kind = KIND_BOOL,
-			 .expected = "yes or no",
-			 .names = bool_names},
+#define KEY(name, def, unit, doc) .key = {name, def, unit, doc}
+#define AT(field) .off = offsetof(struct conf, field), .size = sizeof(((struct conf *)0)->field)
+
+/* test_conf checks every row against phcsyncd.conf(5) (which doc quotes) and the example. */
+static const struct row keys[] = {
+	{KEY("device", "auto", NULL, "The PHC to follow"), AT(device), .kind = KIND_DEVICE,
+	 .words = device_words},
+	{KEY("readout", "auto", NULL, "How each reading of the PHC is taken"), AT(readout),
+	 .kind = KIND_NAME, .names = readout_names},
+	{KEY("readings", "5", NULL, "Readings taken at each poll"), AT(readings), .kind = KIND_INT,
+	 .min = 1, .max = 25},
+	{KEY("max_reads_per_second", "100", NULL, "An upper bound on the rate of PHC reads"),
+	 AT(max_reads_per_second), .kind = KIND_INT, .min = 0, .max = 1000000, .zero = "no limit"},
+	{KEY("poll_interval", "1", "seconds", "Time between polls"), AT(poll_interval_s),
+	 .kind = KIND_REAL, .min = 0.015625, .max = 64},
+	{KEY("servo", "pi", NULL,
+	     "The algorithm that turns measured offsets into frequency corrections"),
+	 AT(servo), .kind = KIND_NAME, .names = servo_names},
+	{KEY("pi_kp", "0", NULL, "Proportional and integral constants of the PI servo"), AT(pi_kp),
+	 .kind = KIND_REAL, .min = 0, .max = 10},
+	{KEY("pi_ki", "0", NULL, "Proportional and integral constants of the PI servo"), AT(pi_ki),
+	 .kind = KIND_REAL, .min = 0, .max = 10},
+	{KEY("first_step_threshold", "0.00002", "seconds",
+	     "At start, an offset larger than this is corrected by a step rather than a slew"),
+	 AT(first_step_threshold_s), .kind = KIND_REAL, .min = 0, .max = THRESHOLD_MAX_S},
+	{KEY("step_threshold", "0.128", "seconds",
+	     "After the start, an offset larger than this is corrected by a step"),
+	 AT(step_threshold_s), .kind = KIND_REAL, .min = 0, .max = THRESHOLD_MAX_S},
+	{KEY("max_offset_panic", "86400", "seconds",
+	     "An offset larger than this is not corrected at all"),
+	 AT(max_offset_panic_s), .kind = KIND_REAL, .min = 0, .max = THRESHOLD_MAX_S},
+	{KEY("allow_large_step", "no", NULL, "Correct offsets beyond max_offset_panic anyway"),
+	 AT(allow_large_step), .kind = KIND_BOOL},
+	{KEY("offset_ns", "0", "nanoseconds",
+	     "A constant added to the PHC's time before it is compared with the system clock"),
+	 AT(offset_ns), .kind = KIND_INT, .min = -1e12, .max = 1e12},
+	{KEY("timescale", "auto", NULL, "The time scale the PHC keeps"), AT(timescale),
+	 .kind = KIND_NAME, .names = timescale_names},
+	{KEY("utc_offset", "37", "seconds",
+	     "TAI - UTC for a PHC that keeps TAI when there is no leap table"),
+	 AT(utc_offset_s), .kind = KIND_INT, .min = 0, .max = 1000},
+	{KEY("rtcsync", "no", NULL,
+	     "let the kernel copy the system time to the battery-backed real-time clock"),
+	 AT(rtcsync), .kind = KIND_BOOL},
+	{KEY("summary_interval", "300", "seconds",
+	     "How often a summary of how well the clock is tracking is logged"),
+	 AT(summary_interval_s), .kind = KIND_REAL, .min = 1, .max = 86400, .zero = "off"},
+	{KEY("leapfile", "auto", NULL, "The leap second table"), AT(leapfile), .kind = KIND_PATH,
+	 .words = leapfile_words},
+	{KEY("leap_mode", "system", NULL, "How a leap second reaches the system clock"),
+	 AT(leap_mode), .kind = KIND_NAME, .names = leap_mode_names},
+	{KEY("leap_smear_window", "86400", "seconds", "The length of the smear"),
+	 AT(leap_smear_window_s), .kind = KIND_REAL, .min = 60, .max = 172800},
+	{KEY("control_socket", "/run/phcsyncd/phcsyncd.sock", NULL,
+	     "The Unix domain socket on which phcsyncd serves its status and metrics"),
+	 AT(control_socket), .kind = KIND_SOCKET, .words = control_socket_words},
+	{KEY("control_group", NULL, NULL,
+	     "The group that may use the control socket besides the daemon's user"),
+	 AT(control_group), .kind = KIND_GROUP},
+	{KEY("wait_for_device", "yes", NULL,
+	     "a PHC that is missing at start or disappears later is waited for"),
+	 AT(wait_for_device), .kind = KIND_BOOL},
+	{KEY("holdover_after", "3", NULL, "After this many failed polls in a row"),
+	 AT(holdover_after), .kind = KIND_INT, .min = 1, .max = 1000},
+	{KEY("disruption_samples", "3", NULL,
+	     "is corrected only after this many consecutive samples agree on it"),
+	 AT(disruption_samples), .kind = KIND_INT, .min = 1, .max = 10},
+	{KEY("step_window", "3600", "seconds",
+	     "how much the clock may be stepped within a sliding window of step_window seconds"),
+	 AT(step_window_s), .kind = KIND_REAL, .min = 1, .max = 604800},
+	{KEY("step_limit_back", "1", "seconds",
+	     "the backward steps together may not exceed step_limit_back seconds"),
+	 AT(step_limit_back_s), .kind = KIND_REAL, .min = 0.000001, .max = THRESHOLD_MAX_S,
+	 .zero = "no limit"},
+	{KEY("step_limit_count", "10", NULL, "there may be at most step_limit_count steps"),
+	 AT(step_limit_count), .kind = KIND_INT, .min = 0, .max = 100, .zero = "no limit"},
+	{KEY("reference_freq_limit", "800", "ppm",
+	     "the PHC's rate is measured against the local oscillator"),
+	 AT(reference_freq_limit_ppm), .kind = KIND_REAL, .min = 1, .max = 200000, .zero = "off"},
+	{KEY("driftfile", "none", NULL,
+	     "A file in which the clock's frequency is kept across restarts"),
+	 AT(driftfile), .kind = KIND_PATH, .words = driftfile_words},
+	{KEY("user", NULL, NULL,
+	     "The user to switch to once the device, socket and files are open"),
+	 AT(user), .kind = KIND_USER},
+	{KEY("seccomp", "no", NULL, "Install a system call filter"), AT(seccomp),
+	 .kind = KIND_BOOL},
 };
+
+#define KEY_COUNT (sizeof(keys) / sizeof(keys[0]))
 
 union value {
 	int64_t i;
 	double d;
 	int n;	       /* KIND_NAME and KIND_BOOL */
-	const char *s; /* KIND_DEVICE, KIND_PATH and KIND_ACCOUNT: what to store */
+	const char *s; /* paths and accounts: what to store */
 };
 
-void conf_defaults(struct conf *c)
+const struct conf_key *conf_key_at(size_t i)
 {
-	*c = (struct conf){
-		.device = "auto",
-		.readout = PHC_METHOD_AUTO,
-		.readings = 5,
-		.max_reads_per_second = 100,
-		.poll_interval_s = 1.0,
-		.servo = CONF_SERVO_PI,
-		.pi_kp = 0.0,
-		.pi_ki = 0.0,
-		.first_step_threshold_s = 0.00002,
-		.step_threshold_s = 0.128,
-		.max_offset_panic_s = 86400.0,
-		.allow_large_step = false,
-		.offset_ns = 0,
-		.timescale = CONF_TIMESCALE_AUTO,
-		.utc_offset_s = 37,
-		.utc_offset_set = false,
-		.rtcsync = false,
-		.summary_interval_s = 300.0,
-		.leapfile = "",
-		.leap_mode = CONF_LEAP_SYSTEM,
-		.leap_smear_window_s = 86400.0,
-		.control_socket = "/run/phcsyncd/phcsyncd.sock",
-		.control_group = "",
-		.wait_for_device = true,
-		.holdover_after = 3,
-		.disruption_samples = 3,
-		.step_window_s = 3600.0,
-		.step_limit_back_s = 1.0,
-		.step_limit_count = 10,
-		.reference_freq_limit_ppm = 800.0,
-		.driftfile = "",
-		.user = "",
-		.seccomp = false,
-	};
+	return i < KEY_COUNT ? &keys[i].key : NULL;
 }
 
 static bool is_space(char ch)
@@ -402,11 +277,11 @@ static bool is_ifname(const char *s)
 }
 
 /* Names as useradd and groupadd accept them by default, less the trailing $ of machine accounts. */
-static bool is_account(const char *s, size_t len, size_t max_len)
+static bool is_account(const char *s, size_t len)
 {
 	size_t i;
 
-	if (len == 0 || len > max_len || !((s[0] >= 'a' && s[0] <= 'z') || s[0] == '_'))
+	if (len == 0 || len > ACCOUNT_NAME_MAX || !((s[0] >= 'a' && s[0] <= 'z') || s[0] == '_'))
 		return false;
 	for (i = 1; i < len; i++)
 		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '_' ||
@@ -415,7 +290,13 @@ static bool is_account(const char *s, size_t len, size_t max_len)
 	return true;
 }
 
-static bool parse_path(const struct key_desc *k, const char *s, size_t len, union value *v)
+/* A socket path is limited by the AF_UNIX address, other paths by their field. */
+static size_t path_max(const struct row *k)
+{
+	return k->kind == KIND_SOCKET ? SOCKET_PATH_MAX : k->size - 1;
+}
+
+static bool parse_path(const struct row *k, const char *s, size_t len, union value *v)
 {
 	const struct word_value *w;
 
@@ -426,18 +307,17 @@ static bool parse_path(const struct key_desc *k, const char *s, size_t len, unio
 		}
 	}
 	v->s = s;
-	return s[0] == '/' && len <= k->max_len && !has_space(s);
+	return s[0] == '/' && len <= path_max(k) && !has_space(s);
 }
 
-static bool in_range(const struct key_desc *k, double v)
+static bool in_range(const struct row *k, double v)
 {
-	return (v >= k->min && v <= k->max) || (k->zero_ok && v == 0);
+	return (v >= k->min && v <= k->max) || (k->zero && v == 0);
 }
 
-static bool parse_value(const struct key_desc *k, const char *s, size_t len, union value *v)
+static bool parse_value(const struct row *k, const char *s, size_t len, union value *v)
 {
 	const struct name_value *nv;
-	double d;
 
 	switch (k->kind) {
 	case KIND_DEVICE:
@@ -447,13 +327,15 @@ static bool parse_value(const struct key_desc *k, const char *s, size_t len, uni
 		}
 		return parse_path(k, s, len, v);
 	case KIND_PATH:
+	case KIND_SOCKET:
 		return parse_path(k, s, len, v);
-	case KIND_ACCOUNT:
+	case KIND_USER:
+	case KIND_GROUP:
 		v->s = s;
-		return is_account(s, len, k->max_len);
+		return is_account(s, len);
 	case KIND_NAME:
 	case KIND_BOOL:
-		for (nv = k->names; nv->name; nv++) {
+		for (nv = k->kind == KIND_BOOL ? bool_names : k->names; nv->name; nv++) {
 			if (span_eq(s, len, nv->name)) {
 				v->n = nv->value;
 				return true;
@@ -464,137 +346,202 @@ static bool parse_value(const struct key_desc *k, const char *s, size_t len, uni
 		/* Range bounds are below 2^53, so the double comparison is exact. */
 		return parse_int(s, &v->i) && in_range(k, (double)v->i);
 	case KIND_REAL:
-		if (!parse_real(s, &d) || !in_range(k, d))
-			return false;
-		v->d = d;
-		return true;
+		return parse_real(s, &v->d) && in_range(k, v->d);
 	}
 	return false;
 }
 
-/* parse_value checked that s fits; this only keeps a wrong table from overflowing dst. */
-static void store_str(char *dst, size_t size, const char *s)
+/* parse_value checked that strings fit; snprintf only keeps a wrong row from overflowing. */
+static void store(struct conf *c, const struct row *k, const union value *v)
 {
-	snprintf(dst, size, "%s", s);
+	void *field = (char *)c + k->off;
+
+	switch (k->kind) {
+	case KIND_NAME:
+		*(int *)field = v->n;
+		break;
+	case KIND_BOOL:
+		*(bool *)field = v->n;
+		break;
+	case KIND_INT: /* an int or, told by its size, an int64_t */
+		if (k->size == sizeof(int64_t))
+			*(int64_t *)field = v->i;
+		else
+			*(int *)field = (int)v->i;
+		break;
+	case KIND_REAL:
+		*(double *)field = v->d;
+		break;
+	default:
+		snprintf(field, k->size, "%s", v->s);
+	}
 }
 
-static void store(struct conf *c, enum key_id id, const union value *v)
+/* Appends to a fixed buffer, truncating; long enough for every row's text. */
+struct text {
+	char buf[320];
+	size_t used;
+};
+
+static void put(struct text *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void put(struct text *t, const char *fmt, ...)
 {
-	switch (id) {
-	case KEY_DEVICE:
-		store_str(c->device, sizeof(c->device), v->s);
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(t->buf + t->used, sizeof(t->buf) - t->used, fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		t->used += (size_t)n;
+	if (t->used >= sizeof(t->buf))
+		t->used = sizeof(t->buf) - 1;
+}
+
+/* The shortest fixed-point spelling of v that reads back as v: 1000000, not 1e+06. */
+static void put_number(struct text *t, double v)
+{
+	char s[64];
+	int prec = 0;
+
+	do
+		snprintf(s, sizeof(s), "%.*f", prec, v);
+	while (strtod(s, NULL) != v && ++prec < 20);
+	put(t, "%s", s);
+}
+
+/* The separator before item i of n in "a, b or c". */
+static const char *sep(size_t i, size_t n)
+{
+	return i == 0 ? "" : i + 1 == n ? " or " : ", ";
+}
+
+/* What completes "expected ..." for k. */
+static void expected(const struct row *k, struct text *t)
+{
+	const char *number = k->kind == KIND_INT ? "an integer" : k->key.unit;
+	size_t i, n = 0, items;
+
+	switch (k->kind) {
+	case KIND_BOOL:
+		put(t, "yes or no");
 		break;
-	case KEY_READOUT:
-		c->readout = v->n;
+	case KIND_NAME:
+		while (k->names[n].name)
+			n++;
+		for (i = 0; i < n; i++)
+			put(t, "%s%s", sep(i, n), k->names[i].name);
 		break;
-	case KEY_READINGS:
-		c->readings = (int)v->i;
+	case KIND_INT:
+	case KIND_REAL:
+		if (k->zero && k->min > 0)
+			put(t, "0 (%s) or ", k->zero);
+		put(t, "%s from ", number ? number : "a number");
+		put_number(t, k->min);
+		if (k->zero && k->min == 0)
+			put(t, " (%s)", k->zero);
+		put(t, " to ");
+		put_number(t, k->max);
 		break;
-	case KEY_MAX_READS_PER_SECOND:
-		c->max_reads_per_second = (int)v->i;
+	case KIND_USER:
+	case KIND_GROUP:
+		put(t,
+		    "a %s name (a lower-case letter or _, then lower-case letters, digits, _ or -, "
+		    "at most %d bytes)",
+		    k->kind == KIND_USER ? "user" : "group", ACCOUNT_NAME_MAX);
 		break;
-	case KEY_POLL_INTERVAL:
-		c->poll_interval_s = v->d;
-		break;
-	case KEY_SERVO:
-		c->servo = (enum conf_servo)v->n;
-		break;
-	case KEY_PI_KP:
-		c->pi_kp = v->d;
-		break;
-	case KEY_PI_KI:
-		c->pi_ki = v->d;
-		break;
-	case KEY_FIRST_STEP_THRESHOLD:
-		c->first_step_threshold_s = v->d;
-		break;
-	case KEY_STEP_THRESHOLD:
-		c->step_threshold_s = v->d;
-		break;
-	case KEY_MAX_OFFSET_PANIC:
-		c->max_offset_panic_s = v->d;
-		break;
-	case KEY_ALLOW_LARGE_STEP:
-		c->allow_large_step = v->n;
-		break;
-	case KEY_OFFSET_NS:
-		c->offset_ns = v->i;
-		break;
-	case KEY_TIMESCALE:
-		c->timescale = (enum conf_timescale)v->n;
-		break;
-	case KEY_UTC_OFFSET:
-		c->utc_offset_s = (int)v->i;
-		c->utc_offset_set = true;
-		break;
-	case KEY_RTCSYNC:
-		c->rtcsync = v->n;
-		break;
-	case KEY_SUMMARY_INTERVAL:
-		c->summary_interval_s = v->d;
-		break;
-	case KEY_LEAPFILE:
-		store_str(c->leapfile, sizeof(c->leapfile), v->s);
-		break;
-	case KEY_LEAP_MODE:
-		c->leap_mode = (enum conf_leap_mode)v->n;
-		break;
-	case KEY_LEAP_SMEAR_WINDOW:
-		c->leap_smear_window_s = v->d;
-		break;
-	case KEY_CONTROL_SOCKET:
-		store_str(c->control_socket, sizeof(c->control_socket), v->s);
-		break;
-	case KEY_CONTROL_GROUP:
-		store_str(c->control_group, sizeof(c->control_group), v->s);
-		break;
-	case KEY_WAIT_FOR_DEVICE:
-		c->wait_for_device = v->n;
-		break;
-	case KEY_HOLDOVER_AFTER:
-		c->holdover_after = (int)v->i;
-		break;
-	case KEY_DISRUPTION_SAMPLES:
-		c->disruption_samples = (int)v->i;
-		break;
-	case KEY_STEP_WINDOW:
-		c->step_window_s = v->d;
-		break;
-	case KEY_STEP_LIMIT_BACK:
-		c->step_limit_back_s = v->d;
-		break;
-	case KEY_STEP_LIMIT_COUNT:
-		c->step_limit_count = (int)v->i;
-		break;
-	case KEY_REFERENCE_FREQ_LIMIT:
-		c->reference_freq_limit_ppm = v->d;
-		break;
-	case KEY_DRIFTFILE:
-		store_str(c->driftfile, sizeof(c->driftfile), v->s);
-		break;
-	case KEY_USER:
-		store_str(c->user, sizeof(c->user), v->s);
-		break;
-	case KEY_SECCOMP:
-		c->seccomp = v->n;
-		break;
-	case KEY_COUNT:
+	case KIND_DEVICE:
+	case KIND_PATH:
+	case KIND_SOCKET:
+		while (k->words[n].word)
+			n++;
+		items = n + 1 + (k->kind == KIND_DEVICE);
+		for (i = 0; i < n; i++)
+			put(t, "%s%s", sep(i, items), k->words[i].word);
+		put(t, "%sa path starting with / (no spaces, at most %zu bytes%s)", sep(n, items),
+		    path_max(k), k->kind == KIND_SOCKET ? " to fit an AF_UNIX socket address" : "");
+		if (k->kind == KIND_DEVICE)
+			put(t, "%s" IFACE_PREFIX "NAME (NAME 1 to %d bytes, no /, : or spaces)",
+			    sep(n + 1, items), IFACE_NAME_MAX);
 		break;
 	}
 }
 
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+/* "NAME:LINE: " then fmt in err, or "NAME: " when lineno is 0. */
+static int fail(char *err, size_t errlen, const char *name, unsigned lineno, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
 
-static int fail(char *err, size_t errlen, const char *fmt, ...)
+static int fail(char *err, size_t errlen, const char *name, unsigned lineno, const char *fmt, ...)
 {
-	va_list ap;
+	int n;
 
-	/* vsnprintf writes nothing when errlen is 0, so err may then be NULL. */
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
+	/* snprintf writes nothing when errlen is 0, so err may then be NULL. */
+	n = lineno ? snprintf(err, errlen, "%s:%u: ", name, lineno)
+		   : snprintf(err, errlen, "%s: ", name);
+	if (n >= 0 && (size_t)n < errlen) {
+		va_list ap;
+
+		va_start(ap, fmt);
+		vsnprintf(err + n, errlen - (size_t)n, fmt, ap);
+		va_end(ap);
+	}
 	return -1;
+}
+
+/* Check val (len bytes, not NUL-terminated) for k and store it; c is untouched on error. */
+static int set(struct conf *c, const struct row *k, const char *name, unsigned lineno,
+	       const char *val, size_t len, char *err, size_t errlen)
+{
+	struct text want = {.used = 0};
+	char buf[VALUE_MAX];
+	union value v;
+
+	if (len > 0 && len < sizeof(buf)) {
+		memcpy(buf, val, len);
+		buf[len] = '\0';
+		if (parse_value(k, buf, len, &v)) {
+			store(c, k, &v);
+			return 0;
+		}
+	}
+	expected(k, &want);
+	if (len == 0)
+		return fail(err, errlen, name, lineno, "%s: missing value, expected %s",
+			    k->key.name, want.buf);
+	return fail(err, errlen, name, lineno, "%s: expected %s, got \"%.*s\"", k->key.name,
+		    want.buf, (int)len, val);
+}
+
+static const struct row *find(const char *key, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < KEY_COUNT; i++)
+		if (span_eq(key, len, keys[i].key.name))
+			return &keys[i];
+	return NULL;
+}
+
+void conf_defaults(struct conf *c)
+{
+	size_t i;
+
+	memset(c, 0, sizeof(*c));
+	/* The defaults are constants that test_conf sees parsed, so none fails here. */
+	for (i = 0; i < KEY_COUNT; i++)
+		if (keys[i].key.def)
+			set(c, &keys[i], "", 0, keys[i].key.def, strlen(keys[i].key.def), NULL, 0);
+}
+
+int conf_set(struct conf *c, const char *key, const char *value, const char *origin, char *err,
+	     size_t errlen)
+{
+	const struct row *k = find(key, strlen(key));
+
+	if (!k)
+		return fail(err, errlen, origin, 0, "%s: unknown key", key);
+	return set(c, k, origin, 0, value, strlen(value), err, errlen);
 }
 
 /* One line without its newline; seen[] holds the line where each key was first given. */
@@ -603,13 +550,10 @@ static int parse_line(struct conf *c, const char *name, unsigned lineno, const c
 {
 	const char *key, *val, *hash;
 	size_t key_len, val_len;
-	char buf[VALUE_MAX];
-	union value v = {0};
-	bool ok;
-	int id;
+	const struct row *k;
 
 	if (memchr(line, '\0', len))
-		return fail(err, errlen, "%s:%u: expected text, got a NUL byte", name, lineno);
+		return fail(err, errlen, name, lineno, "expected text, got a NUL byte");
 	hash = memchr(line, '#', len);
 	if (hash)
 		len = (size_t)(hash - line);
@@ -632,29 +576,16 @@ static int parse_line(struct conf *c, const char *name, unsigned lineno, const c
 		val_len--;
 	}
 
-	for (id = 0; id < KEY_COUNT; id++)
-		if (span_eq(key, key_len, keys[id].name))
-			break;
-	if (id == KEY_COUNT)
-		return fail(err, errlen, "%s:%u: %.*s: unknown key", name, lineno, (int)key_len,
-			    key);
-	if (seen[id])
-		return fail(err, errlen, "%s:%u: %s: expected once, already given on line %u", name,
-			    lineno, keys[id].name, seen[id]);
-	if (val_len == 0)
-		return fail(err, errlen, "%s:%u: %s: missing value, expected %s", name, lineno,
-			    keys[id].name, keys[id].expected);
-	ok = val_len < sizeof(buf);
-	if (ok) {
-		memcpy(buf, val, val_len);
-		buf[val_len] = '\0';
-		ok = parse_value(&keys[id], buf, val_len, &v);
-	}
-	if (!ok)
-		return fail(err, errlen, "%s:%u: %s: expected %s, got \"%.*s\"", name, lineno,
-			    keys[id].name, keys[id].expected, (int)val_len, val);
-	store(c, (enum key_id)id, &v);
-	seen[id] = lineno;
+	k = find(key, key_len);
+	if (!k)
+		return fail(err, errlen, name, lineno, "%.*s: unknown key", (int)key_len, key);
+	if (seen[k - keys])
+		return fail(err, errlen, name, lineno,
+			    "%s: expected once, already given on line %u", k->key.name,
+			    seen[k - keys]);
+	if (set(c, k, name, lineno, val, val_len, err, errlen) < 0)
+		return -1;
+	seen[k - keys] = lineno;
 	return 0;
 }
 
@@ -734,14 +665,14 @@ int conf_parse_file(struct conf *c, const char *path, char *err, size_t errlen)
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
 		e = errno;
-		fail(err, errlen, "%s: cannot read: %s", path, strerror(e));
+		fail(err, errlen, path, 0, "cannot read: %s", strerror(e));
 		errno = e;
 		return -1;
 	}
 	ret = read_all(fd, &text, &len);
 	close(fd);
 	if (ret < 0) {
-		fail(err, errlen, "%s: cannot read: %s", path, strerror(-ret));
+		fail(err, errlen, path, 0, "cannot read: %s", strerror(-ret));
 		errno = -ret;
 		return -1;
 	}

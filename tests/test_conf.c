@@ -10,45 +10,6 @@
 #include "phcsync/conf.h"
 #include "phcsync/phc.h"
 
-static const char *const all_keys[] = {
-	"device",
-	"readout",
-	"readings",
-	"max_reads_per_second",
-	"poll_interval",
-	"servo",
-	"pi_kp",
-	"pi_ki",
-	"first_step_threshold",
-	"step_threshold",
-	"max_offset_panic",
-	"allow_large_step",
-	"offset_ns",
-	"timescale",
-	"utc_offset",
-	"rtcsync",
-	"summary_interval",
-	"leapfile",
-	"leap_mode",
-	"leap_smear_window",
-	"control_socket",
-	"wait_for_device",
-	"holdover_after",
-	"disruption_samples",
-	"step_window",
-	"step_limit_back",
-	"step_limit_count",
-	"reference_freq_limit",
-	"driftfile",
-	"seccomp",
-};
-
-/* Keys whose default is empty, which no value spells: the example shows them as "# key ...". */
-static const char *const empty_default_keys[] = {
-	"control_group",
-	"user",
-};
-
 static char err[512];
 
 static int parse(struct conf *c, const char *text)
@@ -75,7 +36,6 @@ static void assert_conf_eq(const struct conf *a, const struct conf *b)
 	ck_assert_int_eq(a->offset_ns, b->offset_ns);
 	ck_assert_int_eq(a->timescale, b->timescale);
 	ck_assert_int_eq(a->utc_offset_s, b->utc_offset_s);
-	ck_assert_int_eq(a->utc_offset_set, b->utc_offset_set);
 	ck_assert_int_eq(a->rtcsync, b->rtcsync);
 	ck_assert_double_eq(a->summary_interval_s, b->summary_interval_s);
 	ck_assert_str_eq(a->leapfile, b->leapfile);
@@ -106,7 +66,7 @@ START_TEST(test_defaults)
 	ck_assert_int_eq(c.readings, 5);
 	ck_assert_int_eq(c.max_reads_per_second, 100);
 	ck_assert_double_eq(c.poll_interval_s, 1.0);
-	ck_assert_int_eq(c.servo, CONF_SERVO_PI);
+	ck_assert_int_eq(c.servo, SERVO_PI);
 	ck_assert_double_eq(c.pi_kp, 0.0);
 	ck_assert_double_eq(c.pi_ki, 0.0);
 	ck_assert_double_eq(c.first_step_threshold_s, 0.00002);
@@ -116,7 +76,6 @@ START_TEST(test_defaults)
 	ck_assert_int_eq(c.offset_ns, 0);
 	ck_assert_int_eq(c.timescale, CONF_TIMESCALE_AUTO);
 	ck_assert_int_eq(c.utc_offset_s, 37);
-	ck_assert(!c.utc_offset_set);
 	ck_assert(!c.rtcsync);
 	ck_assert_double_eq(c.summary_interval_s, 300.0);
 	ck_assert_str_eq(c.leapfile, "");
@@ -183,7 +142,7 @@ START_TEST(test_every_key)
 	ck_assert_int_eq(c.readings, 25);
 	ck_assert_int_eq(c.max_reads_per_second, 0);
 	ck_assert_double_eq(c.poll_interval_s, 0.25);
-	ck_assert_int_eq(c.servo, CONF_SERVO_PI);
+	ck_assert_int_eq(c.servo, SERVO_PI);
 	ck_assert_double_eq(c.pi_kp, 0.7);
 	ck_assert_double_eq(c.pi_ki, 0.3);
 	ck_assert_double_eq(c.first_step_threshold_s, 0.0);
@@ -193,7 +152,6 @@ START_TEST(test_every_key)
 	ck_assert_int_eq(c.offset_ns, -1000000000000LL);
 	ck_assert_int_eq(c.timescale, CONF_TIMESCALE_TAI);
 	ck_assert_int_eq(c.utc_offset_s, 0);
-	ck_assert(c.utc_offset_set);
 	ck_assert(c.rtcsync);
 	ck_assert_double_eq(c.summary_interval_s, 0.0);
 	ck_assert_str_eq(c.leapfile, "/etc/leap-seconds.list");
@@ -803,12 +761,17 @@ START_TEST(test_file_large)
 }
 END_TEST
 
+static const char *env_path(const char *name)
+{
+	const char *path = getenv(name);
+
+	ck_assert_msg(path != NULL, "%s is not set", name);
+	return path;
+}
+
 static const char *example_path(void)
 {
-	const char *path = getenv("PHCSYNC_EXAMPLE_CONF");
-
-	ck_assert_msg(path != NULL, "PHCSYNC_EXAMPLE_CONF is not set");
-	return path;
+	return env_path("PHCSYNC_EXAMPLE_CONF");
 }
 
 START_TEST(test_example_parses_to_defaults)
@@ -822,50 +785,22 @@ START_TEST(test_example_parses_to_defaults)
 }
 END_TEST
 
-/* Which of empty_default_keys line ("# key value") shows, or -1. */
-static int empty_default_key(const char *line)
-{
-	unsigned i;
-
-	for (i = 0; i < sizeof(empty_default_keys) / sizeof(empty_default_keys[0]); i++) {
-		size_t len = strlen(empty_default_keys[i]);
-
-		if (strncmp(line, "# ", 2) == 0 &&
-		    strncmp(line + 2, empty_default_keys[i], len) == 0 && line[2 + len] == ' ')
-			return (int)i;
-	}
-	return -1;
-}
-
 /*
  * The example comments every setting out as "#key value": enabling all of them must also
- * give the defaults, so the file cannot drift from conf_defaults or miss a key. A key whose
- * default is empty is shown as "# key value" instead, and that value must parse.
+ * give the defaults. (test_table_documented checks that every key is there.)
  */
 START_TEST(test_example_enabled_is_defaults)
 {
-	bool shown[sizeof(empty_default_keys) / sizeof(empty_default_keys[0])] = {false};
 	char line[1024], text[8192];
 	struct conf c, d;
-	size_t used = 1;
-	unsigned i;
+	size_t used = 0;
 	FILE *f;
 
-	/* A leading newline lets every enabled key be found as "\nkey ". */
-	text[0] = '\n';
 	f = fopen(example_path(), "r");
 	ck_assert_ptr_nonnull(f);
 	while (fgets(line, sizeof(line), f)) {
 		size_t len = strlen(line + 1);
-		int k = empty_default_key(line);
 
-		if (k >= 0) {
-			conf_defaults(&c);
-			ck_assert_msg(conf_parse_buffer(&c, "example", line + 2, strlen(line + 2),
-							err, sizeof(err)) == 0,
-				      "%s", err);
-			shown[k] = true;
-		}
 		if (line[0] != '#' || line[1] < 'a' || line[1] > 'z')
 			continue;
 		ck_assert_uint_lt(used + len, sizeof(text));
@@ -873,24 +808,309 @@ START_TEST(test_example_enabled_is_defaults)
 		used += len;
 	}
 	fclose(f);
-	text[used] = '\0';
-
-	for (i = 0; i < sizeof(all_keys) / sizeof(all_keys[0]); i++) {
-		char want[64];
-
-		snprintf(want, sizeof(want), "\n%s ", all_keys[i]);
-		ck_assert_msg(strstr(text, want) != NULL, "example lacks \"#%s\"", all_keys[i]);
-	}
-	for (i = 0; i < sizeof(shown) / sizeof(shown[0]); i++)
-		ck_assert_msg(shown[i], "example lacks \"# %s\"", empty_default_keys[i]);
 	conf_defaults(&c);
 	conf_defaults(&d);
 	ck_assert_msg(conf_parse_buffer(&c, "example", text, used, err, sizeof(err)) == 0, "%s",
 		      err);
-	/* utc_offset is given, so only the flag differs. */
-	ck_assert(c.utc_offset_set);
-	d.utc_offset_set = true;
 	assert_conf_eq(&c, &d);
+}
+END_TEST
+
+/* -s and the like: the file's checks and messages, with the origin for file:line. */
+START_TEST(test_set)
+{
+	struct conf c, before;
+
+	conf_defaults(&c);
+	ck_assert_int_eq(conf_set(&c, "device", "interface:eth0", "-s", err, sizeof(err)), 0);
+	ck_assert_str_eq(c.device, "interface:eth0");
+	ck_assert_int_eq(conf_set(&c, "poll_interval", "0.5", "-s", err, sizeof(err)), 0);
+	ck_assert_double_eq(c.poll_interval_s, 0.5);
+
+	before = c;
+	ck_assert_int_eq(conf_set(&c, "device", "eth0", "-s", err, sizeof(err)), -1);
+	ck_assert_str_eq(err, "-s: device: expected " DEVICE_EXPECTED ", got \"eth0\"");
+	ck_assert_int_eq(conf_set(&c, "readings", "", "-s", err, sizeof(err)), -1);
+	ck_assert_str_eq(err, "-s: readings: missing value, expected an integer from 1 to 25");
+	/* The value is taken whole: no white space or comment is stripped. */
+	ck_assert_int_eq(conf_set(&c, "readings", "5 ", "-s", err, sizeof(err)), -1);
+	ck_assert_str_eq(err, "-s: readings: expected an integer from 1 to 25, got \"5 \"");
+	ck_assert_int_eq(conf_set(&c, "readings", "5#", "-s", err, sizeof(err)), -1);
+	ck_assert_int_eq(conf_set(&c, "readingz", "5", "-s", err, sizeof(err)), -1);
+	ck_assert_str_eq(err, "-s: readingz: unknown key");
+	ck_assert_int_eq(conf_set(&c, "readings", "0", "-s", NULL, 0), -1);
+	assert_conf_eq(&c, &before);
+}
+END_TEST
+
+/* phcsyncd.conf(5)'s .TP entries, as plain text. */
+static struct man_entry {
+	char heads[4][32]; /* the keys its .TP and .TQ lines name */
+	int nheads;
+	size_t body; /* where the text after the heads starts */
+	char text[4096];
+} man[64];
+static int nman;
+
+/* Append s (n bytes) without roff's font and dash escapes, white space collapsed. */
+static void man_put(struct man_entry *e, const char *s, size_t n)
+{
+	size_t i, used = strlen(e->text);
+
+	for (i = 0; i < n; i++) {
+		char ch = s[i];
+
+		if (ch == '\\' && i + 1 < n && strchr("f&-", s[i + 1])) {
+			i += s[i + 1] == 'f' ? 2 : 1;
+			if (s[i] != '-')
+				continue;
+			ch = '-';
+		}
+		if (ch == ' ' && (used == 0 || e->text[used - 1] == ' '))
+			continue;
+		ck_assert_uint_lt(used + 1, sizeof(e->text));
+		e->text[used++] = ch;
+	}
+	e->text[used] = '\0';
+}
+
+/* A text line as it reads, a font macro's arguments as they print; other requests vanish. */
+static void man_line(struct man_entry *e, const char *line)
+{
+	char macro[4] = "";
+	const char *p, *q;
+	bool alt;
+
+	if (line[0] != '.') {
+		man_put(e, line, strlen(line));
+		man_put(e, " ", 1);
+		return;
+	}
+	sscanf(line + 1, "%3s", macro);
+	if (strspn(macro, "BIR") != strlen(macro) || strcmp(macro, "R") == 0)
+		return;
+	alt = strlen(macro) == 2; /* .BR and the like alternate fonts without a space */
+	for (p = line + 1 + strlen(macro); *p;) {
+		while (*p == ' ')
+			p++;
+		if (*p == '"') {
+			q = p + 1 + strcspn(p + 1, "\"");
+			man_put(e, p + 1, (size_t)(q - p - 1));
+			p = *q ? q + 1 : q;
+		} else {
+			q = p + strcspn(p, " ");
+			man_put(e, p, (size_t)(q - p));
+			p = q;
+		}
+		if (!alt)
+			man_put(e, " ", 1);
+	}
+	man_put(e, " ", 1);
+}
+
+static bool is_request(const char *line, const char *name)
+{
+	size_t len = strlen(name);
+
+	return strncmp(line, name, len) == 0 && (line[len] == '\0' || line[len] == ' ');
+}
+
+static void man_read(void)
+{
+	struct man_entry *e = NULL;
+	bool head_next = false;
+	char line[1024];
+	int depth = 0;
+	FILE *f;
+
+	if (nman > 0)
+		return;
+	f = fopen(env_path("PHCSYNC_CONF_MAN"), "r");
+	ck_assert_ptr_nonnull(f);
+	while (fgets(line, sizeof(line), f)) {
+		line[strcspn(line, "\n")] = '\0';
+		depth += is_request(line, ".RS") - is_request(line, ".RE");
+		if (depth == 0 && (is_request(line, ".TP") || is_request(line, ".SS") ||
+				   is_request(line, ".SH"))) {
+			e = NULL;
+			if (is_request(line, ".TP")) {
+				ck_assert_uint_lt(nman, sizeof(man) / sizeof(man[0]));
+				e = &man[nman++];
+				head_next = true;
+			}
+			continue;
+		}
+		if (!e)
+			continue;
+		if (depth == 0 && is_request(line, ".TQ")) {
+			head_next = true;
+			continue;
+		}
+		if (head_next && (is_request(line, ".B") || is_request(line, ".BI"))) {
+			ck_assert_int_lt(e->nheads, 4);
+			sscanf(line, "%*s %31s", e->heads[e->nheads++]);
+		} else if (e->body == 0) {
+			e->body = strlen(e->text);
+		}
+		head_next = false;
+		man_line(e, line);
+	}
+	fclose(f);
+}
+
+static const struct man_entry *man_entry(const char *key)
+{
+	int i, j;
+
+	man_read();
+	for (i = 0; i < nman; i++)
+		for (j = 0; j < man[i].nheads; j++)
+			if (strcmp(man[i].heads[j], key) == 0)
+				return &man[i];
+	return NULL;
+}
+
+static bool word_char(const char *p)
+{
+	return (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+	       *p == '_' || (*p == '.' && p[1] >= '0' && p[1] <= '9');
+}
+
+/* The last place before end where word stands alone in s, or NULL. */
+static const char *find_word(const char *s, const char *end, const char *word)
+{
+	const char *p, *last = NULL;
+
+	for (p = strstr(s, word); p && p + strlen(word) <= end; p = strstr(p + 1, word))
+		if ((p == s || (!word_char(p - 1) && p[-1] != '.')) && !word_char(p + strlen(word)))
+			last = p;
+	return last;
+}
+
+/*
+ * Check the "Default: X" of key in e: each default belongs to the head last named before
+ * it in the text (all heads if none is), as in the step budget's shared entry.
+ */
+static void check_man_default(const struct man_entry *e, const char *key, const char *want)
+{
+	const char *p, *body = e->text + e->body;
+	int found = 0;
+
+	for (p = strstr(body, "efault: "); p; p = strstr(p + 1, "efault: ")) {
+		const char *owner = NULL, *at = NULL;
+		char value[256];
+		size_t len;
+		int j;
+
+		if (p[-1] != 'D' && p[-1] != 'd')
+			continue;
+		for (j = 0; j < e->nheads; j++) {
+			const char *w = find_word(body, p, e->heads[j]);
+
+			if (w && w > at) {
+				at = w;
+				owner = e->heads[j];
+			}
+		}
+		if (owner && strcmp(owner, key) != 0)
+			continue;
+		len = strcspn(p + 8, " ,;)");
+		ck_assert_uint_lt(len, sizeof(value));
+		memcpy(value, p + 8, len);
+		value[len - (len > 0 && value[len - 1] == '.')] = '\0';
+		ck_assert_msg(strcmp(value, want) == 0,
+			      "phcsyncd.conf(5): %s: default %s, table %s", key, value, want);
+		found++;
+	}
+	ck_assert_msg(found > 0, "phcsyncd.conf(5): %s: no \"Default:\"", key);
+}
+
+/* Every number of a numeric key's "expected ..." (its range) is in its man page entry. */
+static void check_man_range(const struct man_entry *e, const char *key)
+{
+	struct conf c;
+	const char *p;
+
+	conf_defaults(&c);
+	ck_assert_int_eq(conf_set(&c, key, "", "t", err, sizeof(err)), -1);
+	if (!strstr(err, " from "))
+		return;
+	for (p = strstr(err, "expected "); *p; p++) {
+		char num[32];
+		size_t len;
+
+		if (!((*p >= '0' && *p <= '9') || (*p == '-' && p[1] >= '0' && p[1] <= '9')))
+			continue;
+		len = 1 + strspn(p + 1, "0123456789.");
+		ck_assert_uint_lt(len, sizeof(num));
+		memcpy(num, p, len);
+		num[len] = '\0';
+		ck_assert_msg(find_word(e->text, e->text + strlen(e->text), num) != NULL,
+			      "phcsyncd.conf(5): %s: %s not in \"%s\"", key, num, e->text);
+		p += len - 1;
+	}
+}
+
+/* The example's "#key default" line, or for an empty default a "# key value" that parses. */
+static void check_example(const char *key, const char *def)
+{
+	char line[1024], want[512];
+	bool found = false;
+	struct conf c;
+	FILE *f;
+
+	if (def)
+		snprintf(want, sizeof(want), "#%s %s\n", key, def);
+	else
+		snprintf(want, sizeof(want), "# %s ", key);
+	f = fopen(example_path(), "r");
+	ck_assert_ptr_nonnull(f);
+	while (!found && fgets(line, sizeof(line), f)) {
+		if (def) {
+			found = strcmp(line, want) == 0;
+		} else if (strncmp(line, want, strlen(want)) == 0) {
+			line[strcspn(line, "\n")] = '\0';
+			conf_defaults(&c);
+			ck_assert_msg(conf_set(&c, key, line + strlen(want), "example", err,
+					       sizeof(err)) == 0,
+				      "%s", err);
+			found = true;
+		}
+	}
+	fclose(f);
+	ck_assert_msg(found, "example lacks \"%s\"", want);
+}
+
+/*
+ * Every key of the table is documented with the table's default: in phcsyncd.conf(5) (an
+ * entry headed by the key and its unit, with its doc words and range) and in the example.
+ */
+START_TEST(test_table_documented)
+{
+	const struct conf_key *k;
+	char head[128];
+	struct conf c;
+	size_t i;
+
+	for (i = 0; (k = conf_key_at(i)) != NULL; i++) {
+		const struct man_entry *e = man_entry(k->name);
+
+		conf_defaults(&c);
+		ck_assert_msg(
+			!k->def || conf_set(&c, k->name, k->def, "default", err, sizeof(err)) == 0,
+			"%s", err);
+		ck_assert_msg(e != NULL, "phcsyncd.conf(5) has no entry for %s", k->name);
+		ck_assert_msg(strstr(e->text, k->doc) != NULL,
+			      "phcsyncd.conf(5): %s: \"%s\" not in \"%s\"", k->name, k->doc,
+			      e->text);
+		snprintf(head, sizeof(head), "%s %s ", k->name, k->unit ? k->unit : "");
+		ck_assert_msg(!k->unit || strstr(e->text, head),
+			      "phcsyncd.conf(5): %s: no \"%s\" head", k->name, head);
+		check_man_default(e, k->name, k->def ? k->def : "empty");
+		check_man_range(e, k->name);
+		check_example(k->name, k->def);
+	}
+	ck_assert_uint_ge(i, 30);
 }
 END_TEST
 
@@ -919,6 +1139,7 @@ static Suite *conf_suite(void)
 	tcase_add_loop_test(tc, test_errors, 0, sizeof(bad) / sizeof(bad[0]));
 	tcase_add_loop_test(tc, test_path_length, 0, sizeof(path_keys) / sizeof(path_keys[0]));
 	tcase_add_test(tc, test_nul_byte);
+	tcase_add_test(tc, test_set);
 	suite_add_tcase(s, tc);
 
 	tcase_add_test(tf, test_file_missing);
@@ -927,6 +1148,7 @@ static Suite *conf_suite(void)
 	tcase_add_test(tf, test_file_large);
 	tcase_add_test(tf, test_example_parses_to_defaults);
 	tcase_add_test(tf, test_example_enabled_is_defaults);
+	tcase_add_test(tf, test_table_documented);
 	suite_add_tcase(s, tf);
 	return s;
 }

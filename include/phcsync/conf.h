@@ -6,8 +6,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "phcsync/servo.h"
+
 enum conf_timescale { CONF_TIMESCALE_AUTO, CONF_TIMESCALE_UTC, CONF_TIMESCALE_TAI };
-enum conf_servo { CONF_SERVO_PI };
 enum conf_leap_mode { CONF_LEAP_SYSTEM, CONF_LEAP_STEP, CONF_LEAP_SMEAR };
 
 #define CONF_DEVICE_MAX 256
@@ -20,8 +21,8 @@ struct conf {
 	int readings;		      /* readings per poll, 1..25 */
 	int max_reads_per_second;     /* 0: no limit */
 	double poll_interval_s;
-	enum conf_servo servo;
-	double pi_kp; /* 0: derived from poll_interval */
+	enum servo_type servo; /* the algorithm, for servo_create */
+	double pi_kp;	       /* 0: derived from poll_interval */
 	double pi_ki;
 	double first_step_threshold_s; /* 0: never step at start */
 	double step_threshold_s;       /* 0: never step after start */
@@ -30,7 +31,6 @@ struct conf {
 	int64_t offset_ns;	       /* added to the PHC's time */
 	enum conf_timescale timescale;
 	int utc_offset_s;	   /* TAI - UTC for a TAI PHC */
-	bool utc_offset_set;	   /* utc_offset was given in the file */
 	bool rtcsync;		   /* let the kernel copy the time to the RTC when locked */
 	double summary_interval_s; /* 0: no summaries */
 
@@ -60,8 +60,31 @@ struct conf {
 	bool seccomp;		  /* install the system call filter */
 };
 
-/* The defaults documented in phcsyncd.conf(5). */
+/* One key as its documentation shows it: a row of the table the parser works from. */
+struct conf_key {
+	const char *name;
+	const char *def; /* the default as the file spells it; NULL: empty, which no value spells */
+	const char *unit; /* of a number ("seconds", "ppm"); NULL for none */
+	const char *doc;  /* words phcsyncd.conf(5) describes the key with */
+};
+
+/* The i-th key, or NULL past the last. */
+const struct conf_key *conf_key_at(size_t i);
+
+/* The defaults documented in phcsyncd.conf(5): every key set to its row's def. */
 void conf_defaults(struct conf *c);
+
+/*
+ * Set one key as a file line `KEY VALUE` would, with the same checks (for the command
+ * line). value is taken whole: no comment or white space is stripped. Returns 0, or -1
+ * with c left unchanged and one of these in err (ORIGIN is origin, such as "-s"):
+ *   ORIGIN: KEY: expected WHAT, got "VALUE"
+ *   ORIGIN: KEY: missing value, expected WHAT    (value is "")
+ *   ORIGIN: KEY: unknown key
+ * WHAT is the text the file's messages use for that key.
+ */
+int conf_set(struct conf *c, const char *key, const char *value, const char *origin, char *err,
+	     size_t errlen);
 
 /*
  * Parse text (len bytes, need not be NUL-terminated) on top of c. name is used in messages.
