@@ -459,38 +459,31 @@ static int restrict_process(const struct conf *conf)
 	return 0;
 }
 
-/* What systemd is told: READY=1 once there is a first sample (or the device is awaited),
- * STATUS= on every change of state. */
+/* What systemd has been told. */
 struct notify_state {
-	bool ready;
-	enum status_state state;
+	bool ready;		 /* READY=1 was sent */
+	enum status_state state; /* the state systemd was last told */
 };
 
-static void tell_systemd(struct sync *sync, struct notify_state *ns)
+/*
+ * st: the state has just changed. systemd hears READY=1 at the first sample (or once the PHC
+ * is awaited), then STATUS= at every change of state.
+ */
+static void tell_systemd(const struct status *st, struct notify_state *ns)
 {
-	struct status st;
+	bool waiting = !ns->ready && st->state == STATUS_FAULT && !st->have_sample;
+	char line[STATUS_TEXT_MAX + 64];
 
-	sync_get_status(sync, mono_ns(), &st);
-	if (!ns->ready && st.state == STATUS_FAULT && !st.have_sample) {
-		ns->ready = true;
-		ns->state = st.state;
-		notify_ready("waiting for the PHC");
+	if (!waiting && (!st->have_sample || (ns->ready && st->state == ns->state)))
 		return;
-	}
-	if (!st.have_sample)
-		return;
-	if (!ns->ready || st.state != ns->state) {
-		char line[STATUS_TEXT_MAX + 64];
-
-		snprintf(line, sizeof(line), "%s %s, offset %+lld ns", st.device,
-			 status_state_name(st.state), (long long)st.last_offset_ns);
-		if (!ns->ready)
-			notify_ready(line);
-		else
-			notify_status("%s", line);
-		ns->ready = true;
-		ns->state = st.state;
-	}
+	snprintf(line, sizeof(line), "%s %s, offset %+lld ns", st->device,
+		 status_state_name(st->state), (long long)st->last_offset_ns);
+	if (ns->ready)
+		notify_status("%s", line);
+	else
+		notify_ready(waiting ? "waiting for the PHC" : line);
+	ns->ready = true;
+	ns->state = st->state;
 }
 
 static int run(const struct conf *conf, bool observe_only)
@@ -506,6 +499,7 @@ static int run(const struct conf *conf, bool observe_only)
 	int64_t interval_ns = (int64_t)(conf->poll_interval_s * NS_PER_S);
 	int64_t summary_ns = (int64_t)(conf->summary_interval_s * NS_PER_S);
 	struct suspend_watch suspend = {0};
+	struct status st;
 	int64_t next_poll, next_summary, now, slept_ns;
 	int ret;
 
@@ -536,7 +530,6 @@ static int run(const struct conf *conf, bool observe_only)
 			ctl_close(ctl);
 		return EXIT_RUNTIME;
 	}
-	tell_systemd(sync, &notified);
 
 	now = mono_ns();
 	next_poll = now;
@@ -558,7 +551,8 @@ static int run(const struct conf *conf, bool observe_only)
 			int64_t quick_ns;
 
 			sync_update(sync, now);
-			tell_systemd(sync, &notified);
+			if (sync_state_changed(sync, now, &st))
+				tell_systemd(&st, &notified);
 			next_poll += interval_ns;
 			/* After a long stall keep the cadence instead of polling in a burst. */
 			if (next_poll <= now)
