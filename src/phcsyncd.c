@@ -10,9 +10,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
-#include <limits.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -357,9 +357,13 @@ static int list_devices(void)
 	return EXIT_OK;
 }
 
-/* What the control socket's handlers work on. */
+/* What the loop, its timers and the control socket's handlers work on. */
 struct daemon {
 	struct sync *sync;
+	struct ctl *ctl;
+	int64_t now_ns;		/* CLOCK_MONOTONIC for this pass of the loop */
+	bool ready;		/* READY=1 was sent */
+	enum status_state told; /* the state systemd was last told */
 };
 
 static int ctl_get_status(void *ctx, struct status *st)
@@ -368,7 +372,7 @@ static int ctl_get_status(void *ctx, struct status *st)
 
 	if (!d->sync)
 		return -EAGAIN;
-	sync_get_status(d->sync, mono_ns(), st);
+	sync_get_status(d->sync, d->now_ns, st);
 	return 0;
 }
 
@@ -376,7 +380,7 @@ static int ctl_step(void *ctx, char *msg, size_t msglen)
 {
 	struct daemon *d = ctx;
 
-	return sync_step_now(d->sync, mono_ns(), msg, msglen);
+	return sync_step_now(d->sync, d->now_ns, msg, msglen);
 }
 
 static int ctl_reset(void *ctx, char *msg, size_t msglen)
@@ -459,48 +463,135 @@ static int restrict_process(const struct conf *conf)
 	return 0;
 }
 
-/* What systemd has been told. */
-struct notify_state {
-	bool ready;		 /* READY=1 was sent */
-	enum status_state state; /* the state systemd was last told */
-};
-
 /*
  * st: the state has just changed. systemd hears READY=1 at the first sample (or once the PHC
  * is awaited), then STATUS= at every change of state.
  */
-static void tell_systemd(const struct status *st, struct notify_state *ns)
+static void tell_systemd(struct daemon *d, const struct status *st)
 {
-	bool waiting = !ns->ready && st->state == STATUS_FAULT && !st->have_sample;
+	bool waiting = !d->ready && st->state == STATUS_FAULT && !st->have_sample;
 	char line[STATUS_TEXT_MAX + 64];
 
-	if (!waiting && (!st->have_sample || (ns->ready && st->state == ns->state)))
+	if (!waiting && (!st->have_sample || (d->ready && st->state == d->told)))
 		return;
 	snprintf(line, sizeof(line), "%s %s, offset %+lld ns", st->device,
 		 status_state_name(st->state), (long long)st->last_offset_ns);
-	if (ns->ready)
+	if (d->ready)
 		notify_status("%s", line);
 	else
 		notify_ready(waiting ? "waiting for the PHC" : line);
-	ns->ready = true;
-	ns->state = st->state;
+	d->ready = true;
+	d->told = st->state;
+}
+
+/* Fires when `now` reaches next_ns, then every period_ns (0: never). The handler returns 0,
+ * or how soon to fire again, sooner than the period. */
+struct timer {
+	int64_t next_ns;
+	int64_t period_ns;
+	int64_t (*fire)(struct daemon *d);
+};
+
+static int64_t on_poll(struct daemon *d)
+{
+	struct status st;
+
+	sync_update(d->sync, d->now_ns);
+	if (sync_state_changed(d->sync, d->now_ns, &st))
+		tell_systemd(d, &st);
+	return sync_take_quick_poll(d->sync);
+}
+
+static int64_t on_summary(struct daemon *d)
+{
+	sync_log_summary(d->sync);
+	return 0;
+}
+
+static int64_t on_watchdog(struct daemon *d)
+{
+	(void)d;
+	notify_watchdog();
+	return 0;
+}
+
+/* Fire the timers that are due; return the earliest next deadline. */
+static int64_t fire_timers(struct daemon *d, struct timer *timers, int n)
+{
+	int64_t due = d->ctl ? ctl_next_deadline_ns(d->ctl) : INT64_MAX;
+
+	for (struct timer *t = timers; t < timers + n; t++) {
+		if (t->period_ns > 0 && d->now_ns >= t->next_ns) {
+			int64_t soon_ns = t->fire(d);
+
+			t->next_ns += t->period_ns;
+			/* After a long stall keep the cadence instead of firing in a burst. */
+			if (t->next_ns <= d->now_ns)
+				t->next_ns = d->now_ns + t->period_ns;
+			if (soon_ns > 0)
+				t->next_ns = d->now_ns + soon_ns;
+		}
+		if (t->period_ns > 0 && t->next_ns < due)
+			due = t->next_ns;
+	}
+	return due;
+}
+
+/* Until SIGTERM or SIGINT. Each pass reads CLOCK_MONOTONIC once, after poll() returns. */
+static void loop(struct daemon *d, const struct conf *conf)
+{
+	int64_t now_ns = d->now_ns = mono_ns();
+	int64_t summary_ns = (int64_t)(conf->summary_interval_s * NS_PER_S);
+	/* The first poll and watchdog ping at once, the first summary after its period. */
+	struct timer timers[] = {
+		{now_ns, (int64_t)(conf->poll_interval_s * NS_PER_S), on_poll},
+		{now_ns + summary_ns, summary_ns, on_summary},
+		{now_ns, (int64_t)notify_watchdog_usec() * 1000 / 2, on_watchdog},
+	};
+	struct suspend_watch suspend = {0};
+	struct pollfd fds[CTL_POLLFDS_MAX];
+
+	while (!got_term) {
+		int64_t slept_ns = suspend_check(&suspend);
+		int64_t wait_ns;
+		int nfds = 0;
+
+		if (slept_ns > 0) {
+			log_notice("resumed after %.1f s of suspend: polling now",
+				   (double)slept_ns / NS_PER_S);
+			sync_note_suspend(d->sync, slept_ns, d->now_ns);
+			timers[0].next_ns = d->now_ns; /* the poll */
+		}
+		wait_ns = fire_timers(d, timers, (int)(sizeof(timers) / sizeof(timers[0]))) -
+			  d->now_ns;
+		/*
+		 * A signal that lands after this check and before poll() is seen when poll()
+		 * times out: it waits at most one timeout, never longer than poll_interval.
+		 */
+		if (wait_ns < 0 || got_term || got_hup)
+			wait_ns = 0;
+		/* Sockets only: see got_term. */
+		if (d->ctl)
+			nfds = ctl_pollfds(d->ctl, fds, CTL_POLLFDS_MAX);
+		/* Round up: waking early would only spin. EINTR: a signal, see the flags. */
+		poll(fds, (nfds_t)nfds, (int)((wait_ns + 999999) / 1000000));
+		d->now_ns = mono_ns();
+		if (d->ctl)
+			ctl_process(d->ctl, fds, nfds, d->now_ns);
+		if (got_hup) {
+			char msg[1024];
+
+			got_hup = 0;
+			log_notice("SIGHUP: reloading the leap table");
+			sync_reload(d->sync, msg, sizeof(msg));
+		}
+	}
 }
 
 static int run(const struct conf *conf, bool observe_only)
 {
-	struct notify_state notified = {0};
-	int64_t watchdog_ns = (int64_t)notify_watchdog_usec() * 1000 / 2;
-	int64_t next_watchdog = 0;
-	struct pollfd fds[CTL_POLLFDS_MAX];
-	struct daemon daemon = {0};
-	struct ctl *ctl;
-	struct sync *sync;
+	struct daemon d = {0};
 	struct clk clk;
-	int64_t interval_ns = (int64_t)(conf->poll_interval_s * NS_PER_S);
-	int64_t summary_ns = (int64_t)(conf->summary_interval_s * NS_PER_S);
-	struct suspend_watch suspend = {0};
-	struct status st;
-	int64_t next_poll, next_summary, now, slept_ns;
 	int ret;
 
 	ret = mono_read(&mono_last_ns);
@@ -516,99 +607,24 @@ static int run(const struct conf *conf, bool observe_only)
 	}
 	if (observe_only)
 		log_notice("observe-only: measuring and reporting, never adjusting the clock");
-	if (open_control(conf, &daemon, &ctl) < 0)
+	if (open_control(conf, &d, &d.ctl) < 0)
 		return EXIT_RUNTIME;
-	if (sync_create(&sync, conf, &clk) < 0) {
-		if (ctl)
-			ctl_close(ctl);
+	if (sync_create(&d.sync, conf, &clk) < 0) {
+		ctl_close(d.ctl);
 		return EXIT_RUNTIME;
 	}
-	daemon.sync = sync;
 	if (restrict_process(conf) < 0) {
-		sync_destroy(sync);
-		if (ctl)
-			ctl_close(ctl);
+		sync_destroy(d.sync);
+		ctl_close(d.ctl);
 		return EXIT_RUNTIME;
 	}
-
-	now = mono_ns();
-	next_poll = now;
-	next_summary = now + summary_ns;
-	suspend_check(&suspend);
-	while (!got_term) {
-		int64_t wait_ns;
-		int nfds = 0;
-
-		now = mono_ns();
-		slept_ns = suspend_check(&suspend);
-		if (slept_ns > 0) {
-			log_notice("resumed after %.1f s of suspend: polling now",
-				   (double)slept_ns / NS_PER_S);
-			sync_note_suspend(sync, slept_ns, now);
-			next_poll = now;
-		}
-		if (now >= next_poll) {
-			int64_t quick_ns;
-
-			sync_update(sync, now);
-			if (sync_state_changed(sync, now, &st))
-				tell_systemd(&st, &notified);
-			next_poll += interval_ns;
-			/* After a long stall keep the cadence instead of polling in a burst. */
-			if (next_poll <= now)
-				next_poll = now + interval_ns;
-			quick_ns = sync_take_quick_poll(sync);
-			if (quick_ns > 0)
-				next_poll = now + quick_ns;
-		}
-		if (summary_ns > 0 && now >= next_summary) {
-			sync_log_summary(sync);
-			next_summary += summary_ns;
-			if (next_summary <= now)
-				next_summary = now + summary_ns;
-		}
-		if (watchdog_ns > 0 && now >= next_watchdog) {
-			notify_watchdog();
-			next_watchdog = now + watchdog_ns;
-		}
-		wait_ns = next_poll - mono_ns();
-		if (summary_ns > 0 && next_summary - now < wait_ns)
-			wait_ns = next_summary - now;
-		if (watchdog_ns > 0 && next_watchdog - now < wait_ns)
-			wait_ns = next_watchdog - now;
-		/* Sockets only: see got_term. */
-		if (ctl) {
-			nfds = ctl_pollfds(ctl, fds, CTL_POLLFDS_MAX);
-			if (ctl_next_deadline_ns(ctl) - now < wait_ns)
-				wait_ns = ctl_next_deadline_ns(ctl) - now;
-		}
-		if (wait_ns < 0)
-			wait_ns = 0;
-		/*
-		 * A signal that lands after this check and before poll() is seen when poll()
-		 * times out: it waits at most one timeout, never longer than poll_interval.
-		 */
-		if (got_term || got_hup)
-			wait_ns = 0;
-		/* Round up: waking early would only spin. EINTR: a signal, see the flags. */
-		poll(fds, (nfds_t)nfds, (int)((wait_ns + 999999) / 1000000));
-		if (ctl)
-			ctl_process(ctl, fds, nfds, mono_ns());
-		if (got_hup) {
-			char msg[1024];
-
-			got_hup = 0;
-			log_notice("SIGHUP: reloading the leap table");
-			sync_reload(sync, msg, sizeof(msg));
-		}
-	}
+	loop(&d, conf);
 	notify_stopping();
 	log_notice("exiting on signal");
-	sync_log_report(sync, mono_ns());
-	sync_shutdown(sync, mono_ns());
-	sync_destroy(sync);
-	if (ctl)
-		ctl_close(ctl);
+	sync_log_report(d.sync, d.now_ns);
+	sync_shutdown(d.sync, d.now_ns);
+	sync_destroy(d.sync);
+	ctl_close(d.ctl);
 	return EXIT_OK;
 }
 
