@@ -588,44 +588,41 @@ static void loop(struct daemon *d, const struct conf *conf)
 	}
 }
 
+/* Every way out goes through the one cleanup at `out`. */
 static int run(const struct conf *conf, bool observe_only)
 {
 	struct daemon d = {0};
 	struct clk clk;
-	int ret;
+	int ret = mono_read(&mono_last_ns);
 
-	ret = mono_read(&mono_last_ns);
 	if (ret < 0) {
 		log_err("cannot read CLOCK_MONOTONIC: %s (%s); the poll timer needs it",
 			strerror(-ret), errno_name(-ret));
-		return EXIT_RUNTIME;
+		goto out;
 	}
 	ret = clk_init(&clk, observe_only);
 	if (ret < 0) {
 		log_err("cannot read the system clock's state: %s", strerror(-ret));
-		return EXIT_RUNTIME;
+		goto out;
 	}
 	if (observe_only)
 		log_notice("observe-only: measuring and reporting, never adjusting the clock");
-	if (open_control(conf, &d, &d.ctl) < 0)
-		return EXIT_RUNTIME;
-	if (sync_create(&d.sync, conf, &clk) < 0) {
-		ctl_close(d.ctl);
-		return EXIT_RUNTIME;
-	}
-	if (restrict_process(conf) < 0) {
-		sync_destroy(d.sync);
-		ctl_close(d.ctl);
-		return EXIT_RUNTIME;
-	}
+	ret = open_control(conf, &d, &d.ctl);
+	if (ret == 0)
+		ret = sync_create(&d.sync, conf, &clk);
+	if (ret == 0)
+		ret = restrict_process(conf);
+	if (ret < 0)
+		goto out;
 	loop(&d, conf);
 	notify_stopping();
 	log_notice("exiting on signal");
 	sync_log_report(d.sync, d.now_ns);
 	sync_shutdown(d.sync, d.now_ns);
+out:
 	sync_destroy(d.sync);
 	ctl_close(d.ctl);
-	return EXIT_OK;
+	return ret < 0 ? EXIT_RUNTIME : EXIT_OK;
 }
 
 int main(int argc, char **argv)
