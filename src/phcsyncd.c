@@ -218,37 +218,28 @@ static int64_t mono_ns(void)
 struct suspend_watch {
 	bool off;
 	bool known;
-	int64_t ahead_ns; /* how far BOOTTIME was ahead of MONOTONIC */
+	int64_t ahead_ns; /* how far BOOTTIME was ahead of MONOTONIC: grows by time suspended */
 };
 
-/* How far CLOCK_BOOTTIME is ahead of CLOCK_MONOTONIC: it grows by the time suspended. */
-static bool boot_ahead_ns(struct suspend_watch *w, int64_t *ns)
+/* The time suspended since it was last seen; 0 when none, or when it cannot be told. */
+static int64_t suspend_check(struct suspend_watch *w)
 {
 	struct timespec boot, mono;
+	int64_t ahead_ns, slept_ns;
 
 	if (w->off)
-		return false;
+		return 0;
 	if (clock_gettime(CLOCK_BOOTTIME, &boot) < 0) {
 		int e = errno;
 
 		w->off = true;
 		log_notice("cannot read CLOCK_BOOTTIME: %s (%s); suspend detection is off",
 			   strerror(e), errno_name(e));
-		return false;
+		return 0;
 	}
 	if (clock_gettime(CLOCK_MONOTONIC, &mono) < 0)
-		return false;
-	*ns = (int64_t)(boot.tv_sec - mono.tv_sec) * NS_PER_S + (boot.tv_nsec - mono.tv_nsec);
-	return true;
-}
-
-/* The time suspended since it was last seen; 0 when none, or when it cannot be told. */
-static int64_t suspend_check(struct suspend_watch *w)
-{
-	int64_t ahead_ns, slept_ns;
-
-	if (!boot_ahead_ns(w, &ahead_ns))
 		return 0;
+	ahead_ns = (int64_t)(boot.tv_sec - mono.tv_sec) * NS_PER_S + (boot.tv_nsec - mono.tv_nsec);
 	if (!w->known) {
 		w->known = true;
 		w->ahead_ns = ahead_ns;
