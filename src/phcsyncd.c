@@ -8,7 +8,6 @@
  * unmodified.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <poll.h>
 #include <signal.h>
@@ -159,7 +158,6 @@ static int load_conf(const struct options *o, struct conf *conf)
 	conf_defaults(conf);
 	if (conf_parse_file(conf, o->conf_path, err, sizeof(err)) == 0)
 		return 0;
-	/* A missing default file means "all defaults"; a file named with -f must exist. */
 	if (errno == ENOENT && !o->conf_given) {
 		if (o->check_config)
 			printf("%s: not present, the defaults apply\n", o->conf_path);
@@ -270,7 +268,6 @@ static int setup_signals(void)
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
-	sa.sa_flags = 0;
 	sigemptyset(&sa.sa_mask);
 	if (sigaction(SIGTERM, &sa, NULL) < 0 || sigaction(SIGINT, &sa, NULL) < 0 ||
 	    sigaction(SIGHUP, &sa, NULL) < 0)
@@ -361,8 +358,6 @@ static int ctl_get_status(void *ctx, struct status *st)
 {
 	struct daemon *d = ctx;
 
-	if (!d->sync)
-		return -EAGAIN;
 	sync_get_status(d->sync, d->now_ns, st);
 	return 0;
 }
