@@ -8,11 +8,10 @@
  * unmodified.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
-#include <limits.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -159,7 +158,6 @@ static int load_conf(const struct options *o, struct conf *conf)
 	conf_defaults(conf);
 	if (conf_parse_file(conf, o->conf_path, err, sizeof(err)) == 0)
 		return 0;
-	/* A missing default file means "all defaults"; a file named with -f must exist. */
 	if (errno == ENOENT && !o->conf_given) {
 		if (o->check_config)
 			printf("%s: not present, the defaults apply\n", o->conf_path);
@@ -218,37 +216,28 @@ static int64_t mono_ns(void)
 struct suspend_watch {
 	bool off;
 	bool known;
-	int64_t ahead_ns; /* how far BOOTTIME was ahead of MONOTONIC */
+	int64_t ahead_ns; /* how far BOOTTIME was ahead of MONOTONIC: grows by time suspended */
 };
 
-/* How far CLOCK_BOOTTIME is ahead of CLOCK_MONOTONIC: it grows by the time suspended. */
-static bool boot_ahead_ns(struct suspend_watch *w, int64_t *ns)
+/* The time suspended since it was last seen; 0 when none, or when it cannot be told. */
+static int64_t suspend_check(struct suspend_watch *w)
 {
 	struct timespec boot, mono;
+	int64_t ahead_ns, slept_ns;
 
 	if (w->off)
-		return false;
+		return 0;
 	if (clock_gettime(CLOCK_BOOTTIME, &boot) < 0) {
 		int e = errno;
 
 		w->off = true;
 		log_notice("cannot read CLOCK_BOOTTIME: %s (%s); suspend detection is off",
 			   strerror(e), errno_name(e));
-		return false;
+		return 0;
 	}
 	if (clock_gettime(CLOCK_MONOTONIC, &mono) < 0)
-		return false;
-	*ns = (int64_t)(boot.tv_sec - mono.tv_sec) * NS_PER_S + (boot.tv_nsec - mono.tv_nsec);
-	return true;
-}
-
-/* The time suspended since it was last seen; 0 when none, or when it cannot be told. */
-static int64_t suspend_check(struct suspend_watch *w)
-{
-	int64_t ahead_ns, slept_ns;
-
-	if (!boot_ahead_ns(w, &ahead_ns))
 		return 0;
+	ahead_ns = (int64_t)(boot.tv_sec - mono.tv_sec) * NS_PER_S + (boot.tv_nsec - mono.tv_nsec);
 	if (!w->known) {
 		w->known = true;
 		w->ahead_ns = ahead_ns;
@@ -279,7 +268,6 @@ static int setup_signals(void)
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
-	sa.sa_flags = 0;
 	sigemptyset(&sa.sa_mask);
 	if (sigaction(SIGTERM, &sa, NULL) < 0 || sigaction(SIGINT, &sa, NULL) < 0 ||
 	    sigaction(SIGHUP, &sa, NULL) < 0)
@@ -357,18 +345,20 @@ static int list_devices(void)
 	return EXIT_OK;
 }
 
-/* What the control socket's handlers work on. */
+/* What the loop, its timers and the control socket's handlers work on. */
 struct daemon {
 	struct sync *sync;
+	struct ctl *ctl;
+	int64_t now_ns;		/* CLOCK_MONOTONIC for this pass of the loop */
+	bool ready;		/* READY=1 was sent */
+	enum status_state told; /* the state systemd was last told */
 };
 
 static int ctl_get_status(void *ctx, struct status *st)
 {
 	struct daemon *d = ctx;
 
-	if (!d->sync)
-		return -EAGAIN;
-	sync_get_status(d->sync, mono_ns(), st);
+	sync_get_status(d->sync, d->now_ns, st);
 	return 0;
 }
 
@@ -376,7 +366,7 @@ static int ctl_step(void *ctx, char *msg, size_t msglen)
 {
 	struct daemon *d = ctx;
 
-	return sync_step_now(d->sync, mono_ns(), msg, msglen);
+	return sync_step_now(d->sync, d->now_ns, msg, msglen);
 }
 
 static int ctl_reset(void *ctx, char *msg, size_t msglen)
@@ -459,163 +449,166 @@ static int restrict_process(const struct conf *conf)
 	return 0;
 }
 
-/* What systemd is told: READY=1 once there is a first sample (or the device is awaited),
- * STATUS= on every change of state. */
-struct notify_state {
-	bool ready;
-	enum status_state state;
+/*
+ * st: the state has just changed. systemd hears READY=1 at the first sample (or once the PHC
+ * is awaited), then STATUS= at every change of state.
+ */
+static void tell_systemd(struct daemon *d, const struct status *st)
+{
+	bool waiting = !d->ready && st->state == STATUS_FAULT && !st->have_sample;
+	char line[STATUS_TEXT_MAX + 64];
+
+	if (!waiting && (!st->have_sample || (d->ready && st->state == d->told)))
+		return;
+	snprintf(line, sizeof(line), "%s %s, offset %+lld ns", st->device,
+		 status_state_name(st->state), (long long)st->last_offset_ns);
+	if (d->ready)
+		notify_status("%s", line);
+	else
+		notify_ready(waiting ? "waiting for the PHC" : line);
+	d->ready = true;
+	d->told = st->state;
+}
+
+/* Fires when `now` reaches next_ns, then every period_ns (0: never). The handler returns 0,
+ * or how soon to fire again, sooner than the period. */
+struct timer {
+	int64_t next_ns;
+	int64_t period_ns;
+	int64_t (*fire)(struct daemon *d);
 };
 
-static void tell_systemd(struct sync *sync, struct notify_state *ns)
+static int64_t on_poll(struct daemon *d)
 {
 	struct status st;
 
-	sync_get_status(sync, mono_ns(), &st);
-	if (!ns->ready && st.state == STATUS_FAULT && !st.have_sample) {
-		ns->ready = true;
-		ns->state = st.state;
-		notify_ready("waiting for the PHC");
-		return;
-	}
-	if (!st.have_sample)
-		return;
-	if (!ns->ready || st.state != ns->state) {
-		char line[STATUS_TEXT_MAX + 64];
-
-		snprintf(line, sizeof(line), "%s %s, offset %+lld ns", st.device,
-			 status_state_name(st.state), (long long)st.last_offset_ns);
-		if (!ns->ready)
-			notify_ready(line);
-		else
-			notify_status("%s", line);
-		ns->ready = true;
-		ns->state = st.state;
-	}
+	sync_update(d->sync, d->now_ns);
+	if (sync_state_changed(d->sync, d->now_ns, &st))
+		tell_systemd(d, &st);
+	return sync_take_quick_poll(d->sync);
 }
 
-static int run(const struct conf *conf, bool observe_only)
+static int64_t on_summary(struct daemon *d)
 {
-	struct notify_state notified = {0};
-	int64_t watchdog_ns = (int64_t)notify_watchdog_usec() * 1000 / 2;
-	int64_t next_watchdog = 0;
-	struct pollfd fds[CTL_POLLFDS_MAX];
-	struct daemon daemon = {0};
-	struct ctl *ctl;
-	struct sync *sync;
-	struct clk clk;
-	int64_t interval_ns = (int64_t)(conf->poll_interval_s * NS_PER_S);
+	sync_log_summary(d->sync);
+	return 0;
+}
+
+static int64_t on_watchdog(struct daemon *d)
+{
+	(void)d;
+	notify_watchdog();
+	return 0;
+}
+
+/* Fire the timers that are due; return the earliest next deadline. */
+static int64_t fire_timers(struct daemon *d, struct timer *timers, int n)
+{
+	int64_t due = d->ctl ? ctl_next_deadline_ns(d->ctl) : INT64_MAX;
+
+	for (struct timer *t = timers; t < timers + n; t++) {
+		if (t->period_ns > 0 && d->now_ns >= t->next_ns) {
+			int64_t soon_ns = t->fire(d);
+
+			t->next_ns += t->period_ns;
+			/* After a long stall keep the cadence instead of firing in a burst. */
+			if (t->next_ns <= d->now_ns)
+				t->next_ns = d->now_ns + t->period_ns;
+			if (soon_ns > 0)
+				t->next_ns = d->now_ns + soon_ns;
+		}
+		if (t->period_ns > 0 && t->next_ns < due)
+			due = t->next_ns;
+	}
+	return due;
+}
+
+/* Until SIGTERM or SIGINT. Each pass reads CLOCK_MONOTONIC once, after poll() returns. */
+static void loop(struct daemon *d, const struct conf *conf)
+{
+	int64_t now_ns = d->now_ns = mono_ns();
 	int64_t summary_ns = (int64_t)(conf->summary_interval_s * NS_PER_S);
+	/* The first poll and watchdog ping at once, the first summary after its period. */
+	struct timer timers[] = {
+		{now_ns, (int64_t)(conf->poll_interval_s * NS_PER_S), on_poll},
+		{now_ns + summary_ns, summary_ns, on_summary},
+		{now_ns, (int64_t)notify_watchdog_usec() * 1000 / 2, on_watchdog},
+	};
 	struct suspend_watch suspend = {0};
-	int64_t next_poll, next_summary, now, slept_ns;
-	int ret;
+	struct pollfd fds[CTL_POLLFDS_MAX];
 
-	ret = mono_read(&mono_last_ns);
-	if (ret < 0) {
-		log_err("cannot read CLOCK_MONOTONIC: %s (%s); the poll timer needs it",
-			strerror(-ret), errno_name(-ret));
-		return EXIT_RUNTIME;
-	}
-	ret = clk_init(&clk, observe_only);
-	if (ret < 0) {
-		log_err("cannot read the system clock's state: %s", strerror(-ret));
-		return EXIT_RUNTIME;
-	}
-	if (observe_only)
-		log_notice("observe-only: measuring and reporting, never adjusting the clock");
-	if (open_control(conf, &daemon, &ctl) < 0)
-		return EXIT_RUNTIME;
-	if (sync_create(&sync, conf, &clk) < 0) {
-		if (ctl)
-			ctl_close(ctl);
-		return EXIT_RUNTIME;
-	}
-	daemon.sync = sync;
-	if (restrict_process(conf) < 0) {
-		sync_destroy(sync);
-		if (ctl)
-			ctl_close(ctl);
-		return EXIT_RUNTIME;
-	}
-	tell_systemd(sync, &notified);
-
-	now = mono_ns();
-	next_poll = now;
-	next_summary = now + summary_ns;
-	suspend_check(&suspend);
 	while (!got_term) {
+		int64_t slept_ns = suspend_check(&suspend);
 		int64_t wait_ns;
 		int nfds = 0;
 
-		now = mono_ns();
-		slept_ns = suspend_check(&suspend);
 		if (slept_ns > 0) {
 			log_notice("resumed after %.1f s of suspend: polling now",
 				   (double)slept_ns / NS_PER_S);
-			sync_note_suspend(sync, slept_ns, now);
-			next_poll = now;
+			sync_note_suspend(d->sync, slept_ns, d->now_ns);
+			timers[0].next_ns = d->now_ns; /* the poll */
 		}
-		if (now >= next_poll) {
-			int64_t quick_ns;
-
-			sync_update(sync, now);
-			tell_systemd(sync, &notified);
-			next_poll += interval_ns;
-			/* After a long stall keep the cadence instead of polling in a burst. */
-			if (next_poll <= now)
-				next_poll = now + interval_ns;
-			quick_ns = sync_take_quick_poll(sync);
-			if (quick_ns > 0)
-				next_poll = now + quick_ns;
-		}
-		if (summary_ns > 0 && now >= next_summary) {
-			sync_log_summary(sync);
-			next_summary += summary_ns;
-			if (next_summary <= now)
-				next_summary = now + summary_ns;
-		}
-		if (watchdog_ns > 0 && now >= next_watchdog) {
-			notify_watchdog();
-			next_watchdog = now + watchdog_ns;
-		}
-		wait_ns = next_poll - mono_ns();
-		if (summary_ns > 0 && next_summary - now < wait_ns)
-			wait_ns = next_summary - now;
-		if (watchdog_ns > 0 && next_watchdog - now < wait_ns)
-			wait_ns = next_watchdog - now;
-		/* Sockets only: see got_term. */
-		if (ctl) {
-			nfds = ctl_pollfds(ctl, fds, CTL_POLLFDS_MAX);
-			if (ctl_next_deadline_ns(ctl) - now < wait_ns)
-				wait_ns = ctl_next_deadline_ns(ctl) - now;
-		}
-		if (wait_ns < 0)
-			wait_ns = 0;
+		wait_ns = fire_timers(d, timers, (int)(sizeof(timers) / sizeof(timers[0]))) -
+			  d->now_ns;
 		/*
 		 * A signal that lands after this check and before poll() is seen when poll()
 		 * times out: it waits at most one timeout, never longer than poll_interval.
 		 */
-		if (got_term || got_hup)
+		if (wait_ns < 0 || got_term || got_hup)
 			wait_ns = 0;
+		/* Sockets only: see got_term. */
+		if (d->ctl)
+			nfds = ctl_pollfds(d->ctl, fds, CTL_POLLFDS_MAX);
 		/* Round up: waking early would only spin. EINTR: a signal, see the flags. */
 		poll(fds, (nfds_t)nfds, (int)((wait_ns + 999999) / 1000000));
-		if (ctl)
-			ctl_process(ctl, fds, nfds, mono_ns());
+		d->now_ns = mono_ns();
+		if (d->ctl)
+			ctl_process(d->ctl, fds, nfds, d->now_ns);
 		if (got_hup) {
 			char msg[1024];
 
 			got_hup = 0;
 			log_notice("SIGHUP: reloading the leap table");
-			sync_reload(sync, msg, sizeof(msg));
+			sync_reload(d->sync, msg, sizeof(msg));
 		}
 	}
+}
+
+/* Every way out goes through the one cleanup at `out`. */
+static int run(const struct conf *conf, bool observe_only)
+{
+	struct daemon d = {0};
+	struct clk clk;
+	int ret = mono_read(&mono_last_ns);
+
+	if (ret < 0) {
+		log_err("cannot read CLOCK_MONOTONIC: %s (%s); the poll timer needs it",
+			strerror(-ret), errno_name(-ret));
+		goto out;
+	}
+	ret = clk_init(&clk, observe_only);
+	if (ret < 0) {
+		log_err("cannot read the system clock's state: %s", strerror(-ret));
+		goto out;
+	}
+	if (observe_only)
+		log_notice("observe-only: measuring and reporting, never adjusting the clock");
+	ret = open_control(conf, &d, &d.ctl);
+	if (ret == 0)
+		ret = sync_create(&d.sync, conf, &clk);
+	if (ret == 0)
+		ret = restrict_process(conf);
+	if (ret < 0)
+		goto out;
+	loop(&d, conf);
 	notify_stopping();
 	log_notice("exiting on signal");
-	sync_log_report(sync, mono_ns());
-	sync_shutdown(sync, mono_ns());
-	sync_destroy(sync);
-	if (ctl)
-		ctl_close(ctl);
-	return EXIT_OK;
+	sync_log_report(d.sync, d.now_ns);
+	sync_shutdown(d.sync, d.now_ns);
+out:
+	sync_destroy(d.sync);
+	ctl_close(d.ctl);
+	return ret < 0 ? EXIT_RUNTIME : EXIT_OK;
 }
 
 int main(int argc, char **argv)

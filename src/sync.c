@@ -44,6 +44,8 @@ struct sync {
 	bool quick_poll;
 	bool rtc_checked;
 	int64_t drift_written_mono_ns;
+	int told_mode; /* decide's mode as sync_state_changed last reported it; -1: none yet */
+	bool told_sample;
 };
 
 static int readings_per_poll(const struct conf *c)
@@ -195,6 +197,7 @@ int sync_create(struct sync **out, const struct conf *conf, struct clk *clk)
 	if (!s)
 		return -ENOMEM;
 	s->clk = clk;
+	s->told_mode = -1;
 	s->conf_copy = *conf;
 	snprintf(s->conf_device, sizeof(s->conf_device), "%s", conf->device);
 	snprintf(s->driftfile, sizeof(s->driftfile), "%s", conf->driftfile);
@@ -367,6 +370,18 @@ void sync_get_status(const struct sync *s, int64_t now_mono_ns, struct status *s
 {
 	report_status(&s->report, decide_view(s->decide), measure_view(s->measure), &s->leap,
 		      now_mono_ns, realtime_s(), st);
+}
+
+bool sync_state_changed(struct sync *s, int64_t now_mono_ns, struct status *st)
+{
+	const struct decide_view *v = decide_view(s->decide);
+
+	if ((int)v->mode == s->told_mode && (v->updates > 0) == s->told_sample)
+		return false;
+	s->told_mode = (int)v->mode;
+	s->told_sample = v->updates > 0;
+	sync_get_status(s, now_mono_ns, st);
+	return true;
 }
 
 int64_t sync_take_quick_poll(struct sync *s)

@@ -5,6 +5,7 @@
 #ifndef PHCSYNC_SYNC_H
 #define PHCSYNC_SYNC_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "phcsync/clk.h"
@@ -42,6 +43,13 @@ void sync_reset(struct sync *s);
 
 /* Fill a status snapshot (control socket, report). */
 void sync_get_status(const struct sync *s, int64_t now_mono_ns, struct status *st);
+
+/*
+ * Whether the state (the discipline's mode, and whether there is a sample yet) differs from
+ * what this call last reported, whatever changed it (an update, `step`, `reset`); if so, st
+ * is filled. The first call always reports.
+ */
+bool sync_state_changed(struct sync *s, int64_t now_mono_ns, struct status *st);
 
 /* After an update: 0, or how soon to poll again to confirm a suspect sample (the normal
  * cadence resumes after it). */
