@@ -154,7 +154,7 @@ def check_kernel_leap(t, r, label, sign):
     return flip
 
 
-def check_tai(t, r, label, sign, flip, skip=(), todo=None):
+def check_tai(t, r, label, sign, flip, skip=()):
     """CLOCK_TAI (the kernel's TAI offset) follows true TAI-UTC through the leap."""
     want = [TRUE_TAI_UTC, TRUE_TAI_UTC + sign]
     t.eq(r, f"{label}: ADJ_TAI values set", tai_sets(r), want,
@@ -162,7 +162,7 @@ def check_tai(t, r, label, sign, flip, skip=(), todo=None):
     wrong = [k["t"] for k in r.ticks if k["t"] >= 1 and k["t"] not in skip
              and k["tai"] != (TRUE_TAI_UTC if k["t"] < flip else TRUE_TAI_UTC + sign)]
     t.check(r, not wrong, f"{label}: ticks whose kernel TAI offset differs from the truth "
-            f"= {wrong[:10]} (expected [])", "CLOCK_TAI stays true TAI across the leap", todo)
+            f"= {wrong[:10]} (expected [])", "CLOCK_TAI stays true TAI across the leap")
 
 
 def check_offsets(t, r, label, noise_ns, flip, skip):
@@ -303,7 +303,7 @@ def smear_expected(flip, window_s, sign):
     return expected
 
 
-def check_smear(t, r, label, sign, window_s, loose_bound_ns=None, todo=None):
+def check_smear(t, r, label, sign, window_s, loose_bound_ns=None):
     flip = flip_time(r)
     t.clean_exit(r, label)
     t.eq(r, f"{label}: kernel leaps", len(kernel_leaps(r)), 0, "the smear replaces the leap")
@@ -330,8 +330,7 @@ def check_smear(t, r, label, sign, window_s, loose_bound_ns=None, todo=None):
     t.le(r, f"{label}: max |true offset - smear curve| after lock", max_abs(err),
          3 * rate_ns, f"three polls of the smear rate ({fmt(rate_ns)} ns/s): the curve's "
          "corners (its start and end, where the rate changes at once, and the leap, where "
-         "the target moves by one poll's worth) each cost the servo a poll or two", " ns",
-         todo=todo)
+         "the target moves by one poll's worth) each cost the servo a poll or two", " ns")
     mid = [k["offset_ns"] for k in r.ticks if k["t"] == flip - 1]
     t.near(r, f"{label}: true offset a second before the leap", mid[0] if mid else None,
            -sign * S / 2, 1 * MS, "half the second is smeared at the leap", " ns")
@@ -341,9 +340,9 @@ def check_smear(t, r, label, sign, window_s, loose_bound_ns=None, todo=None):
             if not any(c <= k["t"] <= c + 2 * IGNORE_S + 2 + SETTLE_S for c in corners)]
     noise = PROFILE_NOISE_NS["kvm"]
     t.le(r, f"{label}: RMS |true offset - smear curve| away from the corners", rms(calm),
-         3 * noise, f"3 x the readout noise ({noise} ns)", " ns", todo=todo)
+         3 * noise, f"3 x the readout noise ({noise} ns)", " ns")
     t.le(r, f"{label}: max |true offset - smear curve| away from the corners",
-         max_abs(calm), 10 * noise, f"10 x the readout noise ({noise} ns)", " ns", todo=todo)
+         max_abs(calm), 10 * noise, f"10 x the readout noise ({noise} ns)", " ns")
 
 
 @case

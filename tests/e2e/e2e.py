@@ -55,22 +55,20 @@ class Test:
     def run(self, label, scenario, **kw):
         return phcsim.run(self.harness, self.work, label, scenario, **kw)
 
-    def check(self, run, ok, figure, why, todo=None):
-        """Print one result. todo names a known bug: the check is reported, not counted."""
+    def check(self, run, ok, figure, why):
+        """Print one result; a failure also says why the bound and where the files are."""
         self.count += 1
-        mark = f" # TODO known bug: {todo}" if todo else ""
-        print(f"{'ok' if ok else 'not ok'} {self.count} - {self.name}: {figure}{mark}")
+        print(f"{'ok' if ok else 'not ok'} {self.count} - {self.name}: {figure}")
         if ok:
             return
         print(f"#   why this bound: {why}")
-        if not todo:
-            where = run.where() + "; " if run else ""
-            print(f"#   {where}files kept in {self.work.path}")
-            self.failed += 1
+        where = run.where() + "; " if run else ""
+        print(f"#   {where}files kept in {self.work.path}")
+        self.failed += 1
 
-    def le(self, run, figure, value, bound, why, unit="", todo=None):
+    def le(self, run, figure, value, bound, why, unit=""):
         self.check(run, value is not None and value <= bound,
-                   f"{figure} = {fmt(value)}{unit} (bound <= {fmt(bound)}{unit})", why, todo)
+                   f"{figure} = {fmt(value)}{unit} (bound <= {fmt(bound)}{unit})", why)
 
     def ge(self, run, figure, value, bound, why, unit=""):
         self.check(run, value is not None and value >= bound,
