@@ -38,9 +38,9 @@ def parse_args():
 
 
 def run_seed(seed):
-    import e2e
     import cases_fuzz
-    t = e2e.Test(f"fuzz-{seed}", e2e.Harness())
+    import checks
+    t = checks.Test(f"fuzz-{seed}", checks.Harness())
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
         try:
@@ -56,16 +56,14 @@ def run_seed(seed):
 def main():
     args = parse_args()
     build = os.path.abspath(args.build)
-    for var, rel in (("PHCSIM", "tests/sim/phcsim"), ("PHCSIM_LIB", "tests/sim/libphcsim.so"),
-                     ("PHCSYNCD", "phcsyncd"), ("PHCSYNCCTL", "phcsyncctl")):
-        os.environ.setdefault(var, os.path.join(build, rel))
     if args.old_sim:
         os.environ["PHCSYNC_FUZZ_NEW_SIM"] = "0"
     sys.path.insert(0, os.path.join(REPO, "tests", "e2e"))
-    import e2e
-    e2e.load_case_modules()
+    import phcsim
+    for var, path in phcsim.build_env(build).items():
+        os.environ.setdefault(var, path)
     try:
-        e2e.Harness()
+        phcsim.Harness()
     except Exception as e:
         print(f"fuzz.py: {e} (build first: meson compile -C {args.build})")
         return 2

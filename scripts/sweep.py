@@ -53,17 +53,6 @@ def parse_args():
     return p.parse_args()
 
 
-def setup(build):
-    env = {"PHCSIM": "tests/sim/phcsim", "PHCSIM_LIB": "tests/sim/libphcsim.so",
-           "PHCSYNCD": "phcsyncd", "PHCSYNCCTL": "phcsyncctl"}
-    for var, rel in env.items():
-        os.environ.setdefault(var, os.path.join(os.path.abspath(build), rel))
-    sys.path.insert(0, E2E)
-    import e2e
-    e2e.load_case_modules()
-    return e2e
-
-
 def kind_of(line):
     for name, pattern in KINDS:
         if re.search(pattern, line):
@@ -72,10 +61,10 @@ def kind_of(line):
 
 
 def run_one(point_id):
-    e2e = sys.modules["e2e"]
     import cases_sweep
+    import checks
     point = POINTS[point_id]
-    t = e2e.Test(re.sub(r"[^\w+-]", "_", point_id), e2e.Harness())
+    t = checks.Test(re.sub(r"[^\w+-]", "_", point_id), checks.Harness())
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
         try:
@@ -93,10 +82,13 @@ POINTS = {}
 
 def main():
     args = parse_args()
-    e2e = setup(args.build)
+    sys.path.insert(0, E2E)
     import cases_sweep
+    import phcsim
+    for var, path in phcsim.build_env(args.build).items():
+        os.environ.setdefault(var, path)
     try:
-        e2e.Harness()
+        phcsim.Harness()
     except Exception as e:
         print(f"sweep.py: {e} (build first: meson compile -C {args.build})")
         return 2

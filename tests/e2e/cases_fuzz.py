@@ -40,7 +40,7 @@ import shlex
 
 import invariants
 import phcsim
-from e2e import PROFILE_NOISE_NS, case
+from checks import PROFILE_NOISE_NS, case
 
 # The simulator events being added for issue 10 (phc_freeze, phc_backstep,
 # phc_delay_spike, EINTR, PHC frequencies beyond +-0.1 %): off until that simulator is
@@ -322,10 +322,7 @@ def run_scenario(t, label, path, subst_dir=None):
     freq0 = float((meta(text, "freq0") or ["0"])[0])
     settle_from = float((meta(text, "settle_from") or ["0"])[0])
     episodes = [tuple(map(float, e.split())) for e in meta(text, "episode")]
-    ctl = os.environ.get("PHCSYNCCTL", "")
-    if not ctl or not os.access(ctl, os.X_OK):
-        raise phcsim.HarnessError(f"PHCSYNCCTL is not set to an executable ({ctl!r})")
-    subst = {"ctl": shlex.quote(ctl), "dir": t.work.path}
+    subst = {"ctl": shlex.quote(t.harness.ctl), "dir": t.work.path}
     conf_text = "".join(f"{line}\n" for line in
                         [f"control_socket {t.work.path}/s.sock", "leapfile none",
                          phcsim.SECCOMP] + conf)

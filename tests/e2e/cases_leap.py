@@ -16,7 +16,7 @@ import os
 import re
 
 import phcsim
-from e2e import KVM, MS, PROFILE_NOISE_NS, S, US, case, fmt
+from checks import KVM, MS, PROFILE_NOISE_NS, S, US, case, fmt
 from phcsim import max_abs, rms
 
 DATA = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..",

@@ -7,7 +7,7 @@ The truth a daemon can be held to is the PHC's time, not true UTC: a host step o
 frequency error to true UTC. A PHC whose rate is broken (beyond reference_freq_limit) is
 not a reference at all: cases_fuzz.py checks those episodes separately.
 
-Every check goes through e2e.Test (check/le/eq), so each prints its figure and bound.
+Every check goes through checks.Test (check/le/eq), so each prints its figure and bound.
 """
 
 import re

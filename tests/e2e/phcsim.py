@@ -1,10 +1,17 @@
-"""Run phcsyncd under the clock simulator and read back what happened.
+# SPDX-License-Identifier: BSD-2-Clause
+"""Run phcsyncd under the clock simulator and read back what happened: the one harness of
+the e2e tests (e2e.py and its cases_*.py), scripts/bench.py, sweep.py and fuzz.py.
 
 phcsyncd may set the clock, so it is only ever started through the phcsim harness, which
 preloads libphcsim.so, drops CAP_SYS_TIME and handshakes with the library before the
 daemon's main() runs. phcsim_argv() is the only place that builds a command line naming
-the daemon, and it always puts phcsim in front. Paths come from the environment that
-tests/meson.build sets: PHCSIM, PHCSIM_LIB and PHCSYNCD.
+a daemon, and it always puts phcsim in front. Paths come from the environment that
+tests/e2e/meson.build sets (PHCSIM, PHCSIM_LIB, PHCSYNCD, PHCSYNCCTL), or from a build
+directory (build_env).
+
+Exit statuses, as meson reads them: SKIP (77) when this machine cannot run a test (a tool
+or a privilege it needs is missing: raise Skip), HARD_ERROR (99) when the harness itself
+is broken (a program missing, phcsim refusing to start: HarnessError).
 """
 
 import json
@@ -33,29 +40,42 @@ BASE_CONF = ["control_socket none", "leapfile none", SECCOMP]
 
 # Real seconds a run may take: a simulated hour takes well under one.
 RUN_TIMEOUT_S = 20
+# Exit statuses meson knows: a test skipped, and a harness that cannot run (see above).
+SKIP = 77
+HARD_ERROR = 99
 
 
 class HarnessError(Exception):
-    """The simulator or the daemon is missing: the test cannot run safely."""
+    """The simulator or the daemon is missing: the test cannot run safely (HARD_ERROR)."""
 
 
-def _executable(var):
-    path = os.environ.get(var, "")
-    if not path or not os.path.isfile(path):
-        raise HarnessError(f"{var} is not set to an existing file ({path!r})")
-    return path
+class Skip(Exception):
+    """This machine lacks what a test needs, a tool or a privilege (SKIP)."""
+
+
+# The programs in a meson build directory, by the variable that names each.
+BUILD_PATHS = {"PHCSIM": "tests/sim/phcsim", "PHCSIM_LIB": "tests/sim/libphcsim.so",
+               "PHCSYNCD": "phcsyncd", "PHCSYNCCTL": "phcsyncctl"}
+
+
+def build_env(build):
+    """The harness's environment for the programs of the build directory build."""
+    return {var: os.path.join(os.path.abspath(build), rel) for var, rel in BUILD_PATHS.items()}
 
 
 class Harness:
-    """The three programs, checked before anything runs."""
+    """The four programs, checked before anything runs; env defaults to os.environ."""
 
-    def __init__(self):
-        self.phcsim = _executable("PHCSIM")
-        self.lib = _executable("PHCSIM_LIB")
-        self.daemon = _executable("PHCSYNCD")
-        for path in (self.phcsim, self.daemon):
-            if not os.access(path, os.X_OK):
+    def __init__(self, env=None):
+        env = os.environ if env is None else env
+        for var, attr in (("PHCSIM", "phcsim"), ("PHCSIM_LIB", "lib"), ("PHCSYNCD", "daemon"),
+                          ("PHCSYNCCTL", "ctl")):
+            path = env.get(var, "")
+            if not path or not os.path.isfile(path):
+                raise HarnessError(f"{var} is not set to an existing file ({path!r})")
+            if var != "PHCSIM_LIB" and not os.access(path, os.X_OK):
                 raise HarnessError(f"{path} is not executable")
+            setattr(self, attr, path)
 
     def phcsim_argv(self, scenario, trace, daemon_args, seed=None, duration_s=None):
         """The only command line that runs phcsyncd: always under phcsim and its library."""
