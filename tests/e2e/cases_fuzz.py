@@ -323,10 +323,8 @@ def run_scenario(t, label, path, subst_dir=None):
     settle_from = float((meta(text, "settle_from") or ["0"])[0])
     episodes = [tuple(map(float, e.split())) for e in meta(text, "episode")]
     subst = {"ctl": shlex.quote(t.harness.ctl), "dir": t.work.path}
-    conf_text = "".join(f"{line}\n" for line in
-                        [f"control_socket {t.work.path}/s.sock", "leapfile none",
-                         phcsim.SECCOMP] + conf)
-    r = t.run(label, os.path.abspath(path), subst=subst, conf_text=conf_text)
+    r = t.run(label, os.path.abspath(path), subst=subst,
+              conf=[f"control_socket {t.work.path}/s.sock"] + conf)
     ref = invariants.reference(r, freq0_ppb=freq0)
     noise = PROFILE_NOISE_NS[profile_of(text)]
     print(f"# {label}: {profile_of(text)}, {len(r.events)} events, broken reference "

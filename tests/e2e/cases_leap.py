@@ -15,7 +15,6 @@ import hashlib
 import os
 import re
 
-import phcsim
 from checks import KVM, MS, PROFILE_NOISE_NS, S, US, case, fmt
 from phcsim import max_abs, rms
 
@@ -53,19 +52,12 @@ TRUE_TAI_UTC = 37
 LEAP_EVE = "2027-06-30T23:00:00"
 
 
-def leap_conf(table, *lines):
-    """BASE_CONF with its `leapfile none` replaced by the table: a key may be given once."""
-    base = [line for line in phcsim.BASE_CONF if not line.startswith("leapfile ")]
-    table_line = [] if table is None else [f"leapfile {table}"]
-    return "".join(f"{line}\n" for line in base + table_line + list(lines))
-
-
 def leap_run(t, label, sign, profile="kvm", start=LEAP_EVE, duration="2h", table=None,
              conf=()):
     return t.run(label, "leap-phc.scn",
                  subst={"profile": profile, "sign": f"{sign:+d}", "start": start,
                         "duration": duration},
-                 conf_text=leap_conf(table or TABLE[sign], *conf))
+                 conf=[f"leapfile {table or TABLE[sign]}", *conf])
 
 
 def flip_time(run):
@@ -380,13 +372,13 @@ def check_first_tai(t, r, label):
 @case
 def leap_clock_tai(t):
     scn = dict(KVM, duration="5m")
-    r = t.run("table", "kvm.scn", subst=scn, conf_text=leap_conf(TABLE[+1]))
+    r = t.run("table", "kvm.scn", subst=scn, conf=[f"leapfile {TABLE[+1]}"])
     check_first_tai(t, r, "test table")
     t.clean_exit(r, "test table")
     if not any(os.path.exists(p) for p in DEBIAN_TABLES):
         print("# leap-clock-tai: no Debian leap table here: leapfile auto not run")
         return
-    r = t.run("auto", "kvm.scn", subst=scn, conf_text=leap_conf(None))
+    r = t.run("auto", "kvm.scn", subst=scn, conf=["leapfile auto"])
     t.log_has(r, r"leap table loaded /usr/share/zoneinfo/", "leapfile auto: Debian's table")
     check_first_tai(t, r, "leapfile auto")
 
@@ -396,7 +388,7 @@ def leap_expired(t):
     # expired.list expires 2019-12-28 and knows the leaps up to 2017: in 2025 it is
     # expired and still gives TAI-UTC 37.
     path = os.path.join(DATA, "expired.list")
-    r = t.run("expired", "kvm.scn", subst=dict(KVM, duration="5m"), conf_text=leap_conf(path))
+    r = t.run("expired", "kvm.scn", subst=dict(KVM, duration="5m"), conf=[f"leapfile {path}"])
     t.log_has(r, r"leap table \S+/expired\.list expired on 2019-12-28: .*still applied",
               "phcsyncd.conf(5): an expired table is warned about")
     t.log_lacks(r, r"will not be handled", "an expired table is still used")
@@ -420,7 +412,8 @@ def leap_expired(t):
 @case
 def leap_bad_hash(t):
     path = os.path.join(DATA, "bad-hash.list")
-    r = t.run("bad-hash", "kvm.scn", subst=dict(KVM, duration="1m"), conf_text=leap_conf(path))
+    r = t.run("bad-hash", "kvm.scn", subst=dict(KVM, duration="1m"),
+              conf=[f"leapfile {path}"])
     t.eq(r, "bad hash: exit status", r.rc, 1, "a named table that fails is fatal")
     line = next((x for x in r.stderr.splitlines() if "bad-hash.list" in x), "none")
     t.check(r, "hash mismatch" in line, f"bad hash: message naming the file: {line!r}",

@@ -119,9 +119,7 @@ def trust_step_budget(t):
     r = t.run("override", "kvm.scn", subst=dict(KVM, duration="120s", sys_offset="0"),
               events=["at 30s phc_step 0 -2s", "at 60s phc_step 0 -2s",
                       f"at 90s exec {ctl} -s {sock} step"],
-              conf_text="".join(f"{x}\n" for x in TRUST + [
-                  f"control_socket {sock}", "leapfile none",
-                  "seccomp " + os.environ.get("PHCSYNC_E2E_SECCOMP", "yes")]))
+              conf=TRUST + [f"control_socket {sock}"])
     t.log_has(r, r"refused: step budget", "the second jump is refused")
     t.log_has(r, r"step requested over the control socket", "the operator's step")
     t.eq(r, "override: steps after the start", len(later_steps(r)), 2,
@@ -178,12 +176,11 @@ def trust_smear(t):
     start = "2027-06-30T22:30:00"
     sock = os.path.join(t.work.path, "ctl.sock")
     events = ["at 4000s phc_error 0 EIO 20s", f"at 3000s exec {ctl} -s {sock} step"]
-    conf = cases_leap.leap_conf(cases_leap.TABLE[+1], "leap_mode smear", "leap_smear_window 7200",
-                                f"control_socket {sock}")
-    conf = conf.replace("control_socket none\n", "", 1)
+    conf = [f"leapfile {cases_leap.TABLE[+1]}", "leap_mode smear", "leap_smear_window 7200",
+            f"control_socket {sock}"]
     r = t.run("smear", "leap-phc.scn",
               subst={"profile": "kvm", "sign": "+1", "start": start, "duration": "3h"},
-              events=events, conf_text=conf)
+              events=events, conf=conf)
     t.clean_exit(r, "smear")
     t.log_has(r, r"step requested over the control socket", "the operator's step")
     t.eq(r, "smear: steps", len(r.steps()), 2, "the start, and the operator's (no step back)")

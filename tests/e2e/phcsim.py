@@ -77,14 +77,20 @@ class Harness:
                 raise HarnessError(f"{path} is not executable")
             setattr(self, attr, path)
 
-    def phcsim_argv(self, scenario, trace, daemon_args, seed=None, duration_s=None):
-        """The only command line that runs phcsyncd: always under phcsim and its library."""
-        argv = [self.phcsim, "-L", self.lib, "-s", scenario, "-t", trace]
+    def phcsim_argv(self, scenario, trace, daemon_args, seed=None, duration_s=None,
+                    exec_log=None, program=None):
+        """The only command line that runs a daemon (phcsyncd unless program names another):
+        always under phcsim and its library."""
+        argv = [self.phcsim, "-L", self.lib, "-s", scenario]
+        if trace is not None:
+            argv += ["-t", trace]
+        if exec_log is not None:
+            argv += ["--exec-log", exec_log]
         if seed is not None:
             argv += ["--seed", str(seed)]
         if duration_s is not None:
             argv += ["--duration", str(duration_s)]
-        return argv + ["--", self.daemon] + list(daemon_args)
+        return argv + ["--", program or self.daemon] + list(daemon_args)
 
 
 class Run:
@@ -174,10 +180,13 @@ def mean(values):
 
 
 class Workdir:
-    """A temporary directory for one test's files, kept when the test fails."""
+    """A temporary directory for one test's files, kept when the test fails; or the
+    directory path, made if need be."""
 
-    def __init__(self, name):
-        self.path = tempfile.mkdtemp(prefix=f"phcsync-e2e-{name}-")
+    def __init__(self, name, path=None):
+        if path:
+            os.makedirs(path, exist_ok=True)
+        self.path = path or tempfile.mkdtemp(prefix=f"phcsync-e2e-{name}-")
 
     def file(self, name, text):
         path = os.path.join(self.path, name)
@@ -196,23 +205,34 @@ def scenario_text(name, subst=None, events=()):
     return text + "".join(f"{e}\n" for e in events)
 
 
+def daemon_conf(lines=()):
+    """BASE_CONF with lines added; a line whose key BASE_CONF has replaces that base line
+    (a key may be given once)."""
+    keys = {line.split()[0] for line in lines}
+    base = [line for line in BASE_CONF if line.split()[0] not in keys]
+    return "".join(f"{line}\n" for line in base + list(lines))
+
+
 def run(harness, work, label, scenario, subst=None, events=(), conf=(), args=("-n",),
-        seed=None, duration_s=None, conf_text=None, with_conf=True):
-    """Run the daemon on a scenario fixture. Its configuration is BASE_CONF plus the conf
-    lines, or conf_text verbatim, passed as '-f FILE' after args unless with_conf is
-    false."""
+        seed=None, duration_s=None, conf_text=None, with_conf=True, program=None,
+        timeout_s=RUN_TIMEOUT_S):
+    """Run the daemon (or program, under phcsim all the same) on a scenario fixture. Its
+    configuration is daemon_conf(conf), or the text conf_text verbatim, passed as '-f FILE'
+    after args unless with_conf is false. What exec events print untold goes to
+    LABEL.exec.log."""
     scn = work.file(f"{label}.scn", scenario_text(scenario, subst, events))
     trace = os.path.join(work.path, f"{label}.jsonl")
     daemon_args = list(args)
     if conf_text is None:
-        conf_text = "".join(f"{line}\n" for line in BASE_CONF + list(conf))
+        conf_text = daemon_conf(conf)
     if with_conf:
         daemon_args += ["-f", work.file(f"{label}.conf", conf_text)]
-    argv = harness.phcsim_argv(scn, trace, daemon_args, seed, duration_s)
+    argv = harness.phcsim_argv(scn, trace, daemon_args, seed, duration_s,
+                               os.path.join(work.path, f"{label}.exec.log"), program)
     with subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                           stderr=subprocess.PIPE, text=True, cwd=work.path) as proc:
         try:
-            stdout, stderr = proc.communicate(timeout=RUN_TIMEOUT_S)
+            stdout, stderr = proc.communicate(timeout=timeout_s)
             timed_out = False
         except subprocess.TimeoutExpired:
             # phcsim forwards SIGTERM to the daemon, so neither is left behind.
@@ -222,7 +242,7 @@ def run(harness, work, label, scenario, subst=None, events=(), conf=(), args=("-
     work.file(f"{label}.out", stdout)
     work.file(f"{label}.log", stderr)
     if timed_out:
-        raise RuntimeError(f"run '{label}' ({scenario}) took over {RUN_TIMEOUT_S} s of "
+        raise RuntimeError(f"run '{label}' ({scenario}) took over {timeout_s} s of "
                            "real time: does the daemon still wait?")
     if proc.returncode in (125, 126, 127):
         raise HarnessError(f"phcsim failed with {proc.returncode} ({scenario}): "
