@@ -51,7 +51,7 @@ class Clients:
         """The daemon on the KVM scenario with the clients (files ctl.*); the run, with its
         exec records as execs."""
         r = self.t.run("ctl", "kvm.scn", subst=dict(KVM, duration=duration),
-                       events=self.events,
+                       events=self.events, exec_log=True,
                        conf=[f"control_socket {self.sock}", f"readings {READINGS}", *conf])
         r.execs = [e for e in r.events if e["event"] == "exec"]
         self.t.check(r, r.rc == 0, f"daemon exit status {r.rc}")

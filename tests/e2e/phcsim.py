@@ -215,11 +215,11 @@ def daemon_conf(lines=()):
 
 def run(harness, work, label, scenario, subst=None, events=(), conf=(), args=("-n",),
         seed=None, duration_s=None, conf_text=None, with_conf=True, program=None,
-        timeout_s=RUN_TIMEOUT_S):
+        exec_log=False, timeout_s=RUN_TIMEOUT_S):
     """Run the daemon (or program, under phcsim all the same) on a scenario fixture. Its
     configuration is daemon_conf(conf), or the text conf_text verbatim, passed as '-f FILE'
-    after args unless with_conf is false. What exec events print untold goes to
-    LABEL.exec.log."""
+    after args unless with_conf is false. With exec_log, what the scenario's exec events
+    print untold goes to LABEL.exec.log instead of the run's stdout."""
     scn = work.file(f"{label}.scn", scenario_text(scenario, subst, events))
     trace = os.path.join(work.path, f"{label}.jsonl")
     daemon_args = list(args)
@@ -227,8 +227,8 @@ def run(harness, work, label, scenario, subst=None, events=(), conf=(), args=("-
         conf_text = daemon_conf(conf)
     if with_conf:
         daemon_args += ["-f", work.file(f"{label}.conf", conf_text)]
-    argv = harness.phcsim_argv(scn, trace, daemon_args, seed, duration_s,
-                               os.path.join(work.path, f"{label}.exec.log"), program)
+    log = os.path.join(work.path, f"{label}.exec.log") if exec_log else None
+    argv = harness.phcsim_argv(scn, trace, daemon_args, seed, duration_s, log, program)
     with subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                           stderr=subprocess.PIPE, text=True, cwd=work.path) as proc:
         try:
