@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check_main.h"
 #include "phcsync/disrupt.h"
 
 #define US 1000LL
@@ -409,10 +410,7 @@ END_TEST
 
 int main(void)
 {
-	Suite *suite = suite_create("disrupt");
-	TCase *tc = tcase_create("disrupt");
-	SRunner *sr;
-	int failed;
+	TCase *tc = check_tcase("disrupt", NULL, NULL);
 
 	tcase_add_test(tc, test_defaults);
 	tcase_add_test(tc, test_invalid_params);
@@ -429,10 +427,5 @@ int main(void)
 	tcase_add_test(tc, test_reset);
 	tcase_add_test(tc, test_int64_extremes);
 	tcase_add_test(tc, test_format);
-	suite_add_tcase(suite, tc);
-	sr = srunner_create(suite);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return check_run_tcase("disrupt", tc);
 }

@@ -9,6 +9,7 @@
 
 #include <nettle/sha1.h>
 
+#include "check_main.h"
 #include "phcsync/leap.h"
 
 #define DAY_S 86400
@@ -827,13 +828,4 @@ static Suite *leap_suite(void)
 	return s;
 }
 
-int main(void)
-{
-	SRunner *sr = srunner_create(leap_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+CHECK_MAIN(leap_suite)

@@ -3,6 +3,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 
+#include "check_main.h"
 #include "phcsync/servo.h"
 #include "phcsync/units.h"
 
@@ -505,10 +506,7 @@ END_TEST
 
 int main(void)
 {
-	Suite *suite = suite_create("servo");
-	TCase *tc = tcase_create("pi");
-	SRunner *sr;
-	int failed;
+	TCase *tc = check_tcase("pi", NULL, NULL);
 
 	tcase_add_test(tc, test_converges_1s);
 	tcase_add_test(tc, test_converges_250ms);
@@ -527,10 +525,5 @@ int main(void)
 	tcase_add_test(tc, test_explicit_gains_and_new_interval);
 	tcase_add_test(tc, test_bad_params);
 	tcase_add_test(tc, test_state_names);
-	suite_add_tcase(suite, tc);
-	sr = srunner_create(suite);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return check_run_tcase("servo", tc);
 }
