@@ -10,7 +10,9 @@ when every check passed, 1 otherwise, phcsim.SKIP (77) when a case cannot run on
 machine (it raised phcsim.Skip), phcsim.HARD_ERROR (99) when the harness is broken.
 """
 
+import contextlib
 import importlib
+import io
 import pathlib
 import sys
 import traceback
@@ -126,6 +128,22 @@ def case(fn):
     """Register the case fn under its name, '-' for '_'."""
     CASES[fn.__name__.replace("_", "-")] = fn
     return fn
+
+
+def run_captured(name, fn, *args):
+    """fn(t, *args) on a new Test named name, its output captured (the scripts' workers):
+    the failed checks, the output, and the work directory, kept when a check failed."""
+    t = Test(name, Harness())
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        try:
+            fn(t, *args)
+        except Exception as e:  # a run that breaks the test fails like any other
+            t.failed += 1
+            print(f"not ok - {name}: the test stopped on an error: {e!r}")
+    if not t.failed:
+        t.work.remove()
+    return t.failed, out.getvalue(), t.work.path
 
 
 def load_case_modules():

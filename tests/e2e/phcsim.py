@@ -63,6 +63,14 @@ def build_env(build):
     return {var: os.path.join(os.path.abspath(build), rel) for var, rel in BUILD_PATHS.items()}
 
 
+def use_build(build):
+    """Point this process and its workers at the programs of the build directory build,
+    where the environment does not name them already; the Harness."""
+    for var, path in build_env(build).items():
+        os.environ.setdefault(var, path)
+    return Harness()
+
+
 class Harness:
     """The four programs, checked before anything runs; env defaults to os.environ."""
 
