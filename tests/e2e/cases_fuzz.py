@@ -290,17 +290,9 @@ def check_status(t, r, label, ref, episodes):
 def unseen(r):
     """Spans in which the daemon cannot see the PHC (asleep, or the PHC unreadable), and
     the DETECT_S after them: a broken episode there is not the daemon's to notice."""
-    spans, asleep = [], None
-    for e in r.events:
-        if e["event"] == "suspend":
-            asleep = e["t"]
-        elif e["event"] == "resume" and asleep is not None:
-            spans.append((asleep, e["t"] + DETECT_S))
-            asleep = None
-    if asleep is not None:
-        spans.append((asleep, float("inf")))
     # After an outage the reopen may wait out its backoff (up to 8 s) first.
-    return spans + [(a, b + RECOVER_S) for a, b in invariants.outages(r)]
+    return invariants.suspensions(r, DETECT_S) + [(a, b + RECOVER_S)
+                                                  for a, b in invariants.outages(r)]
 
 
 def check_broken_synced(t, r, label, episodes):
