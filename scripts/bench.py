@@ -2,8 +2,9 @@
 """Benchmark phcsyncd against linuxptp's phc2sys under the clock simulator.
 
 Each scenario in scripts/scenarios/ runs once per daemon under the same seed, through
-phcsim only (it drops CAP_SYS_TIME and simulates every clock), and the figures come from
-the trace's true offsets of CLOCK_REALTIME. NOTES below says how they are computed.
+phcsim only (it drops CAP_SYS_TIME and simulates every clock) by the e2e tests' harness
+(tests/e2e/phcsim.py), and the figures come from the trace's true offsets of
+CLOCK_REALTIME. NOTES below says how they are computed.
 
     scripts/bench.py [--build DIR] [--only NAME] [--markdown] [--keep DIR]
 """
@@ -12,17 +13,17 @@ import argparse
 import bisect
 import concurrent.futures
 import fnmatch
-import json
 import math
 import os
 import shlex
 import shutil
-import subprocess
 import sys
-import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
+sys.path.insert(0, os.path.join(REPO, "tests", "e2e"))
+import phcsim  # noqa: E402 (found through the line above)
+
 SCENARIOS = os.path.join(HERE, "scenarios")
 LOCK_NS = 1000
 # The figures start once the error has stayed below LOCK_NS for this long.
@@ -136,26 +137,25 @@ def phcsyncd_conf(scn):
     return "".join(line + "\n" for line in lines)
 
 
-def commands(build, scn, trace, conf_path, phc2sys):
-    """The phcsim command line of each daemon; trace has a %s for the daemon's name."""
-    phcsim = os.path.join(build, "tests", "sim", "phcsim")
-    cmds = {"phcsyncd": [phcsim, "-s", scn.path, "-t", trace % "phcsyncd", "--",
-                         os.path.join(build, "phcsyncd"), "-n", "-f", conf_path]}
+def daemons(scn, phc2sys):
+    """Each daemon's program (None: phcsyncd) and arguments, phcsyncd's before '-f CONF'."""
+    runs = {"phcsyncd": (None, ["-n"])}
     if phc2sys:
         # -O is slave minus master: CLOCK_REALTIME is behind a TAI PHC by TAI-UTC.
         offset = -scn.tai_utc if scn.tai else 0
-        cmds["phc2sys"] = [phcsim, "-s", scn.path, "-t", trace % "phc2sys", "--", phc2sys,
-                           *PHC2SYS_ARGS[:4], "-O", str(offset), *PHC2SYS_ARGS[4:]]
-    return cmds
+        runs["phc2sys"] = (phc2sys, [*PHC2SYS_ARGS[:4], "-O", str(offset), *PHC2SYS_ARGS[4:]])
+    return runs
 
 
-def run(cmd, log):
-    with open(log, "wb") as out:
-        ret = subprocess.run(cmd, stdout=out, stderr=subprocess.STDOUT, timeout=120)
-    if ret.returncode != 0:
-        with open(log, errors="replace") as f:
-            tail = f.read()[-2000:]
-        raise RuntimeError("exit %d: %s\n%s" % (ret.returncode, shlex.join(cmd), tail))
+def run(harness, work, scn, daemon, program, args):
+    """One daemon on scn under phcsim: the finished phcsim.Run."""
+    r = phcsim.run(harness, work, f"{scn.name}.{daemon}", scn.path, args=args,
+                   conf_text=phcsyncd_conf(scn), with_conf=program is None, program=program,
+                   timeout_s=120)
+    if r.rc != 0:
+        raise RuntimeError("exit %d: %s/%s.*\n%s" % (r.rc, work.path, r.label,
+                                                      (r.stdout + r.stderr)[-2000:]))
+    return r
 
 
 class Path:
@@ -187,9 +187,9 @@ class Path:
         return v0 + (v1 - v0) * (t - t0) / (t1 - t0)
 
 
-def figures(trace, phc0):
+def figures(run, phc0):
     """RMS, max, sd (ns), lock time (s, from the start or the last scenario event before
-    it; None: never), steps and reads/s from a trace.
+    it; None: never), steps and reads/s from a run's trace.
 
     The error is CLOCK_REALTIME's true offset (tick records every second, and adj records
     at every adjustment, before and after a step) minus device 0's own error against true
@@ -209,39 +209,37 @@ def figures(trace, phc0):
     events = [0.0]
     reads = 0
     end_t = 0.0
-    with open(trace, encoding="utf-8") as f:
-        for line in f:
-            rec = json.loads(line)
-            kind = rec["type"]
-            t = rec["t"]
-            if kind == "tick":
-                end_t, reads = t, rec["phc_reads"]
-                if asleep is None:
-                    sys_path.add(t, rec["offset_ns"])
-            elif kind == "adj":
-                if "step_ns" in rec:
-                    steps += rec["step_ns"] != 0
-                    sys_path.add(t, rec["offset_ns"] - rec["step_ns"])
+    for rec in run.records:
+        kind = rec["type"]
+        t = rec["t"]
+        if kind == "tick":
+            end_t, reads = t, rec["phc_reads"]
+            if asleep is None:
                 sys_path.add(t, rec["offset_ns"])
-            elif kind == "event":
-                ev = rec["event"]
-                events.append(t)
-                if ev == "suspend":
-                    asleep = t
-                elif ev == "resume":
-                    gaps.append((asleep, t))
-                    asleep = None
-                elif ev in ("phc_step", "phc_freq") and rec["dev"] == 0:
-                    phc_off_ns += phc_ppb * (t - phc_t)
-                    phc_t = t
-                    ref.add(t, phc_off_ns)
-                    if ev == "phc_step":
-                        phc_off_ns += rec["step_ns"]
-                    else:
-                        phc_ppb = rec["freq_ppb"]
-                    ref.add(t, phc_off_ns)
+        elif kind == "adj":
+            if "step_ns" in rec:
+                steps += rec["step_ns"] != 0
+                sys_path.add(t, rec["offset_ns"] - rec["step_ns"])
+            sys_path.add(t, rec["offset_ns"])
+        elif kind == "event":
+            ev = rec["event"]
+            events.append(t)
+            if ev == "suspend":
+                asleep = t
+            elif ev == "resume":
+                gaps.append((asleep, t))
+                asleep = None
+            elif ev in ("phc_step", "phc_freq") and rec["dev"] == 0:
+                phc_off_ns += phc_ppb * (t - phc_t)
+                phc_t = t
+                ref.add(t, phc_off_ns)
+                if ev == "phc_step":
+                    phc_off_ns += rec["step_ns"]
+                else:
+                    phc_ppb = rec["freq_ppb"]
+                ref.add(t, phc_off_ns)
     if not sys_path.t:
-        raise RuntimeError("%s: no tick records" % trace)
+        raise RuntimeError("%s: no tick records" % run.label)
     ref.add(end_t, phc_off_ns + phc_ppb * (end_t - phc_t))
 
     times = sorted(set(sys_path.t) | set(ref.t))
@@ -274,7 +272,7 @@ def figures(trace, phc0):
         s2 += dt * (e0 * e0 + e0 * e1 + e1 * e1) / 3
         span += dt
     if span <= 0:
-        raise RuntimeError("%s: too short to measure" % trace)
+        raise RuntimeError("%s: too short to measure" % run.label)
     mean = s1 / span
     awake = end_t - sum(g1 - g0 for g0, g1 in gaps)
     return {
@@ -346,10 +344,10 @@ def print_table(rows, markdown):
 def main():
     args = parse_args()
     build = os.path.abspath(args.build)
-    for need in ("phcsyncd", "tests/sim/phcsim", "tests/sim/libphcsim.so"):
-        if not os.path.exists(os.path.join(build, need)):
-            sys.exit("bench: %s/%s missing: build with 'ninja -C %s' or give --build"
-                     % (build, need, build))
+    try:
+        harness = phcsim.Harness(phcsim.build_env(build))
+    except phcsim.HarnessError as e:
+        sys.exit("bench: %s: build with 'ninja -C %s' or give --build" % (e, build))
     phc2sys = shutil.which("phc2sys", path=os.environ.get("PATH", "") + ":/usr/sbin:/sbin")
 
     scns = []
@@ -361,12 +359,12 @@ def main():
     if not scns:
         sys.exit("bench: no scenario matches %r in %s" % (args.only, SCENARIOS))
 
-    if args.keep:
-        os.makedirs(args.keep, exist_ok=True)
-        rows = measure(build, scns, phc2sys, args.keep)
-    else:
-        with tempfile.TemporaryDirectory(prefix="phcsync-bench.") as workdir:
-            rows = measure(build, scns, phc2sys, workdir)
+    work = phcsim.Workdir("bench", args.keep)
+    try:
+        rows = measure(harness, work, scns, phc2sys)
+    finally:
+        if not args.keep:
+            work.remove()
     print(TITLE + ":")
     print()
     print_table(rows, args.markdown)
@@ -381,34 +379,31 @@ def main():
     print()
     print("Reproduce the %s rows (add --report for phcsim's own summary):" % scn.name)
     print("  printf %s > bench.conf" % shlex.quote(phcsyncd_conf(scn).replace("\n", "\\n")))
-    for cmd in commands(build, scn, scn.name + ".%s.jsonl", "bench.conf", phc2sys).values():
-        print("  " + shlex.join(cmd))
+    for d, (program, dargs) in daemons(scn, phc2sys).items():
+        conf = [] if program else ["-f", "bench.conf"]
+        print("  " + shlex.join(harness.phcsim_argv(scn.path, "%s.%s.jsonl" % (scn.name, d),
+                                                    dargs + conf, program=program)))
 
 
-def measure(build, scns, phc2sys, workdir):
-    """Run every scenario under each daemon in workdir; the table's rows."""
+def measure(harness, work, scns, phc2sys):
+    """Run every scenario under each daemon in work; the table's rows."""
     jobs = {}
     failed = False
     with concurrent.futures.ThreadPoolExecutor(os.cpu_count() or 2) as pool:
         for scn in scns:
-            conf = os.path.join(workdir, scn.name + ".conf")
-            with open(conf, "w", encoding="utf-8") as f:
-                f.write(phcsyncd_conf(scn))
-            trace = os.path.join(workdir, scn.name + ".%s.jsonl")
-            for d, cmd in commands(build, scn, trace, conf, phc2sys).items():
-                log = os.path.join(workdir, "%s.%s.log" % (scn.name, d))
-                jobs[(scn.name, d)] = pool.submit(run, cmd, log)
+            for d, (program, args) in daemons(scn, phc2sys).items():
+                jobs[(scn.name, d)] = pool.submit(run, harness, work, scn, d, program, args)
         for (name, d), job in jobs.items():
             try:
                 job.result()
-            except (RuntimeError, subprocess.TimeoutExpired) as e:
+            except (RuntimeError, phcsim.HarnessError) as e:
                 print("bench: %s/%s: %s" % (name, d, e), file=sys.stderr)
                 failed = True
     if failed:
         sys.exit(1)
     rows = []
     for scn in scns:
-        res = {d: figures(os.path.join(workdir, "%s.%s.jsonl" % (scn.name, d)), scn.phc0)
+        res = {d: figures(jobs[(scn.name, d)].result(), scn.phc0)
                for d in DAEMONS if (scn.name, d) in jobs}
         rows += rows_for(scn.name, res)
     return rows

@@ -14,14 +14,15 @@ saying what it found) and the e2e-fuzz test runs it from then on.
 
 import argparse
 import concurrent.futures
-import contextlib
-import io
 import os
 import sys
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
+sys.path.insert(0, os.path.join(REPO, "tests", "e2e"))
+import checks  # noqa: E402 (found through the line above)
+import phcsim  # noqa: E402
 
 
 def parse_args():
@@ -38,35 +39,18 @@ def parse_args():
 
 
 def run_seed(seed):
-    import e2e
-    import cases_fuzz
-    t = e2e.Test(f"fuzz-{seed}", e2e.Harness())
-    out = io.StringIO()
-    with contextlib.redirect_stdout(out):
-        try:
-            cases_fuzz.run_seed(t, seed)
-        except Exception as e:  # a seed that breaks the test fails like any other
-            t.failed += 1
-            print(f"not ok - seed {seed}: the test stopped on an error: {e!r}")
-    if not t.failed:
-        t.work.remove()
-    return seed, t.failed, out.getvalue(), t.work.path
+    import cases_fuzz  # here: it reads PHCSYNC_FUZZ_NEW_SIM when imported
+    return (seed,) + checks.run_captured(f"fuzz-{seed}", cases_fuzz.run_seed, seed)
 
 
 def main():
     args = parse_args()
     build = os.path.abspath(args.build)
-    for var, rel in (("PHCSIM", "tests/sim/phcsim"), ("PHCSIM_LIB", "tests/sim/libphcsim.so"),
-                     ("PHCSYNCD", "phcsyncd"), ("PHCSYNCCTL", "phcsyncctl")):
-        os.environ.setdefault(var, os.path.join(build, rel))
     if args.old_sim:
         os.environ["PHCSYNC_FUZZ_NEW_SIM"] = "0"
-    sys.path.insert(0, os.path.join(REPO, "tests", "e2e"))
-    import e2e
-    e2e.load_case_modules()
     try:
-        e2e.Harness()
-    except Exception as e:
+        phcsim.use_build(build)
+    except phcsim.HarnessError as e:
         print(f"fuzz.py: {e} (build first: meson compile -C {args.build})")
         return 2
     seeds = range(args.start, args.start + args.seeds)

@@ -13,9 +13,7 @@ printed with the command that reruns it alone; -v prints every check of every ru
 import argparse
 import collections
 import concurrent.futures
-import contextlib
 import fnmatch
-import io
 import os
 import re
 import sys
@@ -23,7 +21,10 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
-E2E = os.path.join(REPO, "tests", "e2e")
+sys.path.insert(0, os.path.join(REPO, "tests", "e2e"))
+import cases_sweep  # noqa: E402 (found through the line above)
+import checks  # noqa: E402
+import phcsim  # noqa: E402
 
 # Failure kinds: the first pattern found in a failed check's line names it.
 KINDS = [
@@ -53,17 +54,6 @@ def parse_args():
     return p.parse_args()
 
 
-def setup(build):
-    env = {"PHCSIM": "tests/sim/phcsim", "PHCSIM_LIB": "tests/sim/libphcsim.so",
-           "PHCSYNCD": "phcsyncd", "PHCSYNCCTL": "phcsyncctl"}
-    for var, rel in env.items():
-        os.environ.setdefault(var, os.path.join(os.path.abspath(build), rel))
-    sys.path.insert(0, E2E)
-    import e2e
-    e2e.load_case_modules()
-    return e2e
-
-
 def kind_of(line):
     for name, pattern in KINDS:
         if re.search(pattern, line):
@@ -72,20 +62,8 @@ def kind_of(line):
 
 
 def run_one(point_id):
-    e2e = sys.modules["e2e"]
-    import cases_sweep
-    point = POINTS[point_id]
-    t = e2e.Test(re.sub(r"[^\w+-]", "_", point_id), e2e.Harness())
-    out = io.StringIO()
-    with contextlib.redirect_stdout(out):
-        try:
-            cases_sweep.run_point(t, point)
-        except Exception as e:  # a run that breaks the test is a failure like any other
-            t.failed += 1
-            print(f"not ok - {point_id}: the test stopped on an error: {e!r}")
-    if not t.failed:
-        t.work.remove()
-    return point_id, t.failed, out.getvalue(), t.work.path
+    name = re.sub(r"[^\w+-]", "_", point_id)
+    return (point_id,) + checks.run_captured(name, cases_sweep.run_point, POINTS[point_id])
 
 
 POINTS = {}
@@ -93,11 +71,9 @@ POINTS = {}
 
 def main():
     args = parse_args()
-    e2e = setup(args.build)
-    import cases_sweep
     try:
-        e2e.Harness()
-    except Exception as e:
+        phcsim.use_build(args.build)
+    except phcsim.HarnessError as e:
         print(f"sweep.py: {e} (build first: meson compile -C {args.build})")
         return 2
     points = cases_sweep.ci_points() if args.ci else cases_sweep.all_points()

@@ -4,6 +4,7 @@
 #include <math.h>
 #include <stdlib.h>
 
+#include "check_main.h"
 #include "phcsync/clk.h"
 
 #define FREQ_LIMIT_PPB 500000.0
@@ -99,19 +100,11 @@ END_TEST
 
 int main(void)
 {
-	Suite *suite = suite_create("clk_split");
-	TCase *tc = tcase_create("clk_split");
-	SRunner *sr;
-	int failed;
+	TCase *tc = check_tcase("clk_split", NULL, NULL);
 	int n = (int)(sizeof(hzs) / sizeof(hzs[0]));
 
 	tcase_add_loop_test(tc, test_max_freq, 0, n);
 	tcase_add_test(tc, test_user_hz_100_tick_range);
 	tcase_add_loop_test(tc, test_grid, 0, n);
-	suite_add_tcase(suite, tc);
-	sr = srunner_create(suite);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return check_run_tcase("clk_split", tc);
 }

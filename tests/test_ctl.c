@@ -20,10 +20,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "check_main.h"
 #include "phcsync/ctl.h"
 #include "phcsync/ctl_proto.h"
 #include "phcsync/log.h"
 #include "phcsync/units.h"
+#include "sim/sim_rng.h"
 
 static char tmpdir[64];
 static char sock_path[100];
@@ -508,7 +510,7 @@ START_TEST(test_binary_junk)
 	static const char junk[] = "\x00\x01\xff\xfe status\n";
 	struct json_object *o;
 	char rnd[300];
-	unsigned seed = 12345;
+	struct sim_rng rng;
 
 	o = ask_raw(c, junk, sizeof(junk) - 1, 0);
 	ck_assert(!reply_ok(o));
@@ -516,9 +518,10 @@ START_TEST(test_binary_junk)
 	json_object_put(o);
 	assert_healthy(c, 0);
 
+	sim_rng_seed(&rng, 12345, 0);
 	for (int k = 0; k < 20; k++) {
 		for (size_t i = 0; i < sizeof(rnd); i++)
-			rnd[i] = (char)(rand_r(&seed) & 0xff);
+			rnd[i] = (char)(sim_rng_next(&rng) & 0xff);
 		rnd[sizeof(rnd) - 1] = '\n';
 		o = ask_raw(c, rnd, sizeof(rnd), 0);
 		ck_assert(!reply_ok(o));
@@ -799,13 +802,4 @@ static Suite *ctl_suite(void)
 	return s;
 }
 
-int main(void)
-{
-	SRunner *sr = srunner_create(ctl_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+CHECK_MAIN(ctl_suite)

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check_main.h"
 #include "phcsync/decide.h"
 
 #define US 1000LL
@@ -494,12 +495,8 @@ END_TEST
 
 int main(void)
 {
-	Suite *suite = suite_create("decide");
-	TCase *tc = tcase_create("decide");
-	SRunner *sr;
-	int failed;
+	TCase *tc = check_tcase("decide", setup, teardown);
 
-	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_names);
 	tcase_add_test(tc, test_start_step_lock);
 	tcase_add_test(tc, test_start_slew);
@@ -514,10 +511,5 @@ int main(void)
 	tcase_add_test(tc, test_kernel_refusal);
 	tcase_add_loop_test(tc, test_synced_only_locked_with_rtcsync, 0, 2);
 	tcase_add_test(tc, test_reset_clears_budget);
-	suite_add_tcase(suite, tc);
-	sr = srunner_create(suite);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return check_run_tcase("decide", tc);
 }

@@ -15,6 +15,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "check_main.h"
 #include "phcsync/device.h"
 
 static char dir[64];
@@ -145,20 +146,11 @@ END_TEST
 
 int main(void)
 {
-	Suite *s = suite_create("device");
-	TCase *tc = tcase_create("path");
-	SRunner *sr;
-	int failed;
+	TCase *tc = check_tcase("path", setup, teardown);
 
-	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, listed_path_taken_as_named);
 	tcase_add_test(tc, unlisted_path_that_opens);
 	tcase_add_test(tc, missing_path_found_by_name);
 	tcase_add_test(tc, present_but_no_device);
-	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return check_run_tcase("device", tc);
 }

@@ -5,36 +5,26 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check_main.h"
 #include "phcsync/disrupt.h"
+#include "sim/sim_rng.h"
 
 #define US 1000LL
 #define MS 1000000LL
 #define S 1000000000LL
 
-/* A deterministic noise source (splitmix64), so every run sees the same samples. */
-static uint64_t rng_state;
+/* The simulator's deterministic noise source, so every run sees the same samples. */
+static struct sim_rng rng;
 
 static void rng_seed(uint64_t seed)
 {
-	rng_state = seed;
+	sim_rng_seed(&rng, seed, 0);
 }
 
-static double rng_uniform(void)
-{
-	uint64_t z = (rng_state += 0x9e3779b97f4a7c15ULL);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	z ^= z >> 31;
-	return ((double)(z >> 11) + 0.5) / 9007199254740992.0;
-}
-
-/* Gaussian noise of the given standard deviation (Box-Muller). */
+/* Gaussian noise of the given standard deviation. */
 static int64_t noise_ns(double sigma_ns)
 {
-	double u = rng_uniform(), v = rng_uniform();
-
-	return llround(sigma_ns * sqrt(-2.0 * log(u)) * cos(2.0 * M_PI * v));
+	return llround(sigma_ns * sim_rng_gauss(&rng));
 }
 
 static struct disrupt *make(int samples, int64_t floor_ns, double factor)
@@ -409,10 +399,7 @@ END_TEST
 
 int main(void)
 {
-	Suite *suite = suite_create("disrupt");
-	TCase *tc = tcase_create("disrupt");
-	SRunner *sr;
-	int failed;
+	TCase *tc = check_tcase("disrupt", NULL, NULL);
 
 	tcase_add_test(tc, test_defaults);
 	tcase_add_test(tc, test_invalid_params);
@@ -429,10 +416,5 @@ int main(void)
 	tcase_add_test(tc, test_reset);
 	tcase_add_test(tc, test_int64_extremes);
 	tcase_add_test(tc, test_format);
-	suite_add_tcase(suite, tc);
-	sr = srunner_create(suite);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return check_run_tcase("disrupt", tc);
 }

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "check_main.h"
 #include "phcsync/driftfile.h"
 
 /* A fresh empty directory per test, removed (with what the test left) by cleanup(). */
@@ -347,10 +348,7 @@ END_TEST
 
 int main(void)
 {
-	Suite *suite = suite_create("driftfile");
-	TCase *tc = tcase_create("driftfile");
-	SRunner *sr;
-	int failed;
+	TCase *tc = check_tcase("driftfile", NULL, NULL);
 
 	tcase_add_test(tc, test_format);
 	tcase_add_test(tc, test_format_rejects_absurd);
@@ -364,10 +362,5 @@ int main(void)
 	tcase_add_test(tc, test_failed_rename_removes_temp);
 	tcase_add_test(tc, test_missing_directory);
 	tcase_add_test(tc, test_read_rejects_bad_files);
-	suite_add_tcase(suite, tc);
-	sr = srunner_create(suite);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return check_run_tcase("driftfile", tc);
 }

@@ -3,6 +3,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 
+#include "check_main.h"
 #include "phcsync/filter.h"
 
 #define T2026_NS 1800000000000000000LL
@@ -302,10 +303,7 @@ END_TEST
 
 int main(void)
 {
-	Suite *suite = suite_create("filter");
-	TCase *tc = tcase_create("filter");
-	SRunner *sr;
-	int failed;
+	TCase *tc = check_tcase("filter", NULL, NULL);
 
 	tcase_add_test(tc, test_picks_fastest_reading_and_sign);
 	tcase_add_test(tc, test_offset_sign_from_raw_reading);
@@ -321,10 +319,5 @@ int main(void)
 	tcase_add_test(tc, test_invalid_input);
 	tcase_add_test(tc, test_insane_readings_ignored);
 	tcase_add_test(tc, test_no_overflow_near_2026);
-	suite_add_tcase(suite, tc);
-	sr = srunner_create(suite);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return check_run_tcase("filter", tc);
 }

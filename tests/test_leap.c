@@ -9,7 +9,9 @@
 
 #include <nettle/sha1.h>
 
+#include "check_main.h"
 #include "phcsync/leap.h"
+#include "sim/sim_rng.h"
 
 #define DAY_S 86400
 #define NTP_UNIX_OFFSET_S 2208988800LL
@@ -768,11 +770,12 @@ START_TEST(test_tzif_errors)
 	/* Junk after the magic: whatever the counts say, no read goes past the end. */
 	for (unsigned seed = 1; seed <= 200; seed++) {
 		struct leap_table *t = NULL;
+		struct sim_rng rng;
 
-		srand(seed);
+		sim_rng_seed(&rng, seed, 0);
 		memcpy(buf, "TZif2", 5);
 		for (size_t i = 5; i < 200; i++)
-			buf[i] = (unsigned char)(rand() % (seed % 4 ? 4 : 256));
+			buf[i] = (unsigned char)(sim_rng_next(&rng) % (seed % 4 ? 4 : 256));
 		ck_assert_int_eq(leap_parse(buf, 200, "test", &t, err, sizeof(err)), -EINVAL);
 		ck_assert_ptr_null(t);
 	}
@@ -827,13 +830,4 @@ static Suite *leap_suite(void)
 	return s;
 }
 
-int main(void)
-{
-	SRunner *sr = srunner_create(leap_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+CHECK_MAIN(leap_suite)

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check_main.h"
 #include "phcsync/leapsec.h"
 
 #define NS 1000000000LL
@@ -193,10 +194,7 @@ END_TEST
 
 int main(void)
 {
-	Suite *suite = suite_create("leapsec");
-	TCase *tc = tcase_create("plan");
-	SRunner *sr;
-	int failed;
+	TCase *tc = check_tcase("plan", NULL, NULL);
 
 	tcase_add_test(tc, test_off);
 	tcase_add_test(tc, test_system_mode_arms_on_the_leap_day_only);
@@ -206,10 +204,5 @@ int main(void)
 	tcase_add_test(tc, test_tai_phc_conversion);
 	tcase_add_test(tc, test_failed_reload_keeps_the_table);
 	tcase_add_test(tc, test_default_is_the_debian_table);
-	suite_add_tcase(suite, tc);
-	sr = srunner_create(suite);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return check_run_tcase("leapsec", tc);
 }

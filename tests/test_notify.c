@@ -7,6 +7,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "check_main.h"
 #include "phcsync/notify.h"
 
 /* The listening end, as systemd's: a datagram socket bound to a path or an abstract name. */
@@ -172,22 +173,13 @@ END_TEST
 
 int main(void)
 {
-	Suite *s = suite_create("notify");
-	TCase *tc = tcase_create("notify");
-	SRunner *sr;
-	int failed;
+	TCase *tc = check_tcase("notify", NULL, teardown);
 
-	tcase_add_checked_fixture(tc, NULL, teardown);
 	tcase_add_test(tc, path_socket);
 	tcase_add_test(tc, abstract_socket);
 	tcase_add_test(tc, no_socket_is_a_noop);
 	tcase_add_test(tc, bad_socket_names);
 	tcase_add_test(tc, long_status_is_cut);
 	tcase_add_test(tc, watchdog_usec);
-	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return check_run_tcase("notify", tc);
 }

@@ -12,6 +12,7 @@
 #include <sys/prctl.h>
 #include <unistd.h>
 
+#include "check_main.h"
 #include "phcsync/privdrop.h"
 
 START_TEST(drops_to_nobody_keeping_sys_time)
@@ -119,23 +120,16 @@ END_TEST
 
 int main(void)
 {
-	Suite *s = suite_create("privdrop");
-	TCase *tc = tcase_create("privdrop");
-	SRunner *sr;
-	int failed;
+	TCase *tc = check_tcase("privdrop", NULL, NULL);
+	Suite *suite = suite_create("privdrop");
 
 	if (geteuid() != 0)
-		return 77; /* meson's skip: dropping privileges needs root */
+		return CHECK_SKIP; /* dropping privileges needs root */
 	tcase_add_test(tc, drops_to_nobody_keeping_sys_time);
 	tcase_add_test(tc, unknown_user);
 	tcase_add_test(tc, not_root);
 	tcase_add_test(tc, extra_caps_from_the_sets);
 	tcase_add_test(tc, sys_time_alone_is_no_extra);
-	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_set_fork_status(sr, CK_FORK);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	suite_add_tcase(suite, tc);
+	return check_run(suite, CK_FORK);
 }

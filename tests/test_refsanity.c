@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check_main.h"
 #include "phcsync/refsanity.h"
 
 #define S 1000000000LL
@@ -224,12 +225,8 @@ END_TEST
 
 int main(void)
 {
-	Suite *suite = suite_create("refsanity");
-	TCase *tc = tcase_create("refsanity");
-	SRunner *sr;
-	int failed;
+	TCase *tc = check_tcase("refsanity", setup, NULL);
 
-	tcase_add_checked_fixture(tc, setup, NULL);
 	tcase_add_test(tc, test_first_sample_ok);
 	tcase_add_test(tc, test_sane_rates);
 	tcase_add_loop_test(tc, test_beyond_limit_both_signs, 0, 2);
@@ -243,10 +240,5 @@ int main(void)
 	tcase_add_test(tc, test_local_clock_not_advancing_ignored);
 	tcase_add_test(tc, test_forget_keeps_fault);
 	tcase_add_test(tc, test_limit_sweep);
-	suite_add_tcase(suite, tc);
-	sr = srunner_create(suite);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return check_run_tcase("refsanity", tc);
 }

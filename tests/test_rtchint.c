@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check_main.h"
 #include "phcsync/rtchint.h"
 
 #define S 1000000000LL
@@ -88,20 +89,12 @@ END_TEST
 
 int main(void)
 {
-	Suite *suite = suite_create("rtchint");
-	TCase *tc = tcase_create("rtchint");
-	SRunner *sr;
-	int failed;
+	TCase *tc = check_tcase("rtchint", NULL, NULL);
 
 	tcase_add_test(tc, test_whole_hours);
 	tcase_add_test(tc, test_quarter_hours);
 	tcase_add_test(tc, test_tolerance);
 	tcase_add_test(tc, test_out_of_range);
 	tcase_add_test(tc, test_short_buffer);
-	suite_add_tcase(suite, tc);
-	sr = srunner_create(suite);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return check_run_tcase("rtchint", tc);
 }

@@ -21,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "check_main.h"
 #include "phcsync/iface.h"
 #include "phcsync/sandbox.h"
 
@@ -189,10 +190,7 @@ END_TEST
 
 int main(void)
 {
-	Suite *s = suite_create("sandbox");
-	TCase *tc = tcase_create("sandbox");
-	SRunner *sr;
-	int failed;
+	TCase *tc = check_tcase("sandbox", NULL, NULL);
 
 	tcase_add_test(tc, loop_calls_are_allowed);
 	tcase_add_test(tc, ptrace_is_refused);
@@ -200,10 +198,5 @@ int main(void)
 	tcase_add_test(tc, inet_socket_is_refused);
 	tcase_add_test(tc, kill_of_another_process_is_refused);
 	tcase_add_test(tc, signals_to_self_are_allowed);
-	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return check_run_tcase("sandbox", tc);
 }

@@ -3,32 +3,12 @@
 #include <stdint.h>
 #include <stdlib.h>
 
+#include "check_main.h"
 #include "phcsync/servo.h"
 #include "phcsync/units.h"
+#include "sim/sim_rng.h"
 
 #define T2026_NS 1800000000000000000LL
-
-/* splitmix64: a fixed seed gives the same noise on every run and every libc. */
-static uint64_t rng_next(uint64_t *state)
-{
-	uint64_t z = (*state += 0x9e3779b97f4a7c15ULL);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
-}
-
-static double rng_uniform(uint64_t *state)
-{
-	return ((double)(rng_next(state) >> 11) + 0.5) / 9007199254740992.0;
-}
-
-static double rng_gauss(uint64_t *state)
-{
-	double u1 = rng_uniform(state), u2 = rng_uniform(state);
-
-	return sqrt(-2.0 * log(u1)) * cos(2.0 * M_PI * u2);
-}
 
 /*
  * A system clock with its own rate error err (ratio) and the frequency freq_ppb set on it
@@ -85,9 +65,11 @@ static void check_convergence(double interval_s, uint64_t seed)
 	struct model m = {.true_ns = T2026_NS, .offset_ns = 3e6, .err = err};
 	struct servo_params p;
 	struct servo *s;
+	struct sim_rng rng; /* the simulator's: the same noise on every run and every libc */
 	double sum_sq = 0.0;
 	int steps = 0, n = 0;
 
+	sim_rng_seed(&rng, seed, 0);
 	servo_params_defaults(&p, interval_s);
 	p.first_step_threshold_ns = 20000;
 	s = servo_create(SERVO_PI, &p, 0.0);
@@ -95,7 +77,7 @@ static void check_convergence(double interval_s, uint64_t seed)
 
 	for (int k = 0; k < 2000; k++) {
 		enum servo_state st;
-		int64_t meas_ns = llround(m.offset_ns + sigma_ns * rng_gauss(&seed));
+		int64_t meas_ns = llround(m.offset_ns + sigma_ns * sim_rng_gauss(&rng));
 
 		m.freq_ppb = servo_sample(s, meas_ns, model_local_ns(&m), &st);
 		if (st == SERVO_STEP) {
@@ -505,10 +487,7 @@ END_TEST
 
 int main(void)
 {
-	Suite *suite = suite_create("servo");
-	TCase *tc = tcase_create("pi");
-	SRunner *sr;
-	int failed;
+	TCase *tc = check_tcase("pi", NULL, NULL);
 
 	tcase_add_test(tc, test_converges_1s);
 	tcase_add_test(tc, test_converges_250ms);
@@ -527,10 +506,5 @@ int main(void)
 	tcase_add_test(tc, test_explicit_gains_and_new_interval);
 	tcase_add_test(tc, test_bad_params);
 	tcase_add_test(tc, test_state_names);
-	suite_add_tcase(suite, tc);
-	sr = srunner_create(suite);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return check_run_tcase("servo", tc);
 }

@@ -1,6 +1,7 @@
 #include <check.h>
 #include <stdlib.h>
 
+#include "check_main.h"
 #include "phcsync/stats.h"
 
 START_TEST(test_empty_is_zero)
@@ -59,19 +60,11 @@ END_TEST
 
 int main(void)
 {
-	Suite *suite = suite_create("stats");
-	TCase *tc = tcase_create("core");
-	SRunner *sr;
-	int failed;
+	TCase *tc = check_tcase("core", NULL, NULL);
 
 	tcase_add_test(tc, test_empty_is_zero);
 	tcase_add_test(tc, test_known_series);
 	tcase_add_test(tc, test_constant_series_has_no_spread);
 	tcase_add_test(tc, test_reset_forgets);
-	suite_add_tcase(suite, tc);
-	sr = srunner_create(suite);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return check_run_tcase("stats", tc);
 }

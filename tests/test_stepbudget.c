@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check_main.h"
 #include "phcsync/stepbudget.h"
 
 #define S 1000000000LL
@@ -142,12 +143,8 @@ END_TEST
 
 int main(void)
 {
-	Suite *suite = suite_create("stepbudget");
-	TCase *tc = tcase_create("stepbudget");
-	SRunner *sr;
-	int failed;
+	TCase *tc = check_tcase("stepbudget", setup, NULL);
 
-	tcase_add_checked_fixture(tc, setup, NULL);
 	tcase_add_test(tc, test_first_step_always_allowed);
 	tcase_add_test(tc, test_back_sum_limit);
 	tcase_add_test(tc, test_count_limit);
@@ -157,10 +154,5 @@ int main(void)
 	tcase_add_test(tc, test_clear);
 	tcase_add_test(tc, test_forward_not_in_back_sum);
 	tcase_add_test(tc, test_history_full);
-	suite_add_tcase(suite, tc);
-	sr = srunner_create(suite);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return check_run_tcase("stepbudget", tc);
 }

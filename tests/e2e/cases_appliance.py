@@ -4,7 +4,7 @@ import os
 import socket
 import threading
 
-from e2e import KVM, case
+from checks import KVM, case
 
 
 def receive_until_stopping(sock, messages):

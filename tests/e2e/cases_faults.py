@@ -16,7 +16,7 @@ import random
 import re
 
 import phcsim
-from e2e import KVM_NOISE_NS, LOCK_BOUND_S, MS, S, US, case, fmt
+from checks import KVM_NOISE_NS, LOCK_BOUND_S, MS, S, US, case, fmt
 from phcsim import max_abs
 
 MONO_START_S = 1000.0

@@ -40,7 +40,7 @@ import shlex
 
 import invariants
 import phcsim
-from e2e import PROFILE_NOISE_NS, case
+from checks import PROFILE_NOISE_NS, case
 
 # The simulator events being added for issue 10 (phc_freeze, phc_backstep,
 # phc_delay_spike, EINTR, PHC frequencies beyond +-0.1 %): off until that simulator is
@@ -290,17 +290,9 @@ def check_status(t, r, label, ref, episodes):
 def unseen(r):
     """Spans in which the daemon cannot see the PHC (asleep, or the PHC unreadable), and
     the DETECT_S after them: a broken episode there is not the daemon's to notice."""
-    spans, asleep = [], None
-    for e in r.events:
-        if e["event"] == "suspend":
-            asleep = e["t"]
-        elif e["event"] == "resume" and asleep is not None:
-            spans.append((asleep, e["t"] + DETECT_S))
-            asleep = None
-    if asleep is not None:
-        spans.append((asleep, float("inf")))
     # After an outage the reopen may wait out its backoff (up to 8 s) first.
-    return spans + [(a, b + RECOVER_S) for a, b in invariants.outages(r)]
+    return invariants.suspensions(r, DETECT_S) + [(a, b + RECOVER_S)
+                                                  for a, b in invariants.outages(r)]
 
 
 def check_broken_synced(t, r, label, episodes):
@@ -322,14 +314,9 @@ def run_scenario(t, label, path, subst_dir=None):
     freq0 = float((meta(text, "freq0") or ["0"])[0])
     settle_from = float((meta(text, "settle_from") or ["0"])[0])
     episodes = [tuple(map(float, e.split())) for e in meta(text, "episode")]
-    ctl = os.environ.get("PHCSYNCCTL", "")
-    if not ctl or not os.access(ctl, os.X_OK):
-        raise phcsim.HarnessError(f"PHCSYNCCTL is not set to an executable ({ctl!r})")
-    subst = {"ctl": shlex.quote(ctl), "dir": t.work.path}
-    conf_text = "".join(f"{line}\n" for line in
-                        [f"control_socket {t.work.path}/s.sock", "leapfile none",
-                         phcsim.SECCOMP] + conf)
-    r = t.run(label, os.path.abspath(path), subst=subst, conf_text=conf_text)
+    subst = {"ctl": shlex.quote(t.harness.ctl), "dir": t.work.path}
+    r = t.run(label, os.path.abspath(path), subst=subst,
+              conf=[f"control_socket {t.work.path}/s.sock"] + conf)
     ref = invariants.reference(r, freq0_ppb=freq0)
     noise = PROFILE_NOISE_NS[profile_of(text)]
     print(f"# {label}: {profile_of(text)}, {len(r.events)} events, broken reference "

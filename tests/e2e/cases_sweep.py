@@ -47,7 +47,7 @@ import math
 import os
 
 import invariants
-from e2e import LOCK_BOUND_S, MS, S, US, case
+from checks import LOCK_BOUND_S, MS, S, US, case
 
 GRID = [("1us", 1 * US), ("10us", 10 * US), ("100us", 100 * US), ("1ms", 1 * MS),
         ("10ms", 10 * MS), ("100ms", 100 * MS), ("1s", 1 * S), ("10s", 10 * S),

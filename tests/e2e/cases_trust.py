@@ -11,7 +11,8 @@ offset within the maxerror the daemon reported (which the kernel grows by 500 us
 import os
 
 import cases_leap
-from e2e import KVM, MS, S, US, case, max_abs
+from checks import KVM, MS, S, US, case
+from phcsim import max_abs
 
 STA_UNSYNC = 0x0040
 TRUST = ["rtcsync yes"]
@@ -114,16 +115,11 @@ def trust_step_budget(t):
          "each the first in its window")
     # An operator's step overrides a refusal.
     sock = os.path.join(t.work.path, "ctl.sock")
-    ctl = os.environ.get("PHCSYNCCTL")
-    if not ctl:
-        print("# trust-step-budget: PHCSYNCCTL not set: the operator step not run")
-        return
+    ctl = t.harness.ctl
     r = t.run("override", "kvm.scn", subst=dict(KVM, duration="120s", sys_offset="0"),
               events=["at 30s phc_step 0 -2s", "at 60s phc_step 0 -2s",
                       f"at 90s exec {ctl} -s {sock} step"],
-              conf_text="".join(f"{x}\n" for x in TRUST + [
-                  f"control_socket {sock}", "leapfile none",
-                  "seccomp " + os.environ.get("PHCSYNC_E2E_SECCOMP", "yes")]))
+              conf=TRUST + [f"control_socket {sock}"])
     t.log_has(r, r"refused: step budget", "the second jump is refused")
     t.log_has(r, r"step requested over the control socket", "the operator's step")
     t.eq(r, "override: steps after the start", len(later_steps(r)), 2,
@@ -176,22 +172,18 @@ def trust_slew_with_drift(t):
 def trust_smear(t):
     # A control-socket step during a smear stepped the clock out of it, and the next poll
     # stepped it back; holdover in a smear dropped the smear's rate (2.78 ms in 20 s).
-    ctl = os.environ.get("PHCSYNCCTL")
+    ctl = t.harness.ctl
     start = "2027-06-30T22:30:00"
     sock = os.path.join(t.work.path, "ctl.sock")
-    events = ["at 4000s phc_error 0 EIO 20s"]
-    if ctl:
-        events.append(f"at 3000s exec {ctl} -s {sock} step")
-    conf = cases_leap.leap_conf(cases_leap.TABLE[+1], "leap_mode smear", "leap_smear_window 7200",
-                                f"control_socket {sock}" if ctl else "control_socket none")
-    conf = conf.replace("control_socket none\n", "", 1) if ctl else conf
+    events = ["at 4000s phc_error 0 EIO 20s", f"at 3000s exec {ctl} -s {sock} step"]
+    conf = [f"leapfile {cases_leap.TABLE[+1]}", "leap_mode smear", "leap_smear_window 7200",
+            f"control_socket {sock}"]
     r = t.run("smear", "leap-phc.scn",
               subst={"profile": "kvm", "sign": "+1", "start": start, "duration": "3h"},
-              events=events, conf_text=conf)
+              events=events, conf=conf)
     t.clean_exit(r, "smear")
-    if ctl:
-        t.log_has(r, r"step requested over the control socket", "the operator's step")
-        t.eq(r, "smear: steps", len(r.steps()), 2, "the start, and the operator's (no step back)")
+    t.log_has(r, r"step requested over the control socket", "the operator's step")
+    t.eq(r, "smear: steps", len(r.steps()), 2, "the start, and the operator's (no step back)")
     t.log_has(r, r"holdover", "the error outage")
     flip = cases_leap.flip_time(r)
     if flip is None:

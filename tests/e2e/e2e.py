@@ -5,10 +5,12 @@ Usage: e2e.py CASE...   (e2e.py --list names the cases)
 
 Each case runs the daemon through phcsim on a scenario from scenarios/ and checks the
 truth the simulator traces (the true offset of CLOCK_REALTIME, every clock_adjtime call)
-and the daemon's own log. Every check prints the figure it observed and its bound; a
-failed check also names the scenario, the seed and the directory where the scenario,
-configuration, trace and log are kept. Exit status: 0 when every check passed, 1
-otherwise, 99 when the harness is missing (meson's hard error).
+and the daemon's own log. The cases are here and in cases_*.py; checks.py has the runner
+and its checks, phcsim.py the harness. Every check prints the figure it observed and its
+bound; a failed check also names the scenario, the seed and the directory where the
+scenario, configuration, trace and log are kept. Exit status: 0 when every check passed,
+1 otherwise, 77 when this machine cannot run a case (meson's skip), 99 when the harness
+is broken (meson's hard error).
 
 Bounds come from the scenario's noise model. The KVM profile's PTP_SYS_OFFSET_PRECISE
 readings carry 20 ns of Gaussian noise and a PI servo passes about that much to the clock,
@@ -18,125 +20,17 @@ walk (1 ppb/sqrt(s)) adds about 1 ns a poll. Times are in true seconds from the 
 
 import re
 import sys
-import traceback
 
-import importlib
-import pathlib
-
+import checks
 import phcsim
-from phcsim import Harness, HarnessError, Workdir, max_abs, mean, rms
-
-US = 1000
-MS = 1000 * US
-S = 1000 * MS
-
-# The PI servo needs two samples (1 s apart) for its first frequency estimate, steps, and
-# is then within 1 us at the next poll: lock within 5 polls leaves room for a slow start.
-LOCK_BOUND_S = 5
-# The base KVM scenario (scenarios/kvm.scn) and the readout noise of each driver profile,
-# for the readout method auto picks (tests/sim/README.md).
-KVM = {"duration": "30m", "sys_offset": "1.5s", "sys_freq_ppm": "50"}
-KVM_NOISE_NS = 20
-PROFILE_NOISE_NS = {"kvm": 20, "vmw": 50, "hyperv": 50, "vmclock": 10, "ena": 100}
-# The start offset of scenarios/profile.scn.
-PROFILE_START_NS = 200 * MS
-
-
-class Test:
-    """One case: its runs, its checks and its work directory."""
-
-    def __init__(self, name, harness):
-        self.name = name
-        self.harness = harness
-        self.work = Workdir(name)
-        self.count = 0
-        self.failed = 0
-
-    def run(self, label, scenario, **kw):
-        return phcsim.run(self.harness, self.work, label, scenario, **kw)
-
-    def check(self, run, ok, figure, why, todo=None):
-        """Print one result. todo names a known bug: the check is reported, not counted."""
-        self.count += 1
-        mark = f" # TODO known bug: {todo}" if todo else ""
-        print(f"{'ok' if ok else 'not ok'} {self.count} - {self.name}: {figure}{mark}")
-        if ok:
-            return
-        print(f"#   why this bound: {why}")
-        if not todo:
-            where = run.where() + "; " if run else ""
-            print(f"#   {where}files kept in {self.work.path}")
-            self.failed += 1
-
-    def le(self, run, figure, value, bound, why, unit="", todo=None):
-        self.check(run, value is not None and value <= bound,
-                   f"{figure} = {fmt(value)}{unit} (bound <= {fmt(bound)}{unit})", why, todo)
-
-    def ge(self, run, figure, value, bound, why, unit=""):
-        self.check(run, value is not None and value >= bound,
-                   f"{figure} = {fmt(value)}{unit} (bound >= {fmt(bound)}{unit})", why)
-
-    def near(self, run, figure, value, want, tol, why, unit=""):
-        self.check(run, value is not None and abs(value - want) <= tol,
-                   f"{figure} = {fmt(value)}{unit} (bound {fmt(want)} +- {fmt(tol)}{unit})",
-                   why)
-
-    def eq(self, run, figure, value, want, why):
-        self.check(run, value == want, f"{figure} = {value!r} (expected {want!r})", why)
-
-    def log_has(self, run, pattern, why):
-        lines = run.log_grep(pattern)
-        shown = lines[0] if lines else "none"
-        self.check(run, bool(lines), f"log matches /{pattern}/: {shown}", why)
-
-    def log_lacks(self, run, pattern, why):
-        lines = run.log_grep(pattern)
-        shown = lines[0] if lines else "none"
-        self.check(run, not lines, f"log never matches /{pattern}/: {shown}", why)
-
-    # Figures shared by several cases.
-
-    def locks(self, run, label, since_t=0.0, until_t=None, ref=None, bound_s=LOCK_BOUND_S,
-              why=None):
-        lock = run.lock_time(since_t=since_t, until_t=until_t, ref=ref)
-        delay = None if lock is None else lock - since_t
-        self.le(run, f"{label}: seconds until |error| < 1 us for good", delay, bound_s,
-                why or "a step, then the PI servo within a few polls", " s")
-        return lock
-
-    def holds(self, run, label, since_t, noise_ns, ref=None):
-        err = run.errors(since_t=since_t, ref=ref)
-        self.le(run, f"{label}: RMS true error after lock", rms(err), 3 * noise_ns,
-                f"3 x the readout noise ({noise_ns} ns)", " ns")
-        self.le(run, f"{label}: max |true error| after lock", max_abs(err), 10 * noise_ns,
-                f"10 x the readout noise ({noise_ns} ns)", " ns")
-
-    def steps(self, run, label, count, why):
-        self.eq(run, f"{label}: steps taken", len(run.steps()), count, why)
-
-    def clean_exit(self, run, label):
-        self.eq(run, f"{label}: exit status", run.rc, 0, "SIGTERM at the end is a clean exit")
-        self.check(run, run.ended_by_scenario(), f"{label}: ran to the scenario's end",
-                   "the daemon must survive the scenario")
-
-
-def fmt(v):
-    if isinstance(v, float):
-        return f"{v:.1f}" if abs(v) < 1e6 else f"{v:.6g}"
-    return str(v)
+from checks import (KVM, KVM_NOISE_NS, MS, PROFILE_NOISE_NS, PROFILE_START_NS, S, US, case,
+                    fmt)
+from phcsim import max_abs, mean, rms
 
 
 def reads_per_second(run):
     reads = [k["phc_reads"] for k in run.ticks]
     return max((b - a for a, b in zip(reads, reads[1:])), default=0)
-
-
-CASES = {}
-
-
-def case(fn):
-    CASES[fn.__name__.replace("_", "-")] = fn
-    return fn
 
 
 @case
@@ -453,51 +347,5 @@ def determinism(t):
             "another seed: a different trace", "the seed reaches the simulation")
 
 
-def load_case_modules():
-    """More cases live in cases_*.py beside this file; they import e2e for @case."""
-    sys.modules.setdefault("e2e", sys.modules[__name__])
-    for path in sorted(pathlib.Path(__file__).parent.glob("cases_*.py")):
-        importlib.import_module(path.stem)
-
-
-def main(argv):
-    load_case_modules()
-    if argv[1:] == ["--list"]:
-        print("\n".join(CASES))
-        return 0
-    names = argv[1:]
-    unknown = [n for n in names if n not in CASES]
-    if not names or unknown:
-        print(f"usage: e2e.py CASE... (unknown: {unknown}); cases: {' '.join(CASES)}")
-        return 99
-    try:
-        harness = Harness()
-    except HarnessError as e:
-        print(f"Bail out! {e}")
-        return 99
-    failed = 0
-    for name in names:
-        t = Test(name, harness)
-        try:
-            CASES[name](t)
-        except HarnessError as e:
-            print(f"Bail out! {name}: {e}; files kept in {t.work.path}")
-            return 99
-        except Exception:
-            traceback.print_exc(file=sys.stdout)
-            t.count += 1
-            t.failed += 1
-            print(f"not ok {t.count} - {name}: the test stopped on an error; files kept in "
-                  f"{t.work.path}")
-        print(f"1..{t.count}")
-        if t.failed:
-            print(f"# {name}: {t.failed} of {t.count} checks failed; files kept in "
-                  f"{t.work.path}")
-            failed += 1
-        else:
-            t.work.remove()
-    return 1 if failed else 0
-
-
 if __name__ == "__main__":
-    sys.exit(main(sys.argv))
+    sys.exit(checks.main(sys.argv))

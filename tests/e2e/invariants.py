@@ -7,7 +7,7 @@ The truth a daemon can be held to is the PHC's time, not true UTC: a host step o
 frequency error to true UTC. A PHC whose rate is broken (beyond reference_freq_limit) is
 not a reference at all: cases_fuzz.py checks those episodes separately.
 
-Every check goes through e2e.Test (check/le/eq), so each prints its figure and bound.
+Every check goes through checks.Test (check/le/eq), so each prints its figure and bound.
 """
 
 import re
@@ -89,20 +89,29 @@ def outages(run):
     return merged
 
 
+def suspensions(run, after_s):
+    """(start, end) spans from each suspend to after_s past its resume (to the end of time
+    when the run ends asleep)."""
+    spans, asleep = [], None
+    for e in run.events:
+        if e["event"] == "suspend":
+            asleep = e["t"]
+        elif e["event"] == "resume" and asleep is not None:
+            spans.append((asleep, e["t"] + after_s))
+            asleep = None
+    if asleep is not None:
+        spans.append((asleep, float("inf")))
+    return spans
+
+
 def grace_windows(run, extra=()):
     """(start, end) spans where the kernel's bound may lag the truth: GRACE_S after each
     discontinuity, and all of a suspend (the guest's clocks stand while the truth runs). A
     discontinuity while the PHC cannot be read is seen only once it can, and trusted only
     after the samples that end holdover (HOLDOVER_EXIT_S)."""
-    spans = list(extra)
+    spans = list(extra) + suspensions(run, GRACE_S)
     dark = outages(run)
-    suspended_at = None
     for e in run.events:
-        if e["event"] == "suspend":
-            suspended_at = e["t"]
-        elif e["event"] == "resume" and suspended_at is not None:
-            spans.append((suspended_at, e["t"] + GRACE_S))
-            suspended_at = None
         if e["event"] in DISCONTINUITIES:
             end = e["t"] + GRACE_S
             for a, b in dark:
@@ -111,8 +120,6 @@ def grace_windows(run, extra=()):
                 if a <= e["t"] + GRACE_S and e["t"] <= b:
                     end = max(end, b + GRACE_S + HOLDOVER_EXIT_S)
             spans.append((e["t"], end))
-    if suspended_at is not None:
-        spans.append((suspended_at, float("inf")))
     return spans
 
 

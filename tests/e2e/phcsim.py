@@ -1,10 +1,17 @@
-"""Run phcsyncd under the clock simulator and read back what happened.
+# SPDX-License-Identifier: BSD-2-Clause
+"""Run phcsyncd under the clock simulator and read back what happened: the one harness of
+the e2e tests (e2e.py and its cases_*.py), scripts/bench.py, sweep.py and fuzz.py.
 
 phcsyncd may set the clock, so it is only ever started through the phcsim harness, which
 preloads libphcsim.so, drops CAP_SYS_TIME and handshakes with the library before the
 daemon's main() runs. phcsim_argv() is the only place that builds a command line naming
-the daemon, and it always puts phcsim in front. Paths come from the environment that
-tests/meson.build sets: PHCSIM, PHCSIM_LIB and PHCSYNCD.
+a daemon, and it always puts phcsim in front. Paths come from the environment that
+tests/e2e/meson.build sets (PHCSIM, PHCSIM_LIB, PHCSYNCD, PHCSYNCCTL), or from a build
+directory (build_env).
+
+Exit statuses, as meson reads them: SKIP (77) when this machine cannot run a test (a tool
+or a privilege it needs is missing: raise Skip), HARD_ERROR (99) when the harness itself
+is broken (a program missing, phcsim refusing to start: HarnessError).
 """
 
 import json
@@ -33,38 +40,65 @@ BASE_CONF = ["control_socket none", "leapfile none", SECCOMP]
 
 # Real seconds a run may take: a simulated hour takes well under one.
 RUN_TIMEOUT_S = 20
+# Exit statuses meson knows: a test skipped, and a harness that cannot run (see above).
+SKIP = 77
+HARD_ERROR = 99
 
 
 class HarnessError(Exception):
-    """The simulator or the daemon is missing: the test cannot run safely."""
+    """The simulator or the daemon is missing: the test cannot run safely (HARD_ERROR)."""
 
 
-def _executable(var):
-    path = os.environ.get(var, "")
-    if not path or not os.path.isfile(path):
-        raise HarnessError(f"{var} is not set to an existing file ({path!r})")
-    return path
+class Skip(Exception):
+    """This machine lacks what a test needs, a tool or a privilege (SKIP)."""
+
+
+# The programs in a meson build directory, by the variable that names each.
+BUILD_PATHS = {"PHCSIM": "tests/sim/phcsim", "PHCSIM_LIB": "tests/sim/libphcsim.so",
+               "PHCSYNCD": "phcsyncd", "PHCSYNCCTL": "phcsyncctl"}
+
+
+def build_env(build):
+    """The harness's environment for the programs of the build directory build."""
+    return {var: os.path.join(os.path.abspath(build), rel) for var, rel in BUILD_PATHS.items()}
+
+
+def use_build(build):
+    """Point this process and its workers at the programs of the build directory build,
+    where the environment does not name them already; the Harness."""
+    for var, path in build_env(build).items():
+        os.environ.setdefault(var, path)
+    return Harness()
 
 
 class Harness:
-    """The three programs, checked before anything runs."""
+    """The four programs, checked before anything runs; env defaults to os.environ."""
 
-    def __init__(self):
-        self.phcsim = _executable("PHCSIM")
-        self.lib = _executable("PHCSIM_LIB")
-        self.daemon = _executable("PHCSYNCD")
-        for path in (self.phcsim, self.daemon):
-            if not os.access(path, os.X_OK):
+    def __init__(self, env=None):
+        env = os.environ if env is None else env
+        for var, attr in (("PHCSIM", "phcsim"), ("PHCSIM_LIB", "lib"), ("PHCSYNCD", "daemon"),
+                          ("PHCSYNCCTL", "ctl")):
+            path = env.get(var, "")
+            if not path or not os.path.isfile(path):
+                raise HarnessError(f"{var} is not set to an existing file ({path!r})")
+            if var != "PHCSIM_LIB" and not os.access(path, os.X_OK):
                 raise HarnessError(f"{path} is not executable")
+            setattr(self, attr, path)
 
-    def phcsim_argv(self, scenario, trace, daemon_args, seed=None, duration_s=None):
-        """The only command line that runs phcsyncd: always under phcsim and its library."""
-        argv = [self.phcsim, "-L", self.lib, "-s", scenario, "-t", trace]
+    def phcsim_argv(self, scenario, trace, daemon_args, seed=None, duration_s=None,
+                    exec_log=None, program=None):
+        """The only command line that runs a daemon (phcsyncd unless program names another):
+        always under phcsim and its library."""
+        argv = [self.phcsim, "-L", self.lib, "-s", scenario]
+        if trace is not None:
+            argv += ["-t", trace]
+        if exec_log is not None:
+            argv += ["--exec-log", exec_log]
         if seed is not None:
             argv += ["--seed", str(seed)]
         if duration_s is not None:
             argv += ["--duration", str(duration_s)]
-        return argv + ["--", self.daemon] + list(daemon_args)
+        return argv + ["--", program or self.daemon] + list(daemon_args)
 
 
 class Run:
@@ -154,10 +188,13 @@ def mean(values):
 
 
 class Workdir:
-    """A temporary directory for one test's files, kept when the test fails."""
+    """A temporary directory for one test's files, kept when the test fails; or the
+    directory path, made if need be."""
 
-    def __init__(self, name):
-        self.path = tempfile.mkdtemp(prefix=f"phcsync-e2e-{name}-")
+    def __init__(self, name, path=None):
+        if path:
+            os.makedirs(path, exist_ok=True)
+        self.path = path or tempfile.mkdtemp(prefix=f"phcsync-e2e-{name}-")
 
     def file(self, name, text):
         path = os.path.join(self.path, name)
@@ -176,23 +213,34 @@ def scenario_text(name, subst=None, events=()):
     return text + "".join(f"{e}\n" for e in events)
 
 
+def daemon_conf(lines=()):
+    """BASE_CONF with lines added; a line whose key BASE_CONF has replaces that base line
+    (a key may be given once)."""
+    keys = {line.split()[0] for line in lines}
+    base = [line for line in BASE_CONF if line.split()[0] not in keys]
+    return "".join(f"{line}\n" for line in base + list(lines))
+
+
 def run(harness, work, label, scenario, subst=None, events=(), conf=(), args=("-n",),
-        seed=None, duration_s=None, conf_text=None, with_conf=True):
-    """Run the daemon on a scenario fixture. Its configuration is BASE_CONF plus the conf
-    lines, or conf_text verbatim, passed as '-f FILE' after args unless with_conf is
-    false."""
+        seed=None, duration_s=None, conf_text=None, with_conf=True, program=None,
+        exec_log=False, timeout_s=RUN_TIMEOUT_S):
+    """Run the daemon (or program, under phcsim all the same) on a scenario fixture. Its
+    configuration is daemon_conf(conf), or the text conf_text verbatim, passed as '-f FILE'
+    after args unless with_conf is false. With exec_log, what the scenario's exec events
+    print untold goes to LABEL.exec.log instead of the run's stdout."""
     scn = work.file(f"{label}.scn", scenario_text(scenario, subst, events))
     trace = os.path.join(work.path, f"{label}.jsonl")
     daemon_args = list(args)
     if conf_text is None:
-        conf_text = "".join(f"{line}\n" for line in BASE_CONF + list(conf))
+        conf_text = daemon_conf(conf)
     if with_conf:
         daemon_args += ["-f", work.file(f"{label}.conf", conf_text)]
-    argv = harness.phcsim_argv(scn, trace, daemon_args, seed, duration_s)
+    log = os.path.join(work.path, f"{label}.exec.log") if exec_log else None
+    argv = harness.phcsim_argv(scn, trace, daemon_args, seed, duration_s, log, program)
     with subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                           stderr=subprocess.PIPE, text=True, cwd=work.path) as proc:
         try:
-            stdout, stderr = proc.communicate(timeout=RUN_TIMEOUT_S)
+            stdout, stderr = proc.communicate(timeout=timeout_s)
             timed_out = False
         except subprocess.TimeoutExpired:
             # phcsim forwards SIGTERM to the daemon, so neither is left behind.
@@ -202,7 +250,7 @@ def run(harness, work, label, scenario, subst=None, events=(), conf=(), args=("-
     work.file(f"{label}.out", stdout)
     work.file(f"{label}.log", stderr)
     if timed_out:
-        raise RuntimeError(f"run '{label}' ({scenario}) took over {RUN_TIMEOUT_S} s of "
+        raise RuntimeError(f"run '{label}' ({scenario}) took over {timeout_s} s of "
                            "real time: does the daemon still wait?")
     if proc.returncode in (125, 126, 127):
         raise HarnessError(f"phcsim failed with {proc.returncode} ({scenario}): "
