@@ -9,7 +9,7 @@ through it under phcsim (tests/e2e/phcsim.py: the daemon never runs outside the
 simulator). --old-sim leaves out the events today's simulator does not parse yet.
 A failing seed keeps its files and is printed with the command that reruns it; keep it
 as tests/e2e/scenarios/fuzz-SEED.scn (the generated file, with a first comment line
-saying what it found) and the e2e-fuzz test runs it from then on.
+saying what it found) and the e2e-fuzz-0 test runs it from then on.
 """
 
 import argparse

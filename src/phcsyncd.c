@@ -73,7 +73,8 @@ static void usage(FILE *out)
 		"  -f, --config FILE    configuration file (default " DEFAULT_CONF ")\n"
 		"  -n, --foreground     stay in the foreground and log to stderr\n"
 		"  -d, --debug          log every update\n"
-		"  -s, --device DEVICE  PHC to use: a path such as /dev/ptp0, or auto\n"
+		"  -s, --device DEVICE  PHC to use: a path such as /dev/ptp0, auto, or\n"
+		"                       interface:NAME (the PHC of a network interface)\n"
 		"  -x, --observe-only   measure and report, never adjust the clock\n"
 		"      --check-config   check the configuration file and exit (0 ok, 2 errors)\n"
 		"      --list-devices   list the PTP clocks, their capabilities and readout "
@@ -615,21 +616,17 @@ int main(int argc, char **argv)
 {
 	struct options opts = {0};
 	struct conf conf;
+	char err[512];
 	int ret;
 
 	if (parse_options(argc, argv, &opts) < 0)
 		return EXIT_CONFIG;
 	if (load_conf(&opts, &conf) < 0)
 		return EXIT_CONFIG;
-	if (opts.device) {
-		if (strcmp(opts.device, "auto") != 0 && opts.device[0] != '/') {
-			fprintf(stderr,
-				"phcsyncd: -s: expected a path such as /dev/ptp0 or auto, "
-				"got \"%s\"\n",
-				opts.device);
-			return EXIT_CONFIG;
-		}
-		snprintf(conf.device, sizeof(conf.device), "%s", opts.device);
+	/* The command line goes through the file's own validator. */
+	if (opts.device && conf_set(&conf, "device", opts.device, "-s", err, sizeof(err)) < 0) {
+		fprintf(stderr, "phcsyncd: %s\n", err);
+		return EXIT_CONFIG;
 	}
 	if (opts.check_config) {
 		printf("%s: configuration OK\n", opts.conf_path);

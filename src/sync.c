@@ -159,6 +159,7 @@ static void decide_params_from_conf(struct decide_params *p, const struct conf *
 				    const struct clk *clk, double start_freq_ppb, bool trusted)
 {
 	decide_params_defaults(p, c->poll_interval_s);
+	p->servo_type = c->servo;
 	p->servo.kp = c->pi_kp;
 	p->servo.ki = c->pi_ki;
 	/* Explicit gains are used as given, so linuxptp tuning carries over unchanged. */
