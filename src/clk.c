@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "phcsync/clk.h"
+#include "phcsync/units.h"
 
 #define FREQ_LIMIT_PPB 500000.0
 /* struct timex freq is ppm with a 16-bit fraction. */
@@ -93,6 +94,33 @@ int clk_get_freq_ppb(const struct clk *c, double *freq_ppb)
 	return 0;
 }
 
+/* An adjusting call: none in observe-only mode. Returns 0 or -errno. */
+static int adjust(struct clk *c, struct timex *tx)
+{
+	int ret;
+
+	if (c->observe_only)
+		return 0;
+	ret = adjtime_rt(tx);
+	return ret < 0 ? ret : 0;
+}
+
+/* The same with ADJ_STATUS: the bits in mask become bits, the others are kept. */
+static int adjust_status(struct clk *c, struct timex *tx, int mask, int bits)
+{
+	struct timex now = {0};
+	int ret;
+
+	if (c->observe_only)
+		return 0;
+	ret = adjtime_rt(&now);
+	if (ret < 0)
+		return ret;
+	tx->modes |= ADJ_STATUS;
+	tx->status = (now.status & ~mask) | bits;
+	return adjust(c, tx);
+}
+
 int clk_set_freq_ppb(struct clk *c, double freq_ppb)
 {
 	struct timex tx = {0};
@@ -110,67 +138,41 @@ int clk_set_freq_ppb(struct clk *c, double freq_ppb)
 		tx.modes |= ADJ_TICK;
 		tx.tick = c->nominal_tick_us + tick_delta;
 	}
-	if (c->observe_only)
-		return 0;
-	ret = adjtime_rt(&tx);
-	if (ret < 0)
-		return ret;
-	c->tick_changed = tick_delta != 0;
-	return 0;
+	ret = adjust(c, &tx);
+	if (ret == 0 && !c->observe_only)
+		c->tick_changed = tick_delta != 0;
+	return ret;
 }
 
 int clk_step_ns(struct clk *c, int64_t delta_ns)
 {
 	struct timex tx = {0};
-	int64_t sec = delta_ns / 1000000000;
-	int64_t nsec = delta_ns % 1000000000;
-	int ret;
+	int64_t sec = delta_ns / NS_PER_S;
+	int64_t nsec = delta_ns % NS_PER_S;
 
 	/* ADJ_SETOFFSET wants a normalised timeval: nanoseconds in [0, 1e9). */
 	if (nsec < 0) {
-		nsec += 1000000000;
+		nsec += NS_PER_S;
 		sec -= 1;
 	}
 	tx.modes = ADJ_SETOFFSET | ADJ_NANO;
 	tx.time.tv_sec = sec;
 	tx.time.tv_usec = nsec;
-	if (c->observe_only)
-		return 0;
-	ret = adjtime_rt(&tx);
-	return ret < 0 ? ret : 0;
+	return adjust(c, &tx);
 }
 
 int clk_set_tai(struct clk *c, int tai_s)
 {
-	struct timex tx = {0};
-	int ret;
+	struct timex tx = {.modes = ADJ_TAI, .constant = tai_s};
 
-	if (c->observe_only)
-		return 0;
-	tx.modes = ADJ_TAI;
-	tx.constant = tai_s;
-	ret = adjtime_rt(&tx);
-	return ret < 0 ? ret : 0;
+	return adjust(c, &tx);
 }
 
 int clk_set_leap(struct clk *c, int dir)
 {
 	struct timex tx = {0};
-	int ret;
 
-	if (c->observe_only)
-		return 0;
-	ret = adjtime_rt(&tx);
-	if (ret < 0)
-		return ret;
-	tx.modes = ADJ_STATUS;
-	tx.status &= ~(STA_INS | STA_DEL);
-	if (dir > 0)
-		tx.status |= STA_INS;
-	else if (dir < 0)
-		tx.status |= STA_DEL;
-	ret = adjtime_rt(&tx);
-	return ret < 0 ? ret : 0;
+	return adjust_status(c, &tx, STA_INS | STA_DEL, dir > 0 ? STA_INS : dir < 0 ? STA_DEL : 0);
 }
 
 static long ns_to_us_up(int64_t ns)
@@ -182,22 +184,11 @@ static long ns_to_us_up(int64_t ns)
 
 int clk_set_status(struct clk *c, int64_t maxerror_ns, int64_t esterror_ns, bool synced)
 {
-	struct timex tx = {0};
-	int ret;
+	struct timex tx = {
+		.modes = ADJ_MAXERROR | ADJ_ESTERROR,
+		.maxerror = ns_to_us_up(maxerror_ns),
+		.esterror = ns_to_us_up(esterror_ns),
+	};
 
-	if (c->observe_only)
-		return 0;
-	ret = adjtime_rt(&tx);
-	if (ret < 0)
-		return ret;
-	tx.modes = ADJ_STATUS | ADJ_MAXERROR | ADJ_ESTERROR;
-	tx.status &= ~STA_FOREIGN;
-	if (synced)
-		tx.status &= ~STA_UNSYNC;
-	else
-		tx.status |= STA_UNSYNC;
-	tx.maxerror = ns_to_us_up(maxerror_ns);
-	tx.esterror = ns_to_us_up(esterror_ns);
-	ret = adjtime_rt(&tx);
-	return ret < 0 ? ret : 0;
+	return adjust_status(c, &tx, STA_FOREIGN | STA_UNSYNC, synced ? 0 : STA_UNSYNC);
 }
