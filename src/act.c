@@ -25,53 +25,36 @@ static void log_step(const struct clk *c, const struct action *a)
 			   (double)a->step_ns / NS_PER_S, -a->step_ns);
 }
 
-/* A refusal goes back to decide, which says it once and changes the mode. */
-static int refused(struct decide *d, enum act_part part, int ret, int first)
+/* One part's outcome: a refusal goes back to decide, which says it once. */
+static bool done(struct decide *d, enum act_part part, int ret, int *first)
 {
 	struct action fb;
 
+	if (ret == 0)
+		return true;
 	decide_refused(d, part, -ret, &fb);
 	act_log_events(&fb);
-	return first ? first : ret;
+	if (!*first)
+		*first = ret;
+	return false;
 }
 
 int act_apply(struct clk *c, struct decide *d, const struct action *a)
 {
 	int first = 0;
-	int ret;
 
 	act_log_events(a);
-	if (a->step) {
-		ret = clk_step_ns(c, a->step_ns);
-		if (ret < 0)
-			first = refused(d, ACT_STEP, ret, first);
-		else
-			log_step(c, a);
-	}
-	if (a->set_tai) {
-		ret = clk_set_tai(c, a->tai_s);
-		if (ret < 0)
-			first = refused(d, ACT_TAI, ret, first);
-		else
-			log_notice("TAI offset set to %d s", a->tai_s);
-	}
-	if (a->set_freq) {
-		ret = clk_set_freq_ppb(c, a->freq_ppb);
-		if (ret < 0)
-			first = refused(d, ACT_FREQ, ret, first);
-		else
-			log_debug("frequency %+.3f ppb", a->freq_ppb);
-	}
-	if (a->set_leap) {
-		ret = clk_set_leap(c, a->leap_dir);
-		if (ret < 0)
-			first = refused(d, ACT_LEAP, ret, first);
-	}
-	if (a->set_status) {
-		ret = clk_set_status(c, a->maxerror_ns, a->esterror_ns, a->synced);
-		if (ret < 0)
-			first = refused(d, ACT_STATUS, ret, first);
-	}
+	if (a->step && done(d, ACT_STEP, clk_step_ns(c, a->step_ns), &first))
+		log_step(c, a);
+	if (a->set_tai && done(d, ACT_TAI, clk_set_tai(c, a->tai_s), &first))
+		log_notice("TAI offset set to %d s", a->tai_s);
+	if (a->set_freq && done(d, ACT_FREQ, clk_set_freq_ppb(c, a->freq_ppb), &first))
+		log_debug("frequency %+.3f ppb", a->freq_ppb);
+	if (a->set_leap)
+		done(d, ACT_LEAP, clk_set_leap(c, a->leap_dir), &first);
+	if (a->set_status)
+		done(d, ACT_STATUS, clk_set_status(c, a->maxerror_ns, a->esterror_ns, a->synced),
+		     &first);
 	if (!first) {
 		struct action fb;
 
