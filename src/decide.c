@@ -648,7 +648,7 @@ static bool disruption_pass(struct decide *d, struct action *a, const struct dec
 	disrupt_format(msg, sizeof(msg), -residual_ns, &hint);
 	event(a, LOG_NOTICE, "%s", msg);
 	d->v.disruptions++;
-	correct(d, a, residual_ns, beyond(residual_ns, d->p.step_threshold_ns), STEP_DISRUPTION, t);
+	correct(d, a, r.offset_ns, beyond(r.offset_ns, d->p.step_threshold_ns), STEP_DISRUPTION, t);
 	return true;
 }
 
