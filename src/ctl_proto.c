@@ -126,8 +126,24 @@ static size_t out_utf8(struct out *o, const unsigned char *s, size_t n)
 	return k;
 }
 
-/* A JSON string of the first n bytes of s. */
-static void out_json_string(struct out *o, const char *s, size_t n)
+/*
+ * What a quoted format escapes and how. ASCII bytes in from are written as a backslash
+ * and the byte at the same place in to; with hex_controls, the other control bytes as
+ * \u00XX. Everything else is written as it is (non-ASCII as UTF-8, see out_utf8).
+ */
+struct escapes {
+	const char *from;
+	const char *to;
+	bool hex_controls;
+};
+
+/* RFC 8259: every control character must be escaped. */
+static const struct escapes json_escapes = {"\"\\\n\t", "\"\\nt", true};
+/* Prometheus text format 0.0.4, label values: backslash, double quote and line feed. */
+static const struct escapes label_escapes = {"\"\\\n", "\"\\n", false};
+
+/* The first n bytes of s as a double-quoted string of the format e describes. */
+static void out_quoted(struct out *o, const char *s, size_t n, const struct escapes *e)
 {
 	const unsigned char *u = (const unsigned char *)s;
 	size_t i = 0;
@@ -135,51 +151,22 @@ static void out_json_string(struct out *o, const char *s, size_t n)
 	out_bytes(o, "\"", 1);
 	while (i < n) {
 		unsigned char c = u[i];
+		const char *hit;
 
 		if (c >= 0x80) {
 			i += out_utf8(o, u + i, n - i);
 			continue;
 		}
-		if (c == '"' || c == '\\') {
-			char esc[2] = {'\\', (char)c};
+		hit = memchr(e->from, c, strlen(e->from));
+		if (hit) {
+			char esc[2] = {'\\', e->to[hit - e->from]};
 
 			out_bytes(o, esc, 2);
-		} else if (c == '\n') {
-			out_str(o, "\\n");
-		} else if (c == '\t') {
-			out_str(o, "\\t");
-		} else if (c < 0x20 || c == 0x7f) {
+		} else if (e->hex_controls && (c < 0x20 || c == 0x7f)) {
 			out_printf(o, "\\u%04x", c);
 		} else {
 			out_bytes(o, (const char *)&c, 1);
 		}
-		i++;
-	}
-	out_bytes(o, "\"", 1);
-}
-
-/* A Prometheus label value: backslash, double quote and line feed are escaped. */
-static void out_label_value(struct out *o, const char *s, size_t n)
-{
-	const unsigned char *u = (const unsigned char *)s;
-	size_t i = 0;
-
-	out_bytes(o, "\"", 1);
-	while (i < n) {
-		unsigned char c = u[i];
-
-		if (c >= 0x80) {
-			i += out_utf8(o, u + i, n - i);
-			continue;
-		}
-		if (c == '"')
-			out_str(o, "\\\"");
-		else if (c == '\\')
-			out_str(o, "\\\\");
-		else if (c == '\n')
-			out_str(o, "\\n");
-		else
-			out_bytes(o, (const char *)&c, 1);
 		i++;
 	}
 	out_bytes(o, "\"", 1);
@@ -206,7 +193,7 @@ static void json_key(struct out *o, const char *key)
 static void json_text(struct out *o, const char *key, const char *s, size_t n)
 {
 	json_key(o, key);
-	out_json_string(o, s, n);
+	out_quoted(o, s, n, &json_escapes);
 }
 
 static void json_bool(struct out *o, const char *key, bool v)
@@ -306,7 +293,8 @@ int ctl_proto_reply_status(const struct status *st, char *buf, size_t len)
 	json_text(&o, "clock_name", st->clock_name, FIELD_LEN(st->clock_name));
 	json_text(&o, "readout", st->readout, FIELD_LEN(st->readout));
 	json_key(&o, "state");
-	out_json_string(&o, status_state_name(st->state), strlen(status_state_name(st->state)));
+	out_quoted(&o, status_state_name(st->state), strlen(status_state_name(st->state)),
+		   &json_escapes);
 	json_text(&o, "fault", st->fault, FIELD_LEN(st->fault));
 	json_text(&o, "servo_state", st->servo_state, FIELD_LEN(st->servo_state));
 	json_bool(&o, "observe_only", st->observe_only);
@@ -451,11 +439,11 @@ int ctl_proto_prometheus(const struct status *st, char *buf, size_t len)
 	prom_family(&o, "phcsync_info", "gauge",
 		    "The PHC followed: device path, clock name and readout method.");
 	out_str(&o, "phcsync_info{device=");
-	out_label_value(&o, st->device, FIELD_LEN(st->device));
+	out_quoted(&o, st->device, FIELD_LEN(st->device), &label_escapes);
 	out_str(&o, ",clock_name=");
-	out_label_value(&o, st->clock_name, FIELD_LEN(st->clock_name));
+	out_quoted(&o, st->clock_name, FIELD_LEN(st->clock_name), &label_escapes);
 	out_str(&o, ",readout=");
-	out_label_value(&o, st->readout, FIELD_LEN(st->readout));
+	out_quoted(&o, st->readout, FIELD_LEN(st->readout), &label_escapes);
 	out_str(&o, "} 1\n");
 
 	prom_family(&o, "phcsync_state", "gauge", "1 for the daemon's current state, else 0.");
