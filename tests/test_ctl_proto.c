@@ -18,7 +18,7 @@
 static void sample_status(struct status *st)
 {
 	memset(st, 0, sizeof(*st));
-	st->version = 1;
+	st->version = CTL_PROTO_VERSION;
 	snprintf(st->device, sizeof(st->device), "/dev/ptp0");
 	snprintf(st->clock_name, sizeof(st->clock_name), "KVM virtual PTP");
 	snprintf(st->readout, sizeof(st->readout), "precise");
