@@ -126,8 +126,24 @@ static size_t out_utf8(struct out *o, const unsigned char *s, size_t n)
 	return k;
 }
 
-/* A JSON string of the first n bytes of s. */
-static void out_json_string(struct out *o, const char *s, size_t n)
+/*
+ * What a quoted format escapes and how. ASCII bytes in from are written as a backslash
+ * and the byte at the same place in to; with hex_controls, the other control bytes as
+ * \u00XX. Everything else is written as it is (non-ASCII as UTF-8, see out_utf8).
+ */
+struct escapes {
+	const char *from;
+	const char *to;
+	bool hex_controls;
+};
+
+/* RFC 8259: every control character must be escaped. */
+static const struct escapes json_escapes = {"\"\\\n\t", "\"\\nt", true};
+/* Prometheus text format 0.0.4, label values: backslash, double quote and line feed. */
+static const struct escapes label_escapes = {"\"\\\n", "\"\\n", false};
+
+/* The first n bytes of s as a double-quoted string of the format e describes. */
+static void out_quoted(struct out *o, const char *s, size_t n, const struct escapes *e)
 {
 	const unsigned char *u = (const unsigned char *)s;
 	size_t i = 0;
@@ -135,51 +151,22 @@ static void out_json_string(struct out *o, const char *s, size_t n)
 	out_bytes(o, "\"", 1);
 	while (i < n) {
 		unsigned char c = u[i];
+		const char *hit;
 
 		if (c >= 0x80) {
 			i += out_utf8(o, u + i, n - i);
 			continue;
 		}
-		if (c == '"' || c == '\\') {
-			char esc[2] = {'\\', (char)c};
+		hit = memchr(e->from, c, strlen(e->from));
+		if (hit) {
+			char esc[2] = {'\\', e->to[hit - e->from]};
 
 			out_bytes(o, esc, 2);
-		} else if (c == '\n') {
-			out_str(o, "\\n");
-		} else if (c == '\t') {
-			out_str(o, "\\t");
-		} else if (c < 0x20 || c == 0x7f) {
+		} else if (e->hex_controls && (c < 0x20 || c == 0x7f)) {
 			out_printf(o, "\\u%04x", c);
 		} else {
 			out_bytes(o, (const char *)&c, 1);
 		}
-		i++;
-	}
-	out_bytes(o, "\"", 1);
-}
-
-/* A Prometheus label value: backslash, double quote and line feed are escaped. */
-static void out_label_value(struct out *o, const char *s, size_t n)
-{
-	const unsigned char *u = (const unsigned char *)s;
-	size_t i = 0;
-
-	out_bytes(o, "\"", 1);
-	while (i < n) {
-		unsigned char c = u[i];
-
-		if (c >= 0x80) {
-			i += out_utf8(o, u + i, n - i);
-			continue;
-		}
-		if (c == '"')
-			out_str(o, "\\\"");
-		else if (c == '\\')
-			out_str(o, "\\\\");
-		else if (c == '\n')
-			out_str(o, "\\n");
-		else
-			out_bytes(o, (const char *)&c, 1);
 		i++;
 	}
 	out_bytes(o, "\"", 1);
@@ -206,7 +193,7 @@ static void json_key(struct out *o, const char *key)
 static void json_text(struct out *o, const char *key, const char *s, size_t n)
 {
 	json_key(o, key);
-	out_json_string(o, s, n);
+	out_quoted(o, s, n, &json_escapes);
 }
 
 static void json_bool(struct out *o, const char *key, bool v)
@@ -230,10 +217,20 @@ static void json_double(struct out *o, const char *key, double v)
 		out_str(o, "null");
 }
 
-static void json_null(struct out *o, const char *key)
+/* v, or null when it is not known. */
+static void json_int_if(struct out *o, const char *key, int64_t v, bool known)
 {
+	if (known) {
+		json_int(o, key, v);
+		return;
+	}
 	json_key(o, key);
 	out_str(o, "null");
+}
+
+static void json_double_if(struct out *o, const char *key, double v, bool known)
+{
+	json_double(o, key, known ? v : NAN);
 }
 
 int ctl_proto_parse(const char *line, size_t len, enum ctl_command *cmd, char *err, size_t errlen)
@@ -306,55 +303,33 @@ int ctl_proto_reply_status(const struct status *st, char *buf, size_t len)
 	json_text(&o, "clock_name", st->clock_name, FIELD_LEN(st->clock_name));
 	json_text(&o, "readout", st->readout, FIELD_LEN(st->readout));
 	json_key(&o, "state");
-	out_json_string(&o, status_state_name(st->state), strlen(status_state_name(st->state)));
+	out_quoted(&o, status_state_name(st->state), strlen(status_state_name(st->state)),
+		   &json_escapes);
 	json_text(&o, "fault", st->fault, FIELD_LEN(st->fault));
 	json_text(&o, "servo_state", st->servo_state, FIELD_LEN(st->servo_state));
 	json_bool(&o, "observe_only", st->observe_only);
 	json_bool(&o, "stable", st->stable);
 	json_bool(&o, "have_sample", st->have_sample);
-	if (st->have_sample) {
-		json_int(&o, "last_offset_ns", st->last_offset_ns);
-		json_double(&o, "rms_offset_ns", st->rms_offset_ns);
-		json_double(&o, "max_offset_ns", st->max_offset_ns);
-		json_int(&o, "delay_ns", st->delay_ns);
-		json_int(&o, "error_bound_ns", st->error_bound_ns);
-	} else {
-		json_null(&o, "last_offset_ns");
-		json_null(&o, "rms_offset_ns");
-		json_null(&o, "max_offset_ns");
-		json_null(&o, "delay_ns");
-		json_null(&o, "error_bound_ns");
-	}
+	json_int_if(&o, "last_offset_ns", st->last_offset_ns, st->have_sample);
+	json_double_if(&o, "rms_offset_ns", st->rms_offset_ns, st->have_sample);
+	json_double_if(&o, "max_offset_ns", st->max_offset_ns, st->have_sample);
+	json_int_if(&o, "delay_ns", st->delay_ns, st->have_sample);
+	json_int_if(&o, "error_bound_ns", st->error_bound_ns, st->have_sample);
 	json_int(&o, "window_updates", st->window);
 	json_double(&o, "freq_ppb", st->freq_ppb);
 	json_double(&o, "poll_interval_s", st->poll_interval_s);
 	json_int(&o, "updates", st->updates);
 	json_int(&o, "steps", st->steps);
-	if (st->steps > 0)
-		json_int(&o, "last_step_ns", st->last_step_ns);
-	else
-		json_null(&o, "last_step_ns");
-	if (st->last_step_age_s >= 0.0)
-		json_double(&o, "last_step_age_s", st->last_step_age_s);
-	else
-		json_null(&o, "last_step_age_s");
+	json_int_if(&o, "last_step_ns", st->last_step_ns, st->steps > 0);
+	json_double_if(&o, "last_step_age_s", st->last_step_age_s, st->last_step_age_s >= 0.0);
 	json_double(&o, "uptime_s", st->uptime_s);
 	json_int(&o, "read_failures", st->read_failures);
 	json_int(&o, "rejected_bursts", st->rejected_bursts);
 	json_int(&o, "reopens", st->reopens);
-	if (st->tai_utc_s >= 0)
-		json_int(&o, "tai_utc_s", st->tai_utc_s);
-	else
-		json_null(&o, "tai_utc_s");
+	json_int_if(&o, "tai_utc_s", st->tai_utc_s, st->tai_utc_s >= 0);
 	json_int(&o, "next_leap", st->next_leap);
-	if (st->next_leap)
-		json_int(&o, "next_leap_utc_s", st->next_leap_utc_s);
-	else
-		json_null(&o, "next_leap_utc_s");
-	if (st->leap_expiry_utc_s)
-		json_int(&o, "leap_expiry_utc_s", st->leap_expiry_utc_s);
-	else
-		json_null(&o, "leap_expiry_utc_s");
+	json_int_if(&o, "next_leap_utc_s", st->next_leap_utc_s, st->next_leap != 0);
+	json_int_if(&o, "leap_expiry_utc_s", st->leap_expiry_utc_s, st->leap_expiry_utc_s != 0);
 	json_bool(&o, "leap_table_expired", st->leap_table_expired);
 	json_int(&o, "leap_smear_ns", st->leap_smear_ns);
 	json_int(&o, "max_error_ns", st->max_error_ns);
@@ -368,43 +343,38 @@ int ctl_proto_reply_status(const struct status *st, char *buf, size_t len)
 	return out_end(&o);
 }
 
+/* A reply of one text field (n bytes of text), or of none when key is NULL. */
+static int reply_text(bool ok, const char *key, const char *text, size_t n, char *buf, size_t len)
+{
+	struct out o;
+
+	out_init(&o, buf, len);
+	json_begin(&o, ok);
+	if (key)
+		json_text(&o, key, text, n);
+	json_end(&o);
+	return out_end(&o);
+}
+
 int ctl_proto_reply_metrics(const struct status *st, char *buf, size_t len)
 {
 	char text[CTL_REPLY_MAX];
-	struct out o;
-	int n;
+	int n = ctl_proto_prometheus(st, text, sizeof(text));
 
-	n = ctl_proto_prometheus(st, text, sizeof(text));
-	if (n < 0)
-		return n;
-	out_init(&o, buf, len);
-	json_begin(&o, true);
-	json_text(&o, "metrics", text, (size_t)n);
-	json_end(&o);
-	return out_end(&o);
+	return n < 0 ? n : reply_text(true, "metrics", text, (size_t)n, buf, len);
 }
 
 int ctl_proto_reply_ok(const char *message, char *buf, size_t len)
 {
-	struct out o;
+	bool any = message && *message;
 
-	out_init(&o, buf, len);
-	json_begin(&o, true);
-	if (message && *message)
-		json_text(&o, "message", message, strlen(message));
-	json_end(&o);
-	return out_end(&o);
+	return reply_text(true, any ? "message" : NULL, message, any ? strlen(message) : 0, buf,
+			  len);
 }
 
 int ctl_proto_reply_error(const char *error, char *buf, size_t len)
 {
-	struct out o;
-
-	out_init(&o, buf, len);
-	json_begin(&o, false);
-	json_text(&o, "error", error, strlen(error));
-	json_end(&o);
-	return out_end(&o);
+	return reply_text(false, "error", error, strlen(error), buf, len);
 }
 
 static void prom_family(struct out *o, const char *name, const char *type, const char *help)
@@ -412,124 +382,134 @@ static void prom_family(struct out *o, const char *name, const char *type, const
 	out_printf(o, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
-/* Nanoseconds as exact decimal seconds: a double would round large offsets. */
-static void prom_seconds_ns(struct out *o, const char *name, const char *type, const char *help,
-			    int64_t ns)
-{
-	uint64_t abs_ns = ns < 0 ? -(uint64_t)ns : (uint64_t)ns;
+/* One metric of one sample: a row of ctl_proto_prometheus's table. */
+struct metric {
+	const char *name; /* a counter's, and only a counter's, ends in _total */
+	const char *help;
+	enum { METRIC_INT, METRIC_DOUBLE, METRIC_NS } kind;
+	bool absent; /* no meaningful value: left out, as Prometheus expects */
+	int64_t i;   /* METRIC_INT; METRIC_NS: nanoseconds, written as exact seconds */
+	double d;    /* METRIC_DOUBLE */
+};
 
-	prom_family(o, name, type, help);
-	out_printf(o, "%s %s%" PRIu64 ".%09" PRIu64 "\n", name, ns < 0 ? "-" : "",
-		   abs_ns / (uint64_t)NS_PER_S, abs_ns % (uint64_t)NS_PER_S);
-}
-
-static void prom_double(struct out *o, const char *name, const char *type, const char *help,
-			double v)
+static void prom_metric(struct out *o, const struct metric *m)
 {
-	prom_family(o, name, type, help);
-	if (isnan(v))
-		out_printf(o, "%s NaN\n", name);
-	else if (isinf(v))
-		out_printf(o, "%s %sInf\n", name, v > 0 ? "+" : "-");
-	else
-		out_printf(o, "%s %.12g\n", name, v);
-}
+	size_t n = strlen(m->name), suffix = strlen("_total");
+	bool counter = n > suffix && strcmp(m->name + n - suffix, "_total") == 0;
+	uint64_t abs_ns = m->i < 0 ? -(uint64_t)m->i : (uint64_t)m->i;
 
-static void prom_int(struct out *o, const char *name, const char *type, const char *help, int64_t v)
-{
-	prom_family(o, name, type, help);
-	out_printf(o, "%s %" PRId64 "\n", name, v);
+	prom_family(o, m->name, counter ? "counter" : "gauge", m->help);
+	switch (m->kind) {
+	case METRIC_INT:
+		out_printf(o, "%s %" PRId64 "\n", m->name, m->i);
+		break;
+	case METRIC_DOUBLE:
+		if (isnan(m->d))
+			out_printf(o, "%s NaN\n", m->name);
+		else if (isinf(m->d))
+			out_printf(o, "%s %sInf\n", m->name, m->d > 0 ? "+" : "-");
+		else
+			out_printf(o, "%s %.12g\n", m->name, m->d);
+		break;
+	case METRIC_NS:
+		/* Exact decimal seconds: a double would round large offsets. */
+		out_printf(o, "%s %s%" PRIu64 ".%09" PRIu64 "\n", m->name, m->i < 0 ? "-" : "",
+			   abs_ns / (uint64_t)NS_PER_S, abs_ns % (uint64_t)NS_PER_S);
+		break;
+	}
 }
 
 int ctl_proto_prometheus(const struct status *st, char *buf, size_t len)
 {
 	static const enum status_state states[] = {STATUS_UNLOCKED, STATUS_LOCKED, STATUS_HOLDOVER,
 						   STATUS_STEPPING, STATUS_FAULT,  STATUS_SLEWING};
+	const bool no_sample = !st->have_sample;
+	const struct metric metrics[] = {
+		{"phcsync_servo_stable", "1 when the servo is locked and stable.", METRIC_INT,
+		 .i = st->stable},
+		{"phcsync_observe_only",
+		 "1 when the daemon only measures and never adjusts the clock.", METRIC_INT,
+		 .i = st->observe_only},
+		{"phcsync_offset_seconds",
+		 "Last offset of the system clock from the PHC, positive: ahead.", METRIC_NS,
+		 .i = st->last_offset_ns, .absent = no_sample},
+		{"phcsync_offset_rms_seconds", "RMS offset over the last window of updates.",
+		 METRIC_DOUBLE, .d = st->rms_offset_ns / 1e9, .absent = no_sample},
+		{"phcsync_offset_max_seconds",
+		 "Largest absolute offset over the last window of updates.", METRIC_DOUBLE,
+		 .d = st->max_offset_ns / 1e9, .absent = no_sample},
+		{"phcsync_read_delay_seconds", "Read delay of the last PHC sample.", METRIC_NS,
+		 .i = st->delay_ns, .absent = no_sample},
+		{"phcsync_error_bound_seconds", "Error bound of the last PHC sample.", METRIC_NS,
+		 .i = st->error_bound_ns, .absent = no_sample},
+		{"phcsync_offset_window_updates",
+		 "Updates in the window of the RMS and largest offsets.", METRIC_INT,
+		 .i = st->window},
+		{"phcsync_frequency_adjustment_ratio",
+		 "Frequency adjustment set on the system clock (ppb / 1e9).", METRIC_DOUBLE,
+		 .d = st->freq_ppb / 1e9},
+		{"phcsync_poll_interval_seconds", "Interval between updates.", METRIC_DOUBLE,
+		 .d = st->poll_interval_s},
+		{"phcsync_updates_total", "Servo updates.", METRIC_INT, .i = st->updates},
+		{"phcsync_steps_total", "Steps of the system clock.", METRIC_INT, .i = st->steps},
+		{"phcsync_last_step_seconds", "Size of the last step of the system clock.",
+		 METRIC_NS, .i = st->last_step_ns, .absent = st->steps <= 0},
+		{"phcsync_last_step_age_seconds", "Time since the last step of the system clock.",
+		 METRIC_DOUBLE, .d = st->last_step_age_s, .absent = !(st->last_step_age_s >= 0.0)},
+		{"phcsync_uptime_seconds", "Time since the daemon started.", METRIC_DOUBLE,
+		 .d = st->uptime_s},
+		{"phcsync_read_failures_total", "Failed reads of the PHC.", METRIC_INT,
+		 .i = st->read_failures},
+		{"phcsync_rejected_bursts_total", "Bursts of readings rejected by the filter.",
+		 METRIC_INT, .i = st->rejected_bursts},
+		{"phcsync_reopens_total", "Times the PHC was opened again.", METRIC_INT,
+		 .i = st->reopens},
+		{"phcsync_tai_offset_seconds", "TAI - UTC.", METRIC_INT, .i = st->tai_utc_s,
+		 .absent = st->tai_utc_s < 0},
+		{"phcsync_leap_pending", "Next known leap second: 1 inserted, -1 deleted, 0 none.",
+		 METRIC_INT, .i = st->next_leap},
+		{"phcsync_leap_next_timestamp_seconds", "UNIX time of the next leap second.",
+		 METRIC_INT, .i = st->next_leap_utc_s, .absent = !st->next_leap},
+		{"phcsync_leap_table_expiry_timestamp_seconds",
+		 "UNIX time the leap second table expires.", METRIC_INT, .i = st->leap_expiry_utc_s,
+		 .absent = !st->leap_expiry_utc_s},
+		{"phcsync_leap_table_expired", "1 when the leap second table has expired.",
+		 METRIC_INT, .i = st->leap_table_expired},
+		{"phcsync_leap_smear_seconds", "Leap smear correction in effect (leap_mode smear).",
+		 METRIC_NS, .i = st->leap_smear_ns},
+		{"phcsync_max_error_seconds", "Error bound told to the kernel (maxerror).",
+		 METRIC_NS, .i = st->max_error_ns},
+		{"phcsync_slew_remaining_seconds", "Offset still being slewed out.", METRIC_NS,
+		 .i = st->slew_remaining_ns},
+		{"phcsync_disruptions_total", "Confirmed clock disruptions.", METRIC_INT,
+		 .i = st->disruptions},
+		{"phcsync_step_refusals_total", "Steps refused by the step budget.", METRIC_INT,
+		 .i = st->step_refusals},
+		{"phcsync_reference_faults_total",
+		 "Times the PHC was found not sane and not followed.", METRIC_INT,
+		 .i = st->reference_faults},
+		{"phcsync_adjust_refusals_total", "Clock adjustments the kernel refused.",
+		 METRIC_INT, .i = st->adjust_refusals},
+	};
 	struct out o;
 
 	out_init(&o, buf, len);
 	prom_family(&o, "phcsync_info", "gauge",
 		    "The PHC followed: device path, clock name and readout method.");
 	out_str(&o, "phcsync_info{device=");
-	out_label_value(&o, st->device, FIELD_LEN(st->device));
+	out_quoted(&o, st->device, FIELD_LEN(st->device), &label_escapes);
 	out_str(&o, ",clock_name=");
-	out_label_value(&o, st->clock_name, FIELD_LEN(st->clock_name));
+	out_quoted(&o, st->clock_name, FIELD_LEN(st->clock_name), &label_escapes);
 	out_str(&o, ",readout=");
-	out_label_value(&o, st->readout, FIELD_LEN(st->readout));
+	out_quoted(&o, st->readout, FIELD_LEN(st->readout), &label_escapes);
 	out_str(&o, "} 1\n");
 
 	prom_family(&o, "phcsync_state", "gauge", "1 for the daemon's current state, else 0.");
 	for (size_t i = 0; i < sizeof(states) / sizeof(states[0]); i++)
 		out_printf(&o, "phcsync_state{state=\"%s\"} %d\n", status_state_name(states[i]),
 			   st->state == states[i]);
-	prom_int(&o, "phcsync_servo_stable", "gauge", "1 when the servo is locked and stable.",
-		 st->stable);
-	prom_int(&o, "phcsync_observe_only", "gauge",
-		 "1 when the daemon only measures and never adjusts the clock.", st->observe_only);
-
-	/* A metric without a meaningful value is left out, as Prometheus expects. */
-	if (st->have_sample) {
-		prom_seconds_ns(&o, "phcsync_offset_seconds", "gauge",
-				"Last offset of the system clock from the PHC, positive: ahead.",
-				st->last_offset_ns);
-		prom_double(&o, "phcsync_offset_rms_seconds", "gauge",
-			    "RMS offset over the last window of updates.", st->rms_offset_ns / 1e9);
-		prom_double(&o, "phcsync_offset_max_seconds", "gauge",
-			    "Largest absolute offset over the last window of updates.",
-			    st->max_offset_ns / 1e9);
-		prom_seconds_ns(&o, "phcsync_read_delay_seconds", "gauge",
-				"Read delay of the last PHC sample.", st->delay_ns);
-		prom_seconds_ns(&o, "phcsync_error_bound_seconds", "gauge",
-				"Error bound of the last PHC sample.", st->error_bound_ns);
-	}
-	prom_int(&o, "phcsync_offset_window_updates", "gauge",
-		 "Updates in the window of the RMS and largest offsets.", st->window);
-	prom_double(&o, "phcsync_frequency_adjustment_ratio", "gauge",
-		    "Frequency adjustment set on the system clock (ppb / 1e9).",
-		    st->freq_ppb / 1e9);
-	prom_double(&o, "phcsync_poll_interval_seconds", "gauge", "Interval between updates.",
-		    st->poll_interval_s);
-	prom_int(&o, "phcsync_updates_total", "counter", "Servo updates.", st->updates);
-	prom_int(&o, "phcsync_steps_total", "counter", "Steps of the system clock.", st->steps);
-	if (st->steps > 0)
-		prom_seconds_ns(&o, "phcsync_last_step_seconds", "gauge",
-				"Size of the last step of the system clock.", st->last_step_ns);
-	if (st->last_step_age_s >= 0.0)
-		prom_double(&o, "phcsync_last_step_age_seconds", "gauge",
-			    "Time since the last step of the system clock.", st->last_step_age_s);
-	prom_double(&o, "phcsync_uptime_seconds", "gauge", "Time since the daemon started.",
-		    st->uptime_s);
-	prom_int(&o, "phcsync_read_failures_total", "counter", "Failed reads of the PHC.",
-		 st->read_failures);
-	prom_int(&o, "phcsync_rejected_bursts_total", "counter",
-		 "Bursts of readings rejected by the filter.", st->rejected_bursts);
-	prom_int(&o, "phcsync_reopens_total", "counter", "Times the PHC was opened again.",
-		 st->reopens);
-	if (st->tai_utc_s >= 0)
-		prom_int(&o, "phcsync_tai_offset_seconds", "gauge", "TAI - UTC.", st->tai_utc_s);
-	prom_int(&o, "phcsync_leap_pending", "gauge",
-		 "Next known leap second: 1 inserted, -1 deleted, 0 none.", st->next_leap);
-	if (st->next_leap)
-		prom_int(&o, "phcsync_leap_next_timestamp_seconds", "gauge",
-			 "UNIX time of the next leap second.", st->next_leap_utc_s);
-	if (st->leap_expiry_utc_s)
-		prom_int(&o, "phcsync_leap_table_expiry_timestamp_seconds", "gauge",
-			 "UNIX time the leap second table expires.", st->leap_expiry_utc_s);
-	prom_int(&o, "phcsync_leap_table_expired", "gauge",
-		 "1 when the leap second table has expired.", st->leap_table_expired);
-	prom_seconds_ns(&o, "phcsync_leap_smear_seconds", "gauge",
-			"Leap smear correction in effect (leap_mode smear).", st->leap_smear_ns);
-	prom_seconds_ns(&o, "phcsync_max_error_seconds", "gauge",
-			"Error bound told to the kernel (maxerror).", st->max_error_ns);
-	prom_seconds_ns(&o, "phcsync_slew_remaining_seconds", "gauge",
-			"Offset still being slewed out.", st->slew_remaining_ns);
-	prom_int(&o, "phcsync_disruptions_total", "counter", "Confirmed clock disruptions.",
-		 st->disruptions);
-	prom_int(&o, "phcsync_step_refusals_total", "counter", "Steps refused by the step budget.",
-		 st->step_refusals);
-	prom_int(&o, "phcsync_reference_faults_total", "counter",
-		 "Times the PHC was found not sane and not followed.", st->reference_faults);
-	prom_int(&o, "phcsync_adjust_refusals_total", "counter",
-		 "Clock adjustments the kernel refused.", st->adjust_refusals);
+	for (size_t i = 0; i < sizeof(metrics) / sizeof(metrics[0]); i++)
+		if (!metrics[i].absent)
+			prom_metric(&o, &metrics[i]);
 	return out_end(&o);
 }

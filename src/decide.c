@@ -19,6 +19,7 @@
 #include "phcsync/decide.h"
 #include "phcsync/disrupt.h"
 #include "phcsync/refsanity.h"
+#include "phcsync/ring.h"
 #include "phcsync/stepbudget.h"
 #include "phcsync/units.h"
 
@@ -81,9 +82,7 @@ struct decide {
 	int64_t leap_step_done_s;
 	int64_t leap_ignored_s;
 	int64_t expiry_warned_day;
-	double hist_ppb[FREQ_HISTORY];
-	int hist_len;
-	int hist_next;
+	struct ring hist_ppb;
 	bool have_first;
 	int64_t first_offset_ns;
 	int64_t first_mono_ns;
@@ -199,30 +198,12 @@ static void show_mode(struct decide *d, struct action *a)
 
 double decide_held_freq_ppb(const struct decide *d)
 {
-	double sum = 0.0;
-
-	if (d->hist_len == 0)
-		return d->base_ppb;
-	for (int i = 0; i < d->hist_len; i++)
-		sum += d->hist_ppb[i];
-	return sum / d->hist_len;
+	return d->hist_ppb.count ? ring_mean_f64(&d->hist_ppb) : d->base_ppb;
 }
 
 double decide_freq_spread_ppb(const struct decide *d)
 {
-	double mean = decide_held_freq_ppb(d), sum = 0.0;
-
-	for (int i = 0; i < d->hist_len; i++)
-		sum += (d->hist_ppb[i] - mean) * (d->hist_ppb[i] - mean);
-	return d->hist_len ? sqrt(sum / d->hist_len) : 0.0;
-}
-
-static void remember_freq(struct decide *d, double freq_ppb)
-{
-	d->hist_ppb[d->hist_next] = freq_ppb;
-	d->hist_next = (d->hist_next + 1) % FREQ_HISTORY;
-	if (d->hist_len < FREQ_HISTORY)
-		d->hist_len++;
+	return ring_stddev_f64(&d->hist_ppb);
 }
 
 static double clampd(double v, double limit)
@@ -359,6 +340,7 @@ struct decide *decide_create(const struct decide_params *p, const struct leapsec
 	d->p.servo.step_threshold_ns = p->step_threshold_ns;
 	d->p.servo.interval_s = p->interval_s;
 	d->leap = ls;
+	ring_init(&d->hist_ppb, FREQ_HISTORY);
 	d->servo = servo_create(p->servo_type, &d->p.servo, p->start_freq_ppb);
 	disrupt_params_default(&dp);
 	dp.samples = p->disruption_samples;
@@ -666,7 +648,7 @@ static bool disruption_pass(struct decide *d, struct action *a, const struct dec
 	disrupt_format(msg, sizeof(msg), -residual_ns, &hint);
 	event(a, LOG_NOTICE, "%s", msg);
 	d->v.disruptions++;
-	correct(d, a, residual_ns, beyond(residual_ns, d->p.step_threshold_ns), STEP_DISRUPTION, t);
+	correct(d, a, r.offset_ns, beyond(r.offset_ns, d->p.step_threshold_ns), STEP_DISRUPTION, t);
 	return true;
 }
 
@@ -716,7 +698,7 @@ static void servo_pass(struct decide *d, struct action *a, const struct decide_s
 		return;
 	}
 	d->base_ppb = freq_ppb;
-	remember_freq(d, freq_ppb);
+	ring_push_f64(&d->hist_ppb, freq_ppb);
 	if (!d->slew_on) {
 		d->v.ever_locked = true;
 		set_mode(d, MODE_LOCKED, FAULT_NONE, "servo locked");

@@ -3,9 +3,9 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 
 #include "phcsync/disrupt.h"
+#include "phcsync/ring.h"
 
 /* Enough normal offsets for a stable RMS, few enough to follow a changing noise level. */
 #define HISTORY_LEN 16
@@ -16,11 +16,8 @@
 
 struct disrupt {
 	struct disrupt_params p;
-	int64_t history_ns[HISTORY_LEN]; /* ring of normal offsets */
-	int history_count;
-	int history_next;
-	int64_t run_ns[DISRUPT_SAMPLES_MAX]; /* the current suspect run */
-	int run_len;
+	struct ring history_ns; /* normal offsets */
+	struct ring run_ns;	/* the current suspect run, never longer than p.samples */
 };
 
 void disrupt_params_default(struct disrupt_params *p)
@@ -45,14 +42,15 @@ struct disrupt *disrupt_create(const struct disrupt_params *p)
 	if (!d)
 		return NULL;
 	d->p = *p;
+	ring_init(&d->history_ns, HISTORY_LEN);
+	ring_init(&d->run_ns, p->samples);
 	return d;
 }
 
 void disrupt_reset(struct disrupt *d)
 {
-	d->history_count = 0;
-	d->history_next = 0;
-	d->run_len = 0;
+	ring_clear(&d->history_ns);
+	ring_clear(&d->run_ns);
 }
 
 void disrupt_destroy(struct disrupt *d)
@@ -72,25 +70,10 @@ static uint64_t dist_ns(int64_t a, int64_t b)
 	return a >= b ? (uint64_t)a - (uint64_t)b : (uint64_t)b - (uint64_t)a;
 }
 
-static void history_add(struct disrupt *d, int64_t offset_ns)
-{
-	d->history_ns[d->history_next] = offset_ns;
-	d->history_next = (d->history_next + 1) % HISTORY_LEN;
-	if (d->history_count < HISTORY_LEN)
-		d->history_count++;
-}
-
 static int64_t threshold_ns(const struct disrupt *d)
 {
-	double sum_sq = 0.0;
-	double t;
+	double t = d->p.noise_factor * ring_rms_i64(&d->history_ns);
 
-	for (int i = 0; i < d->history_count; i++) {
-		double x = (double)d->history_ns[i];
-
-		sum_sq += x * x;
-	}
-	t = d->p.noise_factor * sqrt(sum_sq / d->history_count);
 	/* Huge offsets while converging can push the product past what int64 holds. */
 	if (!(t < 9.0e18))
 		return INT64_MAX;
@@ -101,35 +84,12 @@ static int64_t threshold_ns(const struct disrupt *d)
 static bool agrees(const struct disrupt *d, int64_t x, int64_t thr_ns)
 {
 	uint64_t tol = (uint64_t)thr_ns / 2;
-	uint64_t rel = abs_ns(d->run_ns[0]) / AGREE_FRACTION;
+	int64_t first_ns = ring_at_i64(&d->run_ns, 0);
+	uint64_t rel = abs_ns(first_ns) / AGREE_FRACTION;
 
 	if (rel > tol)
 		tol = rel;
-	return dist_ns(x, d->run_ns[0]) <= tol;
-}
-
-static int cmp_ns(const void *a, const void *b)
-{
-	int64_t x = *(const int64_t *)a;
-	int64_t y = *(const int64_t *)b;
-
-	return (x > y) - (x < y);
-}
-
-static int64_t run_median_ns(const struct disrupt *d)
-{
-	int64_t v[DISRUPT_SAMPLES_MAX];
-	int n = d->run_len;
-	int64_t a, b;
-
-	memcpy(v, d->run_ns, (size_t)n * sizeof(v[0]));
-	qsort(v, n, sizeof(v[0]), cmp_ns);
-	if (n % 2)
-		return v[n / 2];
-	a = v[n / 2 - 1];
-	b = v[n / 2];
-	/* Halve before adding: the sum of two int64 may not fit. */
-	return a / 2 + b / 2 + (a % 2 + b % 2) / 2;
+	return dist_ns(x, first_ns) <= tol;
 }
 
 enum disrupt_verdict disrupt_feed(struct disrupt *d, int64_t offset_ns, struct disrupt_result *out)
@@ -137,34 +97,34 @@ enum disrupt_verdict disrupt_feed(struct disrupt *d, int64_t offset_ns, struct d
 	int64_t thr_ns;
 
 	*out = (struct disrupt_result){.verdict = DISRUPT_NORMAL, .offset_ns = offset_ns};
-	if (d->history_count < HISTORY_MIN) {
-		history_add(d, offset_ns);
+	if (d->history_ns.count < HISTORY_MIN) {
+		ring_push_i64(&d->history_ns, offset_ns);
 		return out->verdict;
 	}
 	thr_ns = threshold_ns(d);
 	out->threshold_ns = thr_ns;
 
 	if (abs_ns(offset_ns) <= (uint64_t)thr_ns) {
-		if (d->run_len) {
+		if (d->run_ns.count) {
 			out->verdict = DISRUPT_DISCARDED;
-			out->discarded = d->run_len;
-			d->run_len = 0;
+			out->discarded = d->run_ns.count;
+			ring_clear(&d->run_ns);
 		}
-		history_add(d, offset_ns);
+		ring_push_i64(&d->history_ns, offset_ns);
 		return out->verdict;
 	}
 
-	if (d->run_len && !agrees(d, offset_ns, thr_ns)) {
-		out->discarded = d->run_len;
-		d->run_len = 0;
+	if (d->run_ns.count && !agrees(d, offset_ns, thr_ns)) {
+		out->discarded = d->run_ns.count;
+		ring_clear(&d->run_ns);
 	}
-	d->run_ns[d->run_len++] = offset_ns;
-	if (d->run_len < d->p.samples) {
+	ring_push_i64(&d->run_ns, offset_ns);
+	if (d->run_ns.count < d->p.samples) {
 		out->verdict = DISRUPT_SUSPECT;
 		return out->verdict;
 	}
 	out->verdict = DISRUPT_CONFIRMED;
-	out->offset_ns = run_median_ns(d);
+	out->offset_ns = ring_median_i64(&d->run_ns);
 	/* The noise seen before the jump says nothing about the clock after the correction. */
 	disrupt_reset(d);
 	return out->verdict;

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 
 #include "phcsync/filter.h"
+#include "phcsync/ring.h"
 
 #define MAX_DELAY_NS 1000000000LL
 #define HISTORY_LEN 16
@@ -25,9 +26,7 @@
 #define MAX_REJECTS 4	   /* rejections in a row before a slower path is believed */
 
 struct filter {
-	int64_t history_ns[HISTORY_LEN]; /* ring of the accepted minimum delays */
-	int history_len;
-	int history_next;
+	struct ring history_ns; /* the accepted minimum delays */
 	int rejects;
 };
 
@@ -114,35 +113,13 @@ static int average_band(const struct phc_reading *r, int n, int64_t max_delay_ns
 	return 0;
 }
 
-static int cmp_i64(const void *a, const void *b)
-{
-	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-
-	return (x > y) - (x < y);
-}
-
-static int64_t history_median(const struct filter *f)
-{
-	int64_t v[HISTORY_LEN];
-	int m = f->history_len;
-
-	for (int i = 0; i < HISTORY_LEN; i++)
-		v[i] = f->history_ns[i];
-	qsort(v, (size_t)m, sizeof(v[0]), cmp_i64);
-	return m % 2 ? v[m / 2] : v[m / 2 - 1] + (v[m / 2] - v[m / 2 - 1]) / 2;
-}
-
-static void history_add(struct filter *f, int64_t delay_ns)
-{
-	f->history_ns[f->history_next] = delay_ns;
-	f->history_next = (f->history_next + 1) % HISTORY_LEN;
-	if (f->history_len < HISTORY_LEN)
-		f->history_len++;
-}
-
 struct filter *filter_create(void)
 {
-	return calloc(1, sizeof(struct filter));
+	struct filter *f = calloc(1, sizeof(*f));
+
+	if (f)
+		ring_init(&f->history_ns, HISTORY_LEN);
+	return f;
 }
 
 int filter_process(struct filter *f, const struct phc_reading *r, int n, struct filter_sample *out)
@@ -162,8 +139,8 @@ int filter_process(struct filter *f, const struct phc_reading *r, int n, struct 
 	if (ret)
 		return ret;
 
-	if (f->history_len >= HISTORY_MIN &&
-	    min_delay_ns > GATE_FACTOR * history_median(f) + GATE_SLACK_NS) {
+	if (f->history_ns.count >= HISTORY_MIN &&
+	    min_delay_ns > GATE_FACTOR * ring_median_i64(&f->history_ns) + GATE_SLACK_NS) {
 		if (f->rejects < MAX_REJECTS) {
 			f->rejects++;
 			return -EAGAIN;
@@ -171,14 +148,13 @@ int filter_process(struct filter *f, const struct phc_reading *r, int n, struct 
 		filter_reset(f);
 	}
 	f->rejects = 0;
-	history_add(f, min_delay_ns);
+	ring_push_i64(&f->history_ns, min_delay_ns);
 	return 0;
 }
 
 void filter_reset(struct filter *f)
 {
-	f->history_len = 0;
-	f->history_next = 0;
+	ring_clear(&f->history_ns);
 	f->rejects = 0;
 }
 

@@ -17,14 +17,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "phcsync/ctl_proto.h"
 #include "phcsync/units.h"
 
 #ifndef PHCSYNC_VERSION
 #define PHCSYNC_VERSION "unknown"
 #endif
 
-#define DEFAULT_SOCKET "/run/phcsyncd/phcsyncd.sock"
-#define PROTO_VERSION 1
 /* The daemon's replies stay below 16 KiB; the margin allows for newer daemons. */
 #define REPLY_MAX 65536
 /* A daemon that does not answer within this is as good as unreachable. */
@@ -62,7 +61,7 @@ static void usage(FILE *out)
 		"  reload                          read the configuration file again\n"
 		"\n"
 		"Options:\n"
-		"  -s, --socket SOCKET  control socket (default " DEFAULT_SOCKET ")\n"
+		"  -s, --socket SOCKET  control socket (default " CTL_DEFAULT_SOCKET ")\n"
 		"  -j, --json           print the daemon's JSON reply as received\n"
 		"  -h, --help           show this help and exit\n"
 		"  -V, --version        show the version and exit\n"
@@ -179,9 +178,9 @@ static int request(const char *path, const char *command, struct reply *r)
 		r->obj = NULL;
 		return -EPROTO;
 	}
-	if (json_object_get_int(version) != PROTO_VERSION) {
+	if (json_object_get_int(version) != CTL_PROTO_VERSION) {
 		fprintf(stderr, "phcsyncctl: %s: protocol version %d, this client speaks %d\n",
-			path, json_object_get_int(version), PROTO_VERSION);
+			path, json_object_get_int(version), CTL_PROTO_VERSION);
 		json_object_put(r->obj);
 		r->obj = NULL;
 		return -EPROTO;
@@ -469,7 +468,7 @@ int main(int argc, char **argv)
 		{NULL, 0, NULL, 0},
 	};
 	static const char *const simple[] = {"status", "metrics", "step", "reset", "reload"};
-	struct options opt = {.socket_path = DEFAULT_SOCKET};
+	struct options opt = {.socket_path = CTL_DEFAULT_SOCKET};
 	const char *command;
 	int c;
 

@@ -14,6 +14,7 @@ void report_init(struct report *r, bool observe_only, double interval_s, int rea
 	r->interval_s = interval_s;
 	r->readings = readings;
 	r->start_mono_ns = -1;
+	ring_init(&r->recent_ns, REPORT_WINDOW);
 	stats_reset(&r->win_offset);
 	stats_reset(&r->win_freq);
 	stats_reset(&r->win_delay);
@@ -24,10 +25,7 @@ void report_sample(struct report *r, const struct decide_view *v, int64_t offset
 		   int64_t delay_ns)
 {
 	stats_add(&r->win_delay, (double)delay_ns);
-	r->recent_ns[r->recent_next] = offset_ns;
-	r->recent_next = (r->recent_next + 1) % REPORT_WINDOW;
-	if (r->recent_count < REPORT_WINDOW)
-		r->recent_count++;
+	ring_push_i64(&r->recent_ns, offset_ns);
 	/* Samples held while a jump is confirmed or a step verified are no measure of the lock. */
 	if (r->observe_only) {
 		stats_add(&r->win_offset, (double)offset_ns);
@@ -144,11 +142,11 @@ void report_status(const struct report *r, const struct decide_view *v,
 	st->have_sample = v->updates > 0;
 	st->last_offset_ns = v->last_offset_ns;
 	stats_reset(&recent);
-	for (int i = 0; i < r->recent_count; i++)
-		stats_add(&recent, (double)r->recent_ns[i]);
+	for (int i = 0; i < r->recent_ns.count; i++)
+		stats_add(&recent, (double)r->recent_ns.v.i64[i]);
 	st->rms_offset_ns = stats_rms(&recent);
 	st->max_offset_ns = stats_max_abs(&recent);
-	st->window = r->recent_count;
+	st->window = r->recent_ns.count;
 	st->freq_ppb = v->freq_ppb;
 	st->delay_ns = m->last_delay_ns;
 	st->error_bound_ns = v->last_error_ns;

@@ -39,7 +39,7 @@ static int h_get_status(void *ctx, struct status *st)
 	(void)ctx;
 	if (status_fails)
 		return -EAGAIN;
-	st->version = 1;
+	st->version = CTL_PROTO_VERSION;
 	if (big_names) {
 		memset(st->device, 0x01, sizeof(st->device) - 1);
 		memset(st->clock_name, 0x02, sizeof(st->clock_name) - 1);

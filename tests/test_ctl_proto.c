@@ -19,7 +19,7 @@
 static void sample_status(struct status *st)
 {
 	memset(st, 0, sizeof(*st));
-	st->version = 1;
+	st->version = CTL_PROTO_VERSION;
 	snprintf(st->device, sizeof(st->device), "/dev/ptp0");
 	snprintf(st->clock_name, sizeof(st->clock_name), "KVM virtual PTP");
 	snprintf(st->readout, sizeof(st->readout), "precise");
@@ -365,6 +365,21 @@ START_TEST(test_odd_names_escaped)
 		ck_assert_str_eq(str_field(o, "clock_name"), cases[i].out);
 		json_object_put(o);
 	}
+}
+END_TEST
+
+/* The exact bytes each format writes: JSON escapes every control, Prometheus only \n. */
+START_TEST(test_escapes_exact)
+{
+	char buf[CTL_REPLY_MAX];
+	struct status st;
+
+	sample_status(&st);
+	snprintf(st.device, sizeof(st.device), "a\"\\\n\t\001\037\177z");
+	ck_assert_int_gt(ctl_proto_reply_status(&st, buf, sizeof(buf)), 0);
+	ck_assert_ptr_nonnull(strstr(buf, "\"device\":\"a\\\"\\\\\\n\\t\\u0001\\u001f\\u007fz\""));
+	ck_assert_int_gt(ctl_proto_prometheus(&st, buf, sizeof(buf)), 0);
+	ck_assert_ptr_nonnull(strstr(buf, "{device=\"a\\\"\\\\\\n\t\001\037\177z\","));
 }
 END_TEST
 
@@ -808,6 +823,7 @@ static Suite *ctl_proto_suite(void)
 	tcase_add_test(tc, test_status_fields);
 	tcase_add_test(tc, test_status_unknowns_are_null);
 	tcase_add_test(tc, test_odd_names_escaped);
+	tcase_add_test(tc, test_escapes_exact);
 	tcase_add_test(tc, test_unterminated_names_bounded);
 	tcase_add_test(tc, test_worst_case_fits);
 	tcase_add_test(tc, test_small_buffer);

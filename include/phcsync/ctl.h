@@ -12,7 +12,6 @@
 
 #include "phcsync/status.h"
 
-#define CTL_DEFAULT_SOCKET "/run/phcsyncd/phcsyncd.sock"
 /* Clients served at once; a connection beyond them gets a "busy" error and is closed. */
 #define CTL_MAX_CLIENTS 16
 /* pollfd entries ctl_pollfds may add: the listening socket and every client. */

@@ -10,6 +10,9 @@
 
 #include "phcsync/status.h"
 
+/* Where the daemon listens unless configured otherwise (control_socket) and phcsyncctl asks. */
+#define CTL_DEFAULT_SOCKET "/run/phcsyncd/phcsyncd.sock"
+/* The "version" of every reply; a client refuses any other. */
 #define CTL_PROTO_VERSION 1
 /* Longest request line, its newline included. */
 #define CTL_REQUEST_MAX 512

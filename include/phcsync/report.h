@@ -12,6 +12,7 @@
 #include "phcsync/decide.h"
 #include "phcsync/leapsec.h"
 #include "phcsync/measure.h"
+#include "phcsync/ring.h"
 #include "phcsync/stats.h"
 #include "phcsync/status.h"
 
@@ -27,9 +28,7 @@ struct report {
 	struct stats win_freq;
 	struct stats win_delay;
 	struct stats locked_offset;
-	int64_t recent_ns[REPORT_WINDOW];
-	int recent_count;
-	int recent_next;
+	struct ring recent_ns; /* the last REPORT_WINDOW offsets */
 };
 
 void report_init(struct report *r, bool observe_only, double interval_s, int readings);
