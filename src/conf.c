@@ -20,6 +20,7 @@
 
 #include "phcsync/conf.h"
 #include "phcsync/phc.h"
+#include "phcsync/ctl_proto.h"
 
 /* A configuration is a few hundred bytes; anything this big is not one. */
 #define CONF_FILE_MAX (1024 * 1024)
@@ -169,7 +170,7 @@ static const struct row keys[] = {
 	 AT(leap_mode), .kind = KIND_NAME, .names = leap_mode_names},
 	{KEY("leap_smear_window", "86400", "seconds", "The length of the smear"),
 	 AT(leap_smear_window_s), .kind = KIND_REAL, .min = 60, .max = 172800},
-	{KEY("control_socket", "/run/phcsyncd/phcsyncd.sock", NULL,
+	{KEY("control_socket", CTL_DEFAULT_SOCKET, NULL,
 	     "The Unix domain socket on which phcsyncd serves its status and metrics"),
 	 AT(control_socket), .kind = KIND_SOCKET, .words = control_socket_words},
 	{KEY("control_group", NULL, NULL,

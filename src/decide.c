@@ -357,7 +357,6 @@ struct decide *decide_create(const struct decide_params *p, const struct leapsec
 	d->freq_set = true;
 	d->applied_ppb = p->start_freq_ppb;
 	d->mode = MODE_UNLOCKED;
-	d->mode = MODE_UNLOCKED;
 	d->v.kernel_tai_s = -1;
 	d->refused_part = -1;
 	return d;
@@ -645,7 +644,7 @@ static bool disruption_pass(struct decide *d, struct action *a, const struct dec
 	if (recovered)
 		hint.holdover_ns = d->holdover_ns;
 	/* Named by how far the reference moved against our clock: the correction to come. */
-	disrupt_format(msg, sizeof(msg), -residual_ns, &hint);
+	disrupt_format(msg, sizeof(msg), -r.offset_ns, &hint);
 	event(a, LOG_NOTICE, "%s", msg);
 	d->v.disruptions++;
 	correct(d, a, r.offset_ns, beyond(r.offset_ns, d->p.step_threshold_ns), STEP_DISRUPTION, t);

@@ -6,6 +6,7 @@
 #include "phcsync/log.h"
 #include "phcsync/report.h"
 #include "phcsync/units.h"
+#include "phcsync/ctl_proto.h"
 
 void report_init(struct report *r, bool observe_only, double interval_s, int readings)
 {
@@ -129,7 +130,7 @@ void report_status(const struct report *r, const struct decide_view *v,
 	struct stats recent;
 
 	memset(st, 0, sizeof(*st));
-	st->version = 1;
+	st->version = CTL_PROTO_VERSION;
 	snprintf(st->device, sizeof(st->device), "%s", m->device);
 	snprintf(st->clock_name, sizeof(st->clock_name), "%s", m->clock_name);
 	snprintf(st->readout, sizeof(st->readout), "%s", phc_method_name(m->method));

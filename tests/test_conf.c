@@ -10,6 +10,7 @@
 #include "check_main.h"
 #include "phcsync/conf.h"
 #include "phcsync/phc.h"
+#include "phcsync/ctl_proto.h"
 
 static char err[512];
 
@@ -82,7 +83,7 @@ START_TEST(test_defaults)
 	ck_assert_str_eq(c.leapfile, "");
 	ck_assert_int_eq(c.leap_mode, CONF_LEAP_SYSTEM);
 	ck_assert_double_eq(c.leap_smear_window_s, 86400.0);
-	ck_assert_str_eq(c.control_socket, "/run/phcsyncd/phcsyncd.sock");
+	ck_assert_str_eq(c.control_socket, CTL_DEFAULT_SOCKET);
 	ck_assert_str_eq(c.control_group, "");
 	ck_assert(c.wait_for_device);
 	ck_assert_int_eq(c.holdover_after, 3);

@@ -6,6 +6,8 @@
 
 #include "phcsync/ring.h"
 
+#include "check_main.h"
+
 static struct ring ring_of(int cap, const int64_t *v, int n)
 {
 	struct ring r;
@@ -230,10 +232,7 @@ END_TEST
 
 int main(void)
 {
-	Suite *suite = suite_create("ring");
-	TCase *tc = tcase_create("core");
-	SRunner *sr;
-	int failed;
+	TCase *tc = check_tcase("core", NULL, NULL);
 
 	tcase_add_test(tc, test_capacity_bounds);
 	tcase_add_test(tc, test_empty_is_zero);
@@ -249,10 +248,5 @@ int main(void)
 	tcase_add_test(tc, test_rms);
 	tcase_add_test(tc, test_mean_and_stddev);
 	tcase_add_test(tc, test_constant_has_no_spread);
-	suite_add_tcase(suite, tc);
-	sr = srunner_create(suite);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return check_run_tcase("ring", tc);
 }
