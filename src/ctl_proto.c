@@ -318,12 +318,12 @@ int ctl_proto_reply_status(const struct status *st, char *buf, size_t len)
 	json_int(&o, "window_updates", st->window);
 	json_double(&o, "freq_ppb", st->freq_ppb);
 	json_double(&o, "poll_interval_s", st->poll_interval_s);
-	json_int(&o, "updates", st->updates);
-	json_int(&o, "steps", st->steps);
-	json_int_if(&o, "last_step_ns", st->last_step_ns, st->steps > 0);
+	json_int(&o, "updates", st->counts.updates);
+	json_int(&o, "steps", st->counts.steps);
+	json_int_if(&o, "last_step_ns", st->last_step_ns, st->counts.steps > 0);
 	json_double_if(&o, "last_step_age_s", st->last_step_age_s, st->last_step_age_s >= 0.0);
 	json_double(&o, "uptime_s", st->uptime_s);
-	json_int(&o, "read_failures", st->read_failures);
+	json_int(&o, "read_failures", st->counts.read_failures);
 	json_int(&o, "rejected_bursts", st->rejected_bursts);
 	json_int(&o, "reopens", st->reopens);
 	json_int_if(&o, "tai_utc_s", st->tai_utc_s, st->tai_utc_s >= 0);
@@ -335,10 +335,10 @@ int ctl_proto_reply_status(const struct status *st, char *buf, size_t len)
 	json_int(&o, "max_error_ns", st->max_error_ns);
 	json_int(&o, "slew_remaining_ns", st->slew_remaining_ns);
 	json_double(&o, "reference_rate_ppb", st->reference_rate_ppb);
-	json_int(&o, "disruptions", st->disruptions);
-	json_int(&o, "step_refusals", st->step_refusals);
-	json_int(&o, "reference_faults", st->reference_faults);
-	json_int(&o, "adjust_refusals", st->adjust_refusals);
+	json_int(&o, "disruptions", st->counts.disruptions);
+	json_int(&o, "step_refusals", st->counts.step_refusals);
+	json_int(&o, "reference_faults", st->counts.reference_faults);
+	json_int(&o, "adjust_refusals", st->counts.adjust_refusals);
 	json_end(&o);
 	return out_end(&o);
 }
@@ -450,16 +450,17 @@ int ctl_proto_prometheus(const struct status *st, char *buf, size_t len)
 		 .d = st->freq_ppb / 1e9},
 		{"phcsync_poll_interval_seconds", "Interval between updates.", METRIC_DOUBLE,
 		 .d = st->poll_interval_s},
-		{"phcsync_updates_total", "Servo updates.", METRIC_INT, .i = st->updates},
-		{"phcsync_steps_total", "Steps of the system clock.", METRIC_INT, .i = st->steps},
+		{"phcsync_updates_total", "Servo updates.", METRIC_INT, .i = st->counts.updates},
+		{"phcsync_steps_total", "Steps of the system clock.", METRIC_INT,
+		 .i = st->counts.steps},
 		{"phcsync_last_step_seconds", "Size of the last step of the system clock.",
-		 METRIC_NS, .i = st->last_step_ns, .absent = st->steps <= 0},
+		 METRIC_NS, .i = st->last_step_ns, .absent = st->counts.steps <= 0},
 		{"phcsync_last_step_age_seconds", "Time since the last step of the system clock.",
 		 METRIC_DOUBLE, .d = st->last_step_age_s, .absent = !(st->last_step_age_s >= 0.0)},
 		{"phcsync_uptime_seconds", "Time since the daemon started.", METRIC_DOUBLE,
 		 .d = st->uptime_s},
 		{"phcsync_read_failures_total", "Failed reads of the PHC.", METRIC_INT,
-		 .i = st->read_failures},
+		 .i = st->counts.read_failures},
 		{"phcsync_rejected_bursts_total", "Bursts of readings rejected by the filter.",
 		 METRIC_INT, .i = st->rejected_bursts},
 		{"phcsync_reopens_total", "Times the PHC was opened again.", METRIC_INT,
@@ -482,14 +483,14 @@ int ctl_proto_prometheus(const struct status *st, char *buf, size_t len)
 		{"phcsync_slew_remaining_seconds", "Offset still being slewed out.", METRIC_NS,
 		 .i = st->slew_remaining_ns},
 		{"phcsync_disruptions_total", "Confirmed clock disruptions.", METRIC_INT,
-		 .i = st->disruptions},
+		 .i = st->counts.disruptions},
 		{"phcsync_step_refusals_total", "Steps refused by the step budget.", METRIC_INT,
-		 .i = st->step_refusals},
+		 .i = st->counts.step_refusals},
 		{"phcsync_reference_faults_total",
 		 "Times the PHC was found not sane and not followed.", METRIC_INT,
-		 .i = st->reference_faults},
+		 .i = st->counts.reference_faults},
 		{"phcsync_adjust_refusals_total", "Clock adjustments the kernel refused.",
-		 METRIC_INT, .i = st->adjust_refusals},
+		 METRIC_INT, .i = st->counts.adjust_refusals},
 	};
 	struct out o;
 

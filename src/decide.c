@@ -391,7 +391,7 @@ void decide_note_suspend(struct decide *d, int64_t slept_ns, int64_t t_mono_ns)
 {
 	d->suspend_ns = slept_ns;
 	d->suspend_mono_ns = t_mono_ns;
-	if (d->p.observe_only || d->v.updates == 0)
+	if (d->p.observe_only || d->v.counts.updates == 0)
 		return;
 	d->resume_unverified = true;
 	if (d->mode == MODE_LOCKED || d->mode == MODE_SLEWING)
@@ -470,7 +470,7 @@ static bool leap_pass(struct decide *d, const struct decide_sample *s, struct ac
 		a->step_cause = STEP_LEAP;
 		d->step_counted = true;
 		d->step_in_budget = false;
-		d->v.steps++;
+		d->v.counts.steps++;
 		d->v.last_step_ns = a->step_ns;
 		d->v.last_step_mono_ns = s->t_mono_ns;
 		if (plan.tai_utc_s >= 0) {
@@ -527,7 +527,7 @@ static void order_step(struct decide *d, struct action *a, int64_t step_ns, enum
 		stepbudget_record(&d->budget, t_ns, step_ns);
 	d->step_counted = true;
 	d->step_in_budget = in_budget;
-	d->v.steps++;
+	d->v.counts.steps++;
 	d->v.last_step_ns = step_ns;
 	d->v.last_step_mono_ns = t_ns;
 	/*
@@ -565,7 +565,7 @@ static void correct(struct decide *d, struct action *a, int64_t offset_ns, bool 
 
 		if (counted && !stepbudget_allows(&d->budget, t_ns, -offset_ns, why, sizeof(why))) {
 			if (d->fault != FAULT_STEP_BUDGET) {
-				d->v.step_refusals++;
+				d->v.counts.step_refusals++;
 				event(a, LOG_ERR,
 				      "step of %+.9f s refused: step budget: %s; holding the "
 				      "frequency (phcsyncctl step overrides)",
@@ -646,7 +646,7 @@ static bool disruption_pass(struct decide *d, struct action *a, const struct dec
 	/* Named by how far the reference moved against our clock: the correction to come. */
 	disrupt_format(msg, sizeof(msg), -r.offset_ns, &hint);
 	event(a, LOG_NOTICE, "%s", msg);
-	d->v.disruptions++;
+	d->v.counts.disruptions++;
 	correct(d, a, r.offset_ns, beyond(r.offset_ns, d->p.step_threshold_ns), STEP_DISRUPTION, t);
 	return true;
 }
@@ -745,7 +745,7 @@ static bool sanity_pass(struct decide *d, struct action *a, const struct decide_
 		return true;
 	case REFSANITY_FAULT:
 		if (d->fault != FAULT_REFERENCE) {
-			d->v.reference_faults++;
+			d->v.counts.reference_faults++;
 			set_mode(d, MODE_FAULT, FAULT_REFERENCE,
 				 why[0] ? why : "the PHC is not sane");
 			event(a, LOG_ERR,
@@ -849,7 +849,7 @@ static void sample_pass(struct decide *d, const struct decide_sample *s, struct 
 	d->failures = 0;
 	d->step_counted = false;
 	slew_advance(d, s->t_mono_ns);
-	d->v.updates++;
+	d->v.counts.updates++;
 	d->v.last_offset_ns = s->offset_ns;
 	d->v.last_error_ns = s->error_ns;
 	if (s->recovered)
@@ -904,7 +904,7 @@ void decide_failure(struct decide *d, int err, bool ever_opened, int64_t t_mono_
 {
 	clear_action(a);
 	d->step_counted = false;
-	d->v.read_failures++;
+	d->v.counts.read_failures++;
 	d->failures++;
 	d->recovery_good = 0;
 	slew_advance(d, t_mono_ns);
@@ -913,7 +913,8 @@ void decide_failure(struct decide *d, int err, bool ever_opened, int64_t t_mono_
 		show_mode(d, a);
 		return;
 	}
-	if (d->mode != MODE_HOLDOVER && d->failures >= d->p.holdover_after && d->v.updates > 0) {
+	if (d->mode != MODE_HOLDOVER && d->failures >= d->p.holdover_after &&
+	    d->v.counts.updates > 0) {
 		d->holdover_since_ns = t_mono_ns;
 		d->suspect = false;
 		event(a, LOG_WARNING,
@@ -973,7 +974,7 @@ void decide_request_reset(struct decide *d, struct action *a)
 	else if (d->mode != MODE_FAULT && d->mode != MODE_HOLDOVER)
 		set_mode(d, MODE_UNLOCKED, FAULT_NONE, "reset");
 	d->base_ppb = servo_freq_ppb(d->servo);
-	if (!d->p.observe_only && d->v.updates > 0)
+	if (!d->p.observe_only && d->v.counts.updates > 0)
 		emit_freq(d, a, d->slew_t_ns);
 	show_mode(d, a);
 }
@@ -998,11 +999,11 @@ static const char *part_name(enum act_part part)
 void decide_refused(struct decide *d, enum act_part part, int err, struct action *a)
 {
 	clear_action(a);
-	d->v.adjust_refusals++;
+	d->v.counts.adjust_refusals++;
 	if (part == ACT_FREQ)
 		d->freq_set = false;
 	if (part == ACT_STEP && d->step_counted) {
-		d->v.steps--;
+		d->v.counts.steps--;
 		if (d->step_in_budget)
 			stepbudget_unrecord(&d->budget);
 		d->step_counted = false;

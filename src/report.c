@@ -43,7 +43,7 @@ void report_summary(struct report *r, const struct decide_view *v, const struct 
 {
 	if (r->win_offset.count == 0) {
 		log_info("summary: %s, no samples while locked (%ld read failures, %ld rejected)",
-			 decide_mode_name(v->mode), v->read_failures, m->rejected);
+			 decide_mode_name(v->mode), v->counts.read_failures, m->rejected);
 	} else {
 		log_info(
 			"summary: offset rms %.0f ns max %.0f ns, freq mean %+.3f ppb sd %.3f ppb, "
@@ -109,18 +109,20 @@ void report_final(const struct report *r, const struct decide_view *v, const str
 		 r->locked_offset.count);
 	log_info("report: %s %+.3f ppb, poll interval %.3f s, %d readings per poll",
 		 r->observe_only ? "drift" : "frequency", v->freq_ppb, r->interval_s, r->readings);
-	if (v->steps)
-		log_info("report: %ld step(s), last %+.9f s at %.3f s after start", v->steps,
+	if (v->counts.steps)
+		log_info("report: %ld step(s), last %+.9f s at %.3f s after start", v->counts.steps,
 			 (double)v->last_step_ns / NS_PER_S,
 			 (double)(v->last_step_mono_ns - r->start_mono_ns) / NS_PER_S);
 	else
 		log_info("report: no steps");
 	log_info("report: %ld updates, %ld read failures, %ld rejected bursts, uptime %.0f s",
-		 v->updates, v->read_failures, m->rejected, uptime_s);
-	if (v->disruptions || v->step_refusals || v->reference_faults || v->adjust_refusals)
+		 v->counts.updates, v->counts.read_failures, m->rejected, uptime_s);
+	if (v->counts.disruptions || v->counts.step_refusals || v->counts.reference_faults ||
+	    v->counts.adjust_refusals)
 		log_info("report: %ld disruptions, %ld steps refused by the budget, %ld reference "
 			 "faults, %ld adjustments refused by the kernel",
-			 v->disruptions, v->step_refusals, v->reference_faults, v->adjust_refusals);
+			 v->counts.disruptions, v->counts.step_refusals, v->counts.reference_faults,
+			 v->counts.adjust_refusals);
 }
 
 void report_status(const struct report *r, const struct decide_view *v,
@@ -140,7 +142,7 @@ void report_status(const struct report *r, const struct decide_view *v,
 	snprintf(st->fault, sizeof(st->fault), "%s", decide_fault_name(v->fault));
 	st->observe_only = r->observe_only;
 	st->stable = v->mode == MODE_LOCKED && v->stable;
-	st->have_sample = v->updates > 0;
+	st->have_sample = v->counts.updates > 0;
 	st->last_offset_ns = v->last_offset_ns;
 	stats_reset(&recent);
 	for (int i = 0; i < r->recent_ns.count; i++)
@@ -152,14 +154,12 @@ void report_status(const struct report *r, const struct decide_view *v,
 	st->delay_ns = m->last_delay_ns;
 	st->error_bound_ns = v->last_error_ns;
 	st->poll_interval_s = r->interval_s;
-	st->updates = v->updates;
-	st->steps = v->steps;
+	st->counts = v->counts;
 	st->last_step_ns = v->last_step_ns;
 	st->last_step_age_s =
-		v->steps ? (double)(now_mono_ns - v->last_step_mono_ns) / NS_PER_S : -1.0;
+		v->counts.steps ? (double)(now_mono_ns - v->last_step_mono_ns) / NS_PER_S : -1.0;
 	st->uptime_s =
 		r->start_mono_ns < 0 ? 0.0 : (double)(now_mono_ns - r->start_mono_ns) / NS_PER_S;
-	st->read_failures = v->read_failures;
 	st->rejected_bursts = m->rejected;
 	st->reopens = m->reopens;
 	st->tai_utc_s = -1;
@@ -179,8 +179,4 @@ void report_status(const struct report *r, const struct decide_view *v,
 	st->max_error_ns = v->maxerror_ns;
 	st->slew_remaining_ns = v->slew_remaining_ns;
 	st->reference_rate_ppb = v->reference_rate_ppb;
-	st->disruptions = v->disruptions;
-	st->step_refusals = v->step_refusals;
-	st->reference_faults = v->reference_faults;
-	st->adjust_refusals = v->adjust_refusals;
 }

@@ -377,10 +377,10 @@ bool sync_state_changed(struct sync *s, int64_t now_mono_ns, struct status *st)
 {
 	const struct decide_view *v = decide_view(s->decide);
 
-	if ((int)v->mode == s->told_mode && (v->updates > 0) == s->told_sample)
+	if ((int)v->mode == s->told_mode && (v->counts.updates > 0) == s->told_sample)
 		return false;
 	s->told_mode = (int)v->mode;
-	s->told_sample = v->updates > 0;
+	s->told_sample = v->counts.updates > 0;
 	sync_get_status(s, now_mono_ns, st);
 	return true;
 }

@@ -35,12 +35,12 @@ static void sample_status(struct status *st)
 	st->delay_ns = 1203;
 	st->error_bound_ns = 602;
 	st->poll_interval_s = 1.0;
-	st->updates = 3600;
-	st->steps = 1;
+	st->counts.updates = 3600;
+	st->counts.steps = 1;
 	st->last_step_ns = 1234567890123;
 	st->last_step_age_s = 3599.5;
 	st->uptime_s = 3601.25;
-	st->read_failures = 2;
+	st->counts.read_failures = 2;
 	st->rejected_bursts = 3;
 	st->reopens = 4;
 	st->tai_utc_s = 37;
@@ -308,7 +308,7 @@ START_TEST(test_status_unknowns_are_null)
 
 	sample_status(&st);
 	st.have_sample = false;
-	st.steps = 0;
+	st.counts.steps = 0;
 	st.last_step_age_s = -1.0;
 	st.tai_utc_s = -1;
 	st.next_leap = 0;
@@ -756,7 +756,7 @@ START_TEST(test_prometheus_odd_values)
 	st.freq_ppb = NAN;
 	st.uptime_s = -INFINITY;
 	st.have_sample = false;
-	st.steps = 0;
+	st.counts.steps = 0;
 	st.last_step_age_s = -1.0;
 	st.tai_utc_s = -1;
 	st.next_leap = 0;

@@ -207,7 +207,7 @@ START_TEST(test_start_step_lock)
 		pass();
 	ck_assert(sim.a.step);
 	ck_assert_int_eq(mode(), MODE_STEPPING);
-	ck_assert_int_eq(decide_view(sim.d)->steps, 1);
+	ck_assert_int_eq(decide_view(sim.d)->counts.steps, 1);
 	ck_assert(fabs(sim.offset_ns) < 1 * MS);
 	run_until(MODE_LOCKED, 20);
 	ck_assert(decide_view(sim.d)->ever_locked);
@@ -261,7 +261,7 @@ START_TEST(test_jump_after_lock_steps)
 	ck_assert_int_eq(sim.a.step_cause, STEP_DISRUPTION);
 	ck_assert(fabs(sim.offset_ns) < 100 * US);
 	run_until(MODE_LOCKED, 20);
-	ck_assert_int_eq(decide_view(sim.d)->disruptions, 1);
+	ck_assert_int_eq(decide_view(sim.d)->counts.disruptions, 1);
 }
 END_TEST
 
@@ -281,7 +281,7 @@ START_TEST(test_jump_below_threshold_slews)
 		ck_assert(!sim.a.step);
 	}
 	ck_assert(fabs(sim.offset_ns) < 10 * US);
-	ck_assert_int_eq(decide_view(sim.d)->steps, 1);
+	ck_assert_int_eq(decide_view(sim.d)->counts.steps, 1);
 }
 END_TEST
 
@@ -347,7 +347,7 @@ START_TEST(test_step_budget)
 	}
 	ck_assert_int_eq(mode(), MODE_FAULT);
 	ck_assert_int_eq(fault(), FAULT_STEP_BUDGET);
-	ck_assert_int_eq(decide_view(sim.d)->step_refusals, 1);
+	ck_assert_int_eq(decide_view(sim.d)->counts.step_refusals, 1);
 	ck_assert(logged("refused: step budget"));
 	ck_assert_int_eq(count("refused: step budget"), 1);
 	ck_assert_int_eq(count("-> fault"), 1);
@@ -382,7 +382,7 @@ START_TEST(test_reference_rate_fault)
 		ck_assert(!sim.a.set_freq || fabs(sim.a.freq_ppb - held) < 1000.0);
 		ck_assert(fabs(sim.freq_ppb - held) < 1000.0);
 	}
-	ck_assert_int_eq(decide_view(sim.d)->reference_faults, 1);
+	ck_assert_int_eq(decide_view(sim.d)->counts.reference_faults, 1);
 	sim.phc_rate_ppb = 0;
 	sim.offset_ns = 0;
 	for (int i = 0; i < 3; i++)
@@ -456,7 +456,7 @@ START_TEST(test_kernel_refusal)
 	take();
 	ck_assert_int_eq(fault(), FAULT_KERNEL);
 	ck_assert(sim.a.nevents > 0);
-	ck_assert_int_eq(decide_view(sim.d)->adjust_refusals, 3);
+	ck_assert_int_eq(decide_view(sim.d)->counts.adjust_refusals, 3);
 }
 END_TEST
 
@@ -489,7 +489,7 @@ START_TEST(test_reset_clears_budget)
 	for (int i = 0; i < 6 && !sim.a.step; i++)
 		pass();
 	ck_assert(sim.a.step);
-	ck_assert_int_eq(decide_view(sim.d)->step_refusals, 0);
+	ck_assert_int_eq(decide_view(sim.d)->counts.step_refusals, 0);
 }
 END_TEST
 

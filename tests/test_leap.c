@@ -20,10 +20,10 @@
 #define UTC_2026_06_01_S 1780272000LL
 #define UTC_2026_06_28_S 1782604800LL
 /* tests/data/leap/debian-2026f.list, a copy of Debian's tzdata 2026f list, expires then. */
-#define DEBIAN_EXPIRY_S 1814140800LL /* 2027-06-28 */
+#define DEBIAN_EXPIRY_S 1814140800LL	 /* 2027-06-28 */
 #define DEBIAN_EXPIRY_27D_S 1811808000LL /* 2027-06-01 */
-#define UTC_2027_07_01_S 1814400000LL /* the crafted future leaps end 2027-06-30 */
-#define UTC_2028_06_28_S 1845763200LL /* the crafted future lists expire */
+#define UTC_2027_07_01_S 1814400000LL	 /* the crafted future leaps end 2027-06-30 */
+#define UTC_2028_06_28_S 1845763200LL	 /* the crafted future lists expire */
 
 static char err[512];
 

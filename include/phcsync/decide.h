@@ -14,6 +14,7 @@
 
 #include "phcsync/leapsec.h"
 #include "phcsync/servo.h"
+#include "phcsync/status.h"
 
 /* The daemon's state, as logs, status, metrics and the exit report name it. */
 enum decide_mode {
@@ -119,15 +120,9 @@ struct decide_view {
 	int64_t smear_ns;
 	double smear_rate_ppb;
 	double reference_rate_ppb; /* last PHC rate against CLOCK_MONOTONIC_RAW */
-	long updates;
-	long steps;
+	struct status_counts counts;
 	int64_t last_step_ns;
 	int64_t last_step_mono_ns;
-	long disruptions;
-	long step_refusals;
-	long reference_faults;
-	long adjust_refusals;
-	long read_failures;
 	bool ever_locked;
 	int kernel_tai_s;
 };

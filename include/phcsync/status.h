@@ -20,6 +20,17 @@ enum status_state {
 	STATUS_SLEWING,	 /* a known offset is being slewed out */
 };
 
+/* What the discipline counts, as status, metrics and the exit report show it. */
+struct status_counts {
+	long updates;	       /* samples taken */
+	long steps;	       /* steps of the system clock */
+	long read_failures;    /* polls without a reading */
+	long disruptions;      /* confirmed disruptions */
+	long step_refusals;    /* steps refused by the step budget */
+	long reference_faults; /* times the reference was found not sane */
+	long adjust_refusals;  /* adjustments the kernel refused */
+};
+
 struct status {
 	int version;		      /* protocol version of this layout: 1 */
 	char device[STATUS_TEXT_MAX]; /* /dev/ptpN */
@@ -39,12 +50,10 @@ struct status {
 	int64_t delay_ns;	/* read delay of the last sample */
 	int64_t error_bound_ns; /* error bound of the last sample */
 	double poll_interval_s;
-	long updates;
-	long steps;
+	struct status_counts counts;
 	int64_t last_step_ns;	/* size of the last step */
 	double last_step_age_s; /* seconds since the last step; < 0: none */
 	double uptime_s;
-	long read_failures;
 	long rejected_bursts;
 	long reopens;
 	/* Leap second table; tai_utc_s < 0 when unknown. */
@@ -57,10 +66,6 @@ struct status {
 	int64_t max_error_ns;  /* the bound last told to the kernel (maxerror) */
 	int64_t slew_remaining_ns;
 	double reference_rate_ppb; /* the PHC's rate against CLOCK_MONOTONIC_RAW */
-	long disruptions;
-	long step_refusals;    /* steps refused by the step budget */
-	long reference_faults; /* times the reference was found not sane */
-	long adjust_refusals;  /* adjustments the kernel refused */
 };
 
 /* "unlocked", "locked", "holdover", "stepping", "fault", "slewing". */
