@@ -50,7 +50,7 @@ struct decide {
 	struct decide_params p;
 	/* The mode the logic is in; v.mode is what is shown, which a kernel refusal overrides,
 	 * and changes of it are logged once per pass, at its end. */
-	enum decide_mode mode;
+	enum status_state mode;
 	enum decide_fault fault;
 	char why[DECIDE_EVENT_LEN];
 	bool kernel_refusing;
@@ -94,11 +94,6 @@ struct decide {
 	bool step_in_budget;
 };
 
-static const char *const mode_names[] = {
-	[MODE_UNLOCKED] = "unlocked", [MODE_STEPPING] = "stepping", [MODE_SLEWING] = "slewing",
-	[MODE_LOCKED] = "locked",     [MODE_HOLDOVER] = "holdover", [MODE_FAULT] = "fault",
-};
-
 static const char *const fault_names[] = {
 	[FAULT_NONE] = "none",
 	[FAULT_NO_DEVICE] = "no device",
@@ -107,11 +102,6 @@ static const char *const fault_names[] = {
 	[FAULT_REFERENCE] = "reference",
 	[FAULT_KERNEL] = "kernel refusal",
 };
-
-const char *decide_mode_name(enum decide_mode m)
-{
-	return (unsigned)m < sizeof(mode_names) / sizeof(mode_names[0]) ? mode_names[m] : "unknown";
-}
 
 const char *decide_fault_name(enum decide_fault f)
 {
@@ -168,7 +158,7 @@ static double s_of(int64_t ns)
 	return (double)ns / NS_PER_S;
 }
 
-static void set_mode(struct decide *d, enum decide_mode m, enum decide_fault f, const char *why)
+static void set_mode(struct decide *d, enum status_state m, enum decide_fault f, const char *why)
 {
 	if (d->mode == m && d->fault == f)
 		return;
@@ -180,18 +170,18 @@ static void set_mode(struct decide *d, enum decide_mode m, enum decide_fault f, 
 /* What the pass leaves shown: one line for the change, if any. */
 static void show_mode(struct decide *d, struct action *a)
 {
-	enum decide_mode m = d->kernel_refusing ? MODE_FAULT : d->mode;
+	enum status_state m = d->kernel_refusing ? STATUS_FAULT : d->mode;
 	enum decide_fault f = d->kernel_refusing ? FAULT_KERNEL : d->fault;
 	const char *why = d->kernel_refusing ? "the kernel refuses an adjustment" : d->why;
 
 	if (d->v.mode == m && d->v.fault == f)
 		return;
-	if (m == MODE_FAULT)
-		event(a, LOG_ERR, "state %s -> fault (%s): %s", decide_mode_name(d->v.mode),
+	if (m == STATUS_FAULT)
+		event(a, LOG_ERR, "state %s -> fault (%s): %s", status_state_name(d->v.mode),
 		      decide_fault_name(f), why);
 	else
-		event(a, LOG_NOTICE, "state %s -> %s (%s)", decide_mode_name(d->v.mode),
-		      decide_mode_name(m), why);
+		event(a, LOG_NOTICE, "state %s -> %s (%s)", status_state_name(d->v.mode),
+		      status_state_name(m), why);
 	d->v.mode = m;
 	d->v.fault = f;
 }
@@ -314,7 +304,7 @@ static void emit_status(struct decide *d, struct action *a, const struct decide_
 	a->set_status = true;
 	a->maxerror_ns = abs_ns(s->offset_ns) + s->error_ns + movement_ns;
 	a->esterror_ns = s->error_ns;
-	a->synced = d->mode == MODE_LOCKED && !d->kernel_refusing && d->p.rtcsync;
+	a->synced = d->mode == STATUS_LOCKED && !d->kernel_refusing && d->p.rtcsync;
 	d->v.maxerror_ns = a->maxerror_ns;
 }
 
@@ -356,7 +346,7 @@ struct decide *decide_create(const struct decide_params *p, const struct leapsec
 	/* The caller has the start frequency on the clock already. */
 	d->freq_set = true;
 	d->applied_ppb = p->start_freq_ppb;
-	d->mode = MODE_UNLOCKED;
+	d->mode = STATUS_UNLOCKED;
 	d->v.kernel_tai_s = -1;
 	d->refused_part = -1;
 	return d;
@@ -394,8 +384,8 @@ void decide_note_suspend(struct decide *d, int64_t slept_ns, int64_t t_mono_ns)
 	if (d->p.observe_only || d->v.counts.updates == 0)
 		return;
 	d->resume_unverified = true;
-	if (d->mode == MODE_LOCKED || d->mode == MODE_SLEWING)
-		set_mode(d, MODE_STEPPING, FAULT_NONE, "resumed: verifying the offset");
+	if (d->mode == STATUS_LOCKED || d->mode == STATUS_SLEWING)
+		set_mode(d, STATUS_STEPPING, FAULT_NONE, "resumed: verifying the offset");
 }
 
 /*
@@ -570,7 +560,7 @@ static void correct(struct decide *d, struct action *a, int64_t offset_ns, bool 
 				      "step of %+.9f s refused: step budget: %s; holding the "
 				      "frequency (phcsyncctl step overrides)",
 				      s_of(-offset_ns), why);
-				set_mode(d, MODE_FAULT, FAULT_STEP_BUDGET, why);
+				set_mode(d, STATUS_FAULT, FAULT_STEP_BUDGET, why);
 			}
 			/* Not following the reference: a slew toward it stops too. */
 			slew_cancel(d);
@@ -578,14 +568,14 @@ static void correct(struct decide *d, struct action *a, int64_t offset_ns, bool 
 			return;
 		}
 		order_step(d, a, -offset_ns, cause, counted, t_ns);
-		set_mode(d, MODE_STEPPING, FAULT_NONE, "stepped");
+		set_mode(d, STATUS_STEPPING, FAULT_NONE, "stepped");
 		hold(d, a, t_ns);
 		return;
 	}
 	slew_add(d, a, offset_ns, cause == STEP_DISRUPTION, t_ns);
 	disrupt_reset(d->disrupt);
 	servo_unsettle(d->servo);
-	set_mode(d, MODE_SLEWING, FAULT_NONE, "slewing a known offset");
+	set_mode(d, STATUS_SLEWING, FAULT_NONE, "slewing a known offset");
 	hold(d, a, t_ns);
 }
 
@@ -633,7 +623,7 @@ static bool disruption_pass(struct decide *d, struct action *a, const struct dec
 			      residual_ns, r.threshold_ns);
 		d->suspect = true;
 		a->quick_poll = true;
-		set_mode(d, MODE_STEPPING, FAULT_NONE, "confirming a jump");
+		set_mode(d, STATUS_STEPPING, FAULT_NONE, "confirming a jump");
 		hold(d, a, t);
 		return true;
 	case DISRUPT_CONFIRMED:
@@ -677,7 +667,7 @@ static void servo_pass(struct decide *d, struct action *a, const struct decide_s
 	switch (st) {
 	case SERVO_UNLOCKED:
 		d->base_ppb = freq_ppb;
-		set_mode(d, d->slew_on ? MODE_SLEWING : MODE_UNLOCKED, FAULT_NONE,
+		set_mode(d, d->slew_on ? STATUS_SLEWING : STATUS_UNLOCKED, FAULT_NONE,
 			 "collecting samples");
 		emit_freq(d, a, t);
 		return;
@@ -700,9 +690,9 @@ static void servo_pass(struct decide *d, struct action *a, const struct decide_s
 	ring_push_f64(&d->hist_ppb, freq_ppb);
 	if (!d->slew_on) {
 		d->v.ever_locked = true;
-		set_mode(d, MODE_LOCKED, FAULT_NONE, "servo locked");
+		set_mode(d, STATUS_LOCKED, FAULT_NONE, "servo locked");
 	} else {
-		set_mode(d, MODE_SLEWING, FAULT_NONE, "slewing a known offset");
+		set_mode(d, STATUS_SLEWING, FAULT_NONE, "slewing a known offset");
 	}
 	emit_freq(d, a, t);
 }
@@ -746,7 +736,7 @@ static bool sanity_pass(struct decide *d, struct action *a, const struct decide_
 	case REFSANITY_FAULT:
 		if (d->fault != FAULT_REFERENCE) {
 			d->v.counts.reference_faults++;
-			set_mode(d, MODE_FAULT, FAULT_REFERENCE,
+			set_mode(d, STATUS_FAULT, FAULT_REFERENCE,
 				 why[0] ? why : "the PHC is not sane");
 			event(a, LOG_ERR,
 			      "reference fault: not following the PHC, holding %+.3f ppb (%s)",
@@ -757,7 +747,7 @@ static bool sanity_pass(struct decide *d, struct action *a, const struct decide_
 		return false;
 	case REFSANITY_RECOVERED:
 		event(a, LOG_NOTICE, "reference sane again");
-		set_mode(d, MODE_UNLOCKED, FAULT_NONE, "reference sane again");
+		set_mode(d, STATUS_UNLOCKED, FAULT_NONE, "reference sane again");
 		d->recovered_ns = s->t_mono_ns;
 		disrupt_reset(d->disrupt);
 		return true;
@@ -768,7 +758,7 @@ static bool sanity_pass(struct decide *d, struct action *a, const struct decide_
 /* Leave holdover only after a run of good samples, so stale data never moves the clock. */
 static bool holdover_pass(struct decide *d, struct action *a, const struct decide_sample *s)
 {
-	if (d->mode != MODE_HOLDOVER)
+	if (d->mode != STATUS_HOLDOVER)
 		return true;
 	if (++d->recovery_good < HOLDOVER_EXIT_SAMPLES) {
 		hold(d, a, s->t_mono_ns);
@@ -781,7 +771,7 @@ static bool holdover_pass(struct decide *d, struct action *a, const struct decid
 	      s_of(d->holdover_ns), s->offset_ns);
 	/* The servo keeps its frequency: the holdover's drift is a known offset, corrected at
 	 * once as a disruption. */
-	set_mode(d, MODE_STEPPING, FAULT_NONE, "verifying the offset after holdover");
+	set_mode(d, STATUS_STEPPING, FAULT_NONE, "verifying the offset after holdover");
 	return true;
 }
 
@@ -798,7 +788,7 @@ static bool panic_pass(struct decide *d, struct action *a, const struct decide_s
 				 "offset %+.9f s is beyond max_offset_panic %.0f s: NOT correcting "
 				 "the clock (check the PHC and timescale, or set allow_large_step)",
 				 s_of(offset_ns), s_of(d->p.panic_ns));
-			set_mode(d, MODE_FAULT, FAULT_PANIC, why);
+			set_mode(d, STATUS_FAULT, FAULT_PANIC, why);
 		}
 		slew_cancel(d);
 		hold(d, a, s->t_mono_ns);
@@ -809,7 +799,7 @@ static bool panic_pass(struct decide *d, struct action *a, const struct decide_s
 		return false;
 	}
 	if (d->fault == FAULT_PANIC) {
-		set_mode(d, MODE_UNLOCKED, FAULT_NONE, "offset within max_offset_panic again");
+		set_mode(d, STATUS_UNLOCKED, FAULT_NONE, "offset within max_offset_panic again");
 		d->recovered_ns = s->t_mono_ns;
 	}
 	return true;
@@ -824,7 +814,7 @@ static bool budget_pass(struct decide *d, struct action *a, const struct decide_
 	if (d->fault != FAULT_STEP_BUDGET)
 		return true;
 	if (!beyond(residual_ns, d->p.step_threshold_ns)) {
-		set_mode(d, d->v.ever_locked ? MODE_LOCKED : MODE_UNLOCKED, FAULT_NONE,
+		set_mode(d, d->v.ever_locked ? STATUS_LOCKED : STATUS_UNLOCKED, FAULT_NONE,
 			 "the offset is within the step threshold again");
 		disrupt_reset(d->disrupt);
 		return true;
@@ -834,7 +824,7 @@ static bool budget_pass(struct decide *d, struct action *a, const struct decide_
 		return false;
 	}
 	order_step(d, a, -residual_ns, STEP_DISRUPTION, true, s->t_mono_ns);
-	set_mode(d, MODE_STEPPING, FAULT_NONE, "the step budget has room again");
+	set_mode(d, STATUS_STEPPING, FAULT_NONE, "the step budget has room again");
 	hold(d, a, s->t_mono_ns);
 	return false;
 }
@@ -867,8 +857,8 @@ static void sample_pass(struct decide *d, const struct decide_sample *s, struct 
 		goto status;
 	if (d->p.observe_only) {
 		observe(d, a, s);
-		if (d->mode == MODE_FAULT && d->fault == FAULT_NO_DEVICE)
-			set_mode(d, MODE_UNLOCKED, FAULT_NONE, "device found");
+		if (d->mode == STATUS_FAULT && d->fault == FAULT_NO_DEVICE)
+			set_mode(d, STATUS_UNLOCKED, FAULT_NONE, "device found");
 		return;
 	}
 	if (!panic_pass(d, a, s, offset_ns))
@@ -878,7 +868,7 @@ static void sample_pass(struct decide *d, const struct decide_sample *s, struct 
 	if (!budget_pass(d, a, s, residual_ns))
 		goto status;
 	if (d->fault == FAULT_NO_DEVICE)
-		set_mode(d, MODE_UNLOCKED, FAULT_NONE, "device found");
+		set_mode(d, STATUS_UNLOCKED, FAULT_NONE, "device found");
 	if (d->v.ever_locked && d->v.have_servo_state && d->v.servo_state != SERVO_UNLOCKED &&
 	    disruption_pass(d, a, s, residual_ns, sane))
 		goto status;
@@ -909,20 +899,20 @@ void decide_failure(struct decide *d, int err, bool ever_opened, int64_t t_mono_
 	d->recovery_good = 0;
 	slew_advance(d, t_mono_ns);
 	if (!ever_opened) {
-		set_mode(d, MODE_FAULT, FAULT_NO_DEVICE, "waiting for the PHC");
+		set_mode(d, STATUS_FAULT, FAULT_NO_DEVICE, "waiting for the PHC");
 		show_mode(d, a);
 		return;
 	}
-	if (d->mode != MODE_HOLDOVER && d->failures >= d->p.holdover_after &&
+	if (d->mode != STATUS_HOLDOVER && d->failures >= d->p.holdover_after &&
 	    d->v.counts.updates > 0) {
 		d->holdover_since_ns = t_mono_ns;
 		d->suspect = false;
 		event(a, LOG_WARNING,
 		      "holdover: %d failed polls (%s): keeping frequency %+.3f ppb, no steps",
 		      d->failures, strerror(err), decide_held_freq_ppb(d));
-		set_mode(d, MODE_HOLDOVER, FAULT_NONE, "the PHC cannot be read");
+		set_mode(d, STATUS_HOLDOVER, FAULT_NONE, "the PHC cannot be read");
 	}
-	if (d->mode == MODE_HOLDOVER && !d->p.observe_only)
+	if (d->mode == STATUS_HOLDOVER && !d->p.observe_only)
 		hold(d, a, t_mono_ns);
 	else if (d->slew_on && !d->p.observe_only)
 		emit_freq(d, a, t_mono_ns);
@@ -951,9 +941,9 @@ int decide_request_step(struct decide *d, const struct decide_sample *s, struct 
 	event(a, LOG_NOTICE, "step requested over the control socket");
 	order_step(d, a, -offset_ns, STEP_REQUEST, false, s->t_mono_ns);
 	if (d->fault == FAULT_STEP_BUDGET || d->fault == FAULT_PANIC)
-		set_mode(d, MODE_STEPPING, FAULT_NONE, "operator step");
-	else if (d->mode != MODE_FAULT && d->mode != MODE_HOLDOVER)
-		set_mode(d, MODE_STEPPING, FAULT_NONE, "operator step");
+		set_mode(d, STATUS_STEPPING, FAULT_NONE, "operator step");
+	else if (d->mode != STATUS_FAULT && d->mode != STATUS_HOLDOVER)
+		set_mode(d, STATUS_STEPPING, FAULT_NONE, "operator step");
 	hold(d, a, s->t_mono_ns);
 	show_mode(d, a);
 	return 0;
@@ -969,10 +959,10 @@ void decide_request_reset(struct decide *d, struct action *a)
 	stepbudget_clear(&d->budget);
 	slew_cancel(d);
 	d->suspect = false;
-	if (d->mode == MODE_FAULT && d->fault != FAULT_NO_DEVICE && d->fault != FAULT_REFERENCE)
-		set_mode(d, MODE_UNLOCKED, FAULT_NONE, "reset");
-	else if (d->mode != MODE_FAULT && d->mode != MODE_HOLDOVER)
-		set_mode(d, MODE_UNLOCKED, FAULT_NONE, "reset");
+	if (d->mode == STATUS_FAULT && d->fault != FAULT_NO_DEVICE && d->fault != FAULT_REFERENCE)
+		set_mode(d, STATUS_UNLOCKED, FAULT_NONE, "reset");
+	else if (d->mode != STATUS_FAULT && d->mode != STATUS_HOLDOVER)
+		set_mode(d, STATUS_UNLOCKED, FAULT_NONE, "reset");
 	d->base_ppb = servo_freq_ppb(d->servo);
 	if (!d->p.observe_only && d->v.counts.updates > 0)
 		emit_freq(d, a, d->slew_t_ns);

@@ -32,7 +32,7 @@ void report_sample(struct report *r, const struct decide_view *v, int64_t offset
 		stats_add(&r->win_offset, (double)offset_ns);
 		return;
 	}
-	if (v->mode != MODE_LOCKED)
+	if (v->mode != STATUS_LOCKED)
 		return;
 	stats_add(&r->win_offset, (double)offset_ns);
 	stats_add(&r->win_freq, v->freq_ppb);
@@ -43,7 +43,7 @@ void report_summary(struct report *r, const struct decide_view *v, const struct 
 {
 	if (r->win_offset.count == 0) {
 		log_info("summary: %s, no samples while locked (%ld read failures, %ld rejected)",
-			 decide_mode_name(v->mode), v->counts.read_failures, m->rejected);
+			 status_state_name(v->mode), v->counts.read_failures, m->rejected);
 	} else {
 		log_info(
 			"summary: offset rms %.0f ns max %.0f ns, freq mean %+.3f ppb sd %.3f ppb, "
@@ -57,34 +57,15 @@ void report_summary(struct report *r, const struct decide_view *v, const struct 
 	stats_reset(&r->win_delay);
 }
 
-enum status_state report_state(const struct decide_view *v)
-{
-	switch (v->mode) {
-	case MODE_UNLOCKED:
-		return STATUS_UNLOCKED;
-	case MODE_STEPPING:
-		return STATUS_STEPPING;
-	case MODE_SLEWING:
-		return STATUS_SLEWING;
-	case MODE_LOCKED:
-		return STATUS_LOCKED;
-	case MODE_HOLDOVER:
-		return STATUS_HOLDOVER;
-	case MODE_FAULT:
-		return STATUS_FAULT;
-	}
-	return STATUS_FAULT;
-}
-
 static const char *state_text(const struct report *r, const struct decide_view *v, char *buf,
 			      size_t len)
 {
 	if (r->observe_only)
 		return "observing";
-	if (v->mode == MODE_FAULT)
+	if (v->mode == STATUS_FAULT)
 		snprintf(buf, len, "fault (%s)", decide_fault_name(v->fault));
 	else
-		snprintf(buf, len, "%s", decide_mode_name(v->mode));
+		snprintf(buf, len, "%s", status_state_name(v->mode));
 	return buf;
 }
 
@@ -138,10 +119,10 @@ void report_status(const struct report *r, const struct decide_view *v,
 	snprintf(st->readout, sizeof(st->readout), "%s", phc_method_name(m->method));
 	snprintf(st->servo_state, sizeof(st->servo_state), "%s",
 		 v->have_servo_state ? servo_state_name(v->servo_state) : "none");
-	st->state = report_state(v);
+	st->state = v->mode;
 	snprintf(st->fault, sizeof(st->fault), "%s", decide_fault_name(v->fault));
 	st->observe_only = r->observe_only;
-	st->stable = v->mode == MODE_LOCKED && v->stable;
+	st->stable = v->mode == STATUS_LOCKED && v->stable;
 	st->have_sample = v->counts.updates > 0;
 	st->last_offset_ns = v->last_offset_ns;
 	stats_reset(&recent);

@@ -3,19 +3,11 @@
 
 const char *status_state_name(enum status_state st)
 {
-	switch (st) {
-	case STATUS_UNLOCKED:
-		return "unlocked";
-	case STATUS_LOCKED:
-		return "locked";
-	case STATUS_HOLDOVER:
-		return "holdover";
-	case STATUS_STEPPING:
-		return "stepping";
-	case STATUS_FAULT:
-		return "fault";
-	case STATUS_SLEWING:
-		return "slewing";
-	}
-	return "unknown";
+	static const char *const names[] = {
+		[STATUS_UNLOCKED] = "unlocked", [STATUS_STEPPING] = "stepping",
+		[STATUS_SLEWING] = "slewing",	[STATUS_LOCKED] = "locked",
+		[STATUS_HOLDOVER] = "holdover", [STATUS_FAULT] = "fault",
+	};
+
+	return (unsigned)st < sizeof(names) / sizeof(names[0]) ? names[st] : "unknown";
 }

@@ -291,7 +291,7 @@ void sync_update(struct sync *s, int64_t now_mono_ns)
 	report_sample(&s->report, decide_view(s->decide), sample.offset_ns,
 		      measure_view(s->measure)->last_delay_ns);
 	log_debug("offset %+lld ns mode %s freq %+.3f ppb error %lld ns",
-		  (long long)sample.offset_ns, decide_mode_name(decide_view(s->decide)->mode),
+		  (long long)sample.offset_ns, status_state_name(decide_view(s->decide)->mode),
 		  decide_view(s->decide)->freq_ppb, (long long)sample.error_ns);
 	if (decide_view(s->decide)->ever_locked) {
 		if (s->drift_written_mono_ns == 0)

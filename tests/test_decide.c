@@ -130,7 +130,7 @@ static void pass(void)
 	take();
 	ck_assert(sim.a.set_status);
 	ck_assert(sim.a.maxerror_ns >= llabs(s.offset_ns) + s.error_ns);
-	ck_assert(sim.a.synced == (decide_view(sim.d)->mode == MODE_LOCKED && sim.p.rtcsync));
+	ck_assert(sim.a.synced == (decide_view(sim.d)->mode == STATUS_LOCKED && sim.p.rtcsync));
 }
 
 static void failure(int err)
@@ -140,7 +140,7 @@ static void failure(int err)
 	take();
 }
 
-static enum decide_mode mode(void)
+static enum status_state mode(void)
 {
 	return decide_view(sim.d)->mode;
 }
@@ -164,32 +164,32 @@ static int count(const char *what)
 	return n;
 }
 
-static int run_until(enum decide_mode m, int max)
+static int run_until(enum status_state m, int max)
 {
 	for (int i = 1; i <= max; i++) {
 		pass();
 		if (mode() == m)
 			return i;
 	}
-	ck_abort_msg("mode %s not reached in %d passes (now %s); log:\n%s", decide_mode_name(m),
-		     max, decide_mode_name(mode()), sim.log);
+	ck_abort_msg("mode %s not reached in %d passes (now %s); log:\n%s", status_state_name(m),
+		     max, status_state_name(mode()), sim.log);
 	return -1;
 }
 
 static void lock(double offset_s)
 {
 	start(offset_s);
-	run_until(MODE_LOCKED, 60);
+	run_until(STATUS_LOCKED, 60);
 	for (int i = 0; i < 30; i++)
 		pass();
-	ck_assert_int_eq(mode(), MODE_LOCKED);
+	ck_assert_int_eq(mode(), STATUS_LOCKED);
 	ck_assert(fabs(sim.offset_ns) < 10 * US);
 }
 
 START_TEST(test_names)
 {
-	ck_assert_str_eq(decide_mode_name(MODE_LOCKED), "locked");
-	ck_assert_str_eq(decide_mode_name((enum decide_mode)99), "unknown");
+	ck_assert_str_eq(status_state_name(STATUS_LOCKED), "locked");
+	ck_assert_str_eq(status_state_name((enum status_state)99), "unknown");
 	ck_assert_str_eq(decide_fault_name(FAULT_STEP_BUDGET), "step budget");
 	ck_assert_ptr_null(decide_create(NULL, NULL));
 	sim.p.interval_s = 0;
@@ -200,20 +200,20 @@ END_TEST
 START_TEST(test_start_step_lock)
 {
 	start(0.5);
-	ck_assert_int_eq(mode(), MODE_UNLOCKED);
+	ck_assert_int_eq(mode(), STATUS_UNLOCKED);
 	pass();
-	ck_assert_int_eq(mode(), MODE_UNLOCKED);
+	ck_assert_int_eq(mode(), STATUS_UNLOCKED);
 	for (int i = 0; i < 5 && !sim.a.step; i++)
 		pass();
 	ck_assert(sim.a.step);
-	ck_assert_int_eq(mode(), MODE_STEPPING);
+	ck_assert_int_eq(mode(), STATUS_STEPPING);
 	ck_assert_int_eq(decide_view(sim.d)->counts.steps, 1);
 	ck_assert(fabs(sim.offset_ns) < 1 * MS);
-	run_until(MODE_LOCKED, 20);
+	run_until(STATUS_LOCKED, 20);
 	ck_assert(decide_view(sim.d)->ever_locked);
 	for (int i = 0; i < 30; i++)
 		pass();
-	ck_assert_int_eq(mode(), MODE_LOCKED);
+	ck_assert_int_eq(mode(), STATUS_LOCKED);
 	ck_assert(fabs(sim.offset_ns) < 1 * US);
 	ck_assert(logged("-> stepping"));
 	ck_assert(logged("-> locked"));
@@ -228,19 +228,19 @@ START_TEST(test_start_slew)
 	sim.p.step_threshold_ns = 0;
 	start(1.5);
 	sim.osc_ppb = 20000;
-	for (int i = 0; i < 5000 && mode() != MODE_LOCKED; i++) {
+	for (int i = 0; i < 5000 && mode() != STATUS_LOCKED; i++) {
 		pass();
 		ck_assert(!sim.a.step);
 		ck_assert(fabs(decide_view(sim.d)->freq_ppb) <= sim.p.servo.max_freq_ppb);
 	}
 	ck_assert(logged("-> slewing"));
-	ck_assert_int_eq(mode(), MODE_LOCKED);
+	ck_assert_int_eq(mode(), STATUS_LOCKED);
 	before = fabs(sim.offset_ns);
 	for (int i = 0; i < 60; i++) {
 		pass();
 		ck_assert(!sim.a.step);
 	}
-	ck_assert_int_eq(mode(), MODE_LOCKED);
+	ck_assert_int_eq(mode(), STATUS_LOCKED);
 	ck_assert(fabs(sim.offset_ns) <= before + 1 * US);
 	ck_assert(fabs(sim.offset_ns) < 1 * US);
 }
@@ -252,7 +252,7 @@ START_TEST(test_jump_after_lock_steps)
 	sim.phc_ns += 2 * S;
 	sim.offset_ns -= 2 * S;
 	pass();
-	ck_assert_int_eq(mode(), MODE_STEPPING);
+	ck_assert_int_eq(mode(), STATUS_STEPPING);
 	ck_assert(sim.a.quick_poll);
 	ck_assert(!sim.a.step);
 	for (int i = 0; i < 5 && !sim.a.step; i++)
@@ -260,7 +260,7 @@ START_TEST(test_jump_after_lock_steps)
 	ck_assert(sim.a.step);
 	ck_assert_int_eq(sim.a.step_cause, STEP_DISRUPTION);
 	ck_assert(fabs(sim.offset_ns) < 100 * US);
-	run_until(MODE_LOCKED, 20);
+	run_until(STATUS_LOCKED, 20);
 	ck_assert_int_eq(decide_view(sim.d)->counts.disruptions, 1);
 }
 END_TEST
@@ -271,11 +271,11 @@ START_TEST(test_jump_below_threshold_slews)
 	sim.phc_ns += 50 * MS;
 	sim.offset_ns -= 50 * MS;
 	pass();
-	ck_assert_int_eq(mode(), MODE_STEPPING);
+	ck_assert_int_eq(mode(), STATUS_STEPPING);
 	ck_assert(sim.a.quick_poll);
-	run_until(MODE_SLEWING, 5);
+	run_until(STATUS_SLEWING, 5);
 	ck_assert(!sim.a.step);
-	run_until(MODE_LOCKED, 1000);
+	run_until(STATUS_LOCKED, 1000);
 	for (int i = 0; i < 30; i++) {
 		pass();
 		ck_assert(!sim.a.step);
@@ -293,15 +293,15 @@ START_TEST(test_slew_finishes_with_osc_error)
 	lock(0.0);
 	sim.phc_ns += 300 * MS;
 	sim.offset_ns -= 300 * MS;
-	run_until(MODE_SLEWING, 6);
-	run_until(MODE_LOCKED, 3000);
+	run_until(STATUS_SLEWING, 6);
+	run_until(STATUS_LOCKED, 3000);
 	ck_assert(logged("slewed out"));
 	for (int i = 0; i < 60; i++) {
 		pass();
 		ck_assert(!sim.a.step);
 	}
 	ck_assert_msg(fabs(sim.offset_ns) < 10 * US, "offset %.0f ns", sim.offset_ns);
-	ck_assert_int_eq(mode(), MODE_LOCKED);
+	ck_assert_int_eq(mode(), STATUS_LOCKED);
 }
 END_TEST
 
@@ -317,7 +317,7 @@ START_TEST(test_panic)
 		pass();
 		ck_assert(!sim.a.step);
 	}
-	ck_assert_int_eq(mode(), MODE_FAULT);
+	ck_assert_int_eq(mode(), STATUS_FAULT);
 	ck_assert_int_eq(fault(), FAULT_PANIC);
 	ck_assert(logged("beyond max_offset_panic"));
 	ck_assert_int_eq(count("beyond max_offset_panic"), 1);
@@ -336,7 +336,7 @@ START_TEST(test_step_budget)
 	for (int i = 0; i < 6 && !sim.a.step; i++)
 		pass();
 	ck_assert(sim.a.step);
-	run_until(MODE_LOCKED, 30);
+	run_until(STATUS_LOCKED, 30);
 	sim.events = 0;
 	sim.log[0] = '\0';
 	sim.phc_ns -= 800 * MS;
@@ -345,7 +345,7 @@ START_TEST(test_step_budget)
 		pass();
 		ck_assert(!sim.a.step);
 	}
-	ck_assert_int_eq(mode(), MODE_FAULT);
+	ck_assert_int_eq(mode(), STATUS_FAULT);
 	ck_assert_int_eq(fault(), FAULT_STEP_BUDGET);
 	ck_assert_int_eq(decide_view(sim.d)->counts.step_refusals, 1);
 	ck_assert(logged("refused: step budget"));
@@ -360,7 +360,7 @@ START_TEST(test_step_budget)
 	ck_assert_int_eq(sim.a.step_cause, STEP_REQUEST);
 	ck_assert(fabs(sim.offset_ns) < 1 * MS);
 	ck_assert(fault() == FAULT_NONE);
-	run_until(MODE_LOCKED, 30);
+	run_until(STATUS_LOCKED, 30);
 }
 END_TEST
 
@@ -373,7 +373,7 @@ START_TEST(test_reference_rate_fault)
 	sim.phc_rate_ppb = 1000000;
 	for (int i = 0; i < 3; i++)
 		pass();
-	ck_assert_int_eq(mode(), MODE_FAULT);
+	ck_assert_int_eq(mode(), STATUS_FAULT);
 	ck_assert_int_eq(fault(), FAULT_REFERENCE);
 	ck_assert(logged("reference fault"));
 	for (int i = 0; i < 10; i++) {
@@ -389,7 +389,7 @@ START_TEST(test_reference_rate_fault)
 		pass();
 	ck_assert(logged("reference sane again"));
 	ck_assert(fault() == FAULT_NONE);
-	run_until(MODE_LOCKED, 30);
+	run_until(STATUS_LOCKED, 30);
 }
 END_TEST
 
@@ -413,10 +413,10 @@ START_TEST(test_holdover)
 	lock(0.5);
 	held = decide_held_freq_ppb(sim.d);
 	for (int i = 0; i < sim.p.holdover_after; i++) {
-		ck_assert_int_ne(mode(), MODE_HOLDOVER);
+		ck_assert_int_ne(mode(), STATUS_HOLDOVER);
 		failure(ENODEV);
 	}
-	ck_assert_int_eq(mode(), MODE_HOLDOVER);
+	ck_assert_int_eq(mode(), STATUS_HOLDOVER);
 	ck_assert(logged("holdover"));
 	for (int i = 0; i < 10; i++) {
 		failure(ENODEV);
@@ -424,13 +424,13 @@ START_TEST(test_holdover)
 		ck_assert(fabs(sim.freq_ppb - held) < 1.0);
 	}
 	pass();
-	ck_assert_int_eq(mode(), MODE_HOLDOVER);
+	ck_assert_int_eq(mode(), STATUS_HOLDOVER);
 	pass();
-	ck_assert_int_eq(mode(), MODE_HOLDOVER);
+	ck_assert_int_eq(mode(), STATUS_HOLDOVER);
 	pass();
-	ck_assert_int_ne(mode(), MODE_HOLDOVER);
+	ck_assert_int_ne(mode(), STATUS_HOLDOVER);
 	ck_assert(logged("holdover ended"));
-	run_until(MODE_LOCKED, 30);
+	run_until(STATUS_LOCKED, 30);
 }
 END_TEST
 
@@ -466,7 +466,7 @@ START_TEST(test_synced_only_locked_with_rtcsync)
 	start(0.5);
 	for (int i = 0; i < 60; i++)
 		pass();
-	ck_assert_int_eq(mode(), MODE_LOCKED);
+	ck_assert_int_eq(mode(), STATUS_LOCKED);
 	ck_assert(sim.a.synced == (bool)_i);
 }
 END_TEST
@@ -479,11 +479,11 @@ START_TEST(test_reset_clears_budget)
 	sim.offset_ns += 900 * MS;
 	for (int i = 0; i < 6 && !sim.a.step; i++)
 		pass();
-	run_until(MODE_LOCKED, 30);
+	run_until(STATUS_LOCKED, 30);
 	decide_request_reset(sim.d, &sim.a);
 	take();
 	ck_assert(logged("servo reset"));
-	run_until(MODE_LOCKED, 30);
+	run_until(STATUS_LOCKED, 30);
 	sim.phc_ns -= 900 * MS;
 	sim.offset_ns += 900 * MS;
 	for (int i = 0; i < 6 && !sim.a.step; i++)

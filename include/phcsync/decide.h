@@ -16,16 +16,6 @@
 #include "phcsync/servo.h"
 #include "phcsync/status.h"
 
-/* The daemon's state, as logs, status, metrics and the exit report name it. */
-enum decide_mode {
-	MODE_UNLOCKED, /* no sample yet, or the servo is collecting its first samples */
-	MODE_STEPPING, /* a jump is being confirmed, or a step awaits a sample to verify it */
-	MODE_SLEWING,  /* a known offset is being slewed out at up to the maximum rate */
-	MODE_LOCKED,   /* the servo disciplines the clock; the offset is inside maxerror */
-	MODE_HOLDOVER, /* the PHC cannot be read: the last good frequency is kept */
-	MODE_FAULT,    /* refusing to follow the reference: see enum decide_fault */
-};
-
 enum decide_fault {
 	FAULT_NONE,
 	FAULT_NO_DEVICE,   /* the PHC was never found */
@@ -107,7 +97,7 @@ enum act_part { ACT_STEP, ACT_TAI, ACT_FREQ, ACT_LEAP, ACT_STATUS };
 
 /* Counters and figures for status, summaries and the report. Read-only outside decide. */
 struct decide_view {
-	enum decide_mode mode;
+	enum status_state mode;
 	enum decide_fault fault;
 	bool stable; /* servo locked and stable */
 	enum servo_state servo_state;
@@ -179,8 +169,6 @@ double decide_freq_spread_ppb(const struct decide *d);
 /* The figures for status and reports. */
 const struct decide_view *decide_view(const struct decide *d);
 
-/* "unlocked", "stepping", "slewing", "locked", "holdover", "fault". */
-const char *decide_mode_name(enum decide_mode m);
 /* "none", "no device", "max_offset_panic", "step budget", "reference", "kernel refusal". */
 const char *decide_fault_name(enum decide_fault f);
 

@@ -49,7 +49,4 @@ void report_status(const struct report *r, const struct decide_view *v,
 		   const struct measure_view *m, const struct leapsec *ls, int64_t now_mono_ns,
 		   int64_t now_utc_s, struct status *st);
 
-/* The state operators see for a mode. */
-enum status_state report_state(const struct decide_view *v);
-
 #endif

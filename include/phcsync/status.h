@@ -12,12 +12,12 @@
 
 /* The daemon's state as operators see it. */
 enum status_state {
-	STATUS_UNLOCKED, /* collecting samples, not yet correcting */
-	STATUS_LOCKED,	 /* the servo disciplines the clock */
-	STATUS_HOLDOVER, /* the PHC cannot be read: keeping the last good frequency */
-	STATUS_STEPPING, /* a jump is being confirmed, then stepped or slewed */
+	STATUS_UNLOCKED, /* no sample yet, or the servo is collecting its first samples */
+	STATUS_STEPPING, /* a jump is being confirmed, or a step awaits a sample to verify it */
+	STATUS_SLEWING,	 /* a known offset is being slewed out at up to the maximum rate */
+	STATUS_LOCKED,	 /* the servo disciplines the clock; the offset is inside maxerror */
+	STATUS_HOLDOVER, /* the PHC cannot be read: the last good frequency is kept */
 	STATUS_FAULT,	 /* not following the reference: `fault` says why */
-	STATUS_SLEWING,	 /* a known offset is being slewed out */
 };
 
 /* What the discipline counts, as status, metrics and the exit report show it. */
@@ -68,7 +68,8 @@ struct status {
 	double reference_rate_ppb; /* the PHC's rate against CLOCK_MONOTONIC_RAW */
 };
 
-/* "unlocked", "locked", "holdover", "stepping", "fault", "slewing". */
+/* "unlocked", "stepping", "slewing", "locked", "holdover", "fault": the one vocabulary of
+ * the log, status, metrics and the exit report. */
 const char *status_state_name(enum status_state st);
 
 #endif
