@@ -162,46 +162,51 @@ static int answer(const char *ifname, const struct query *q, const char *how, in
 	return 0;
 }
 
-int iface_phc_index_ioctl(const char *ifname, int *index, char *err, size_t errlen)
+/*
+ * The PHC index of ifname: through ethtool netlink first when netlink_first, falling back
+ * to the SIOCETHTOOL ioctl on kernels without the netlink family; else the ioctl alone.
+ */
+static int lookup(const char *ifname, bool netlink_first, int *index, char *err, size_t errlen)
 {
+	const char *how = "SIOCETHTOOL ETHTOOL_GET_TS_INFO";
 	struct query q = {.phc_index = -1};
 	int ret;
 
 	*index = -1;
 	if (!valid_name(ifname, err, errlen))
 		return -EINVAL;
+	if (netlink_first) {
+		ret = ask_netlink(ifname, &q);
+		if (ret == 0)
+			return answer(ifname, &q, "ethtool netlink TSINFO_GET", index, err, errlen);
+		if (ret != -EPROTONOSUPPORT) {
+			snprintf(err, errlen, "interface %s: ethtool netlink: %s", ifname,
+				 strerror(-ret));
+			return ret;
+		}
+		q = (struct query){.phc_index = -1};
+		how = "no ethtool netlink family in this kernel, and SIOCETHTOOL "
+		      "ETHTOOL_GET_TS_INFO failed";
+	}
 	ret = ask_ioctl(ifname, &q);
-	if (ret < 0) {
+	if (ret < 0 && !netlink_first) {
 		snprintf(err, errlen, "interface %s: cannot open a socket: %s", ifname,
 			 strerror(-ret));
 		return ret;
 	}
-	return answer(ifname, &q, "SIOCETHTOOL ETHTOOL_GET_TS_INFO", index, err, errlen);
+	if (ret < 0)
+		q.error = ret;
+	return answer(ifname, &q, how, index, err, errlen);
+}
+
+int iface_phc_index_ioctl(const char *ifname, int *index, char *err, size_t errlen)
+{
+	return lookup(ifname, false, index, err, errlen);
 }
 
 int iface_phc_index(const char *ifname, int *index, char *err, size_t errlen)
 {
-	struct query q = {.phc_index = -1};
-	int ret;
-
-	*index = -1;
-	if (!valid_name(ifname, err, errlen))
-		return -EINVAL;
-	ret = ask_netlink(ifname, &q);
-	if (ret == 0)
-		return answer(ifname, &q, "ethtool netlink TSINFO_GET", index, err, errlen);
-	if (ret != -EPROTONOSUPPORT) {
-		snprintf(err, errlen, "interface %s: ethtool netlink: %s", ifname, strerror(-ret));
-		return ret;
-	}
-	q = (struct query){.phc_index = -1};
-	ret = ask_ioctl(ifname, &q);
-	if (ret < 0)
-		q.error = ret;
-	return answer(ifname, &q,
-		      "no ethtool netlink family in this kernel, and SIOCETHTOOL "
-		      "ETHTOOL_GET_TS_INFO failed",
-		      index, err, errlen);
+	return lookup(ifname, true, index, err, errlen);
 }
 
 int iface_list(struct iface_info *out, int max, char *err, size_t errlen)

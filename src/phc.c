@@ -399,43 +399,38 @@ static int read_precise(struct phc *p, int n, struct phc_reading *out)
 	return n;
 }
 
-static int read_extended(struct phc *p, int n, struct phc_reading *out)
+/*
+ * Readings from a burst of timestamps: reading i takes sys, phc, sys from ts[stride i],
+ * [stride i + 1] and [stride i + 2].
+ */
+static int from_stamps(const struct ptp_clock_time *ts, int stride, int n, struct phc_reading *out)
 {
-	struct ptp_sys_offset_extended req;
-	int ret;
-
-	memset(&req, 0, sizeof(req));
-	req.n_samples = (unsigned)n;
-	ret = ioctl_tries(p->sys, p->fd, PTP_SYS_OFFSET_EXTENDED, &req);
-	if (ret < 0)
-		return ret;
 	for (int i = 0; i < n; i++) {
-		if (!ptp_to_ns(&req.ts[i][0], &out[i].sys_before_ns) ||
-		    !ptp_to_ns(&req.ts[i][1], &out[i].phc_ns) ||
-		    !ptp_to_ns(&req.ts[i][2], &out[i].sys_after_ns))
+		const struct ptp_clock_time *t = ts + stride * i;
+
+		if (!ptp_to_ns(&t[0], &out[i].sys_before_ns) || !ptp_to_ns(&t[1], &out[i].phc_ns) ||
+		    !ptp_to_ns(&t[2], &out[i].sys_after_ns))
 			return -EPROTO;
 	}
 	return n;
 }
 
+static int read_extended(struct phc *p, int n, struct phc_reading *out)
+{
+	struct ptp_sys_offset_extended req = {.n_samples = (unsigned)n};
+	int ret = ioctl_tries(p->sys, p->fd, PTP_SYS_OFFSET_EXTENDED, &req);
+
+	/* A (sys, phc, sys) triple per reading. */
+	return ret < 0 ? ret : from_stamps(&req.ts[0][0], 3, n, out);
+}
+
 static int read_basic(struct phc *p, int n, struct phc_reading *out)
 {
-	struct ptp_sys_offset req;
-	int ret;
+	struct ptp_sys_offset req = {.n_samples = (unsigned)n};
+	int ret = ioctl_tries(p->sys, p->fd, PTP_SYS_OFFSET, &req);
 
-	memset(&req, 0, sizeof(req));
-	req.n_samples = (unsigned)n;
-	ret = ioctl_tries(p->sys, p->fd, PTP_SYS_OFFSET, &req);
-	if (ret < 0)
-		return ret;
 	/* Interleaved sys, phc, sys, phc, ..., sys: each system stamp serves two readings. */
-	for (int i = 0; i < n; i++) {
-		if (!ptp_to_ns(&req.ts[2 * i], &out[i].sys_before_ns) ||
-		    !ptp_to_ns(&req.ts[2 * i + 1], &out[i].phc_ns) ||
-		    !ptp_to_ns(&req.ts[2 * i + 2], &out[i].sys_after_ns))
-			return -EPROTO;
-	}
-	return n;
+	return ret < 0 ? ret : from_stamps(req.ts, 2, n, out);
 }
 
 static int read_gettime(struct phc *p, int n, struct phc_reading *out)

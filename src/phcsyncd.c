@@ -101,40 +101,38 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{"version", no_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0},
 	};
+
+	/* The options that only switch something on. */
+	const struct {
+		int c;
+		bool *flag;
+	} flags[] = {
+		{'n', &o->foreground},	      {'d', &o->debug},
+		{'x', &o->observe_only},      {OPT_CHECK, &o->check_config},
+		{OPT_LIST, &o->list_devices},
+	};
 	int c;
 
 	o->conf_path = DEFAULT_CONF;
 	while ((c = getopt_long(argc, argv, "f:nds:xhV", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'f':
+		size_t i = 0;
+
+		while (i < sizeof(flags) / sizeof(flags[0]) && flags[i].c != c)
+			i++;
+		if (i < sizeof(flags) / sizeof(flags[0])) {
+			*flags[i].flag = true;
+		} else if (c == 'f') {
 			o->conf_path = optarg;
 			o->conf_given = true;
-			break;
-		case 'n':
-			o->foreground = true;
-			break;
-		case 'd':
-			o->debug = true;
-			break;
-		case 's':
+		} else if (c == 's') {
 			o->device = optarg;
-			break;
-		case 'x':
-			o->observe_only = true;
-			break;
-		case OPT_CHECK:
-			o->check_config = true;
-			break;
-		case OPT_LIST:
-			o->list_devices = true;
-			break;
-		case 'h':
+		} else if (c == 'h') {
 			usage(stdout);
 			exit(EXIT_OK);
-		case 'V':
+		} else if (c == 'V') {
 			printf("phcsyncd %s\n", PHCSYNC_VERSION);
 			exit(EXIT_OK);
-		default:
+		} else {
 			usage(stderr);
 			return -1;
 		}
