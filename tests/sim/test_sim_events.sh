@@ -3,7 +3,8 @@
 # The PHC fault events of scenarios/phc-events.scn as a program sees them through
 # sim_probe: a freeze (every read the same value, then 3 s behind), reads that step the
 # PHC back (later reads earlier), a readout delay spike (longer windows), a 5 % frequency
-# error, EINTR, and a freeze longer than the run. Two runs give the same trace.
+# error, EINTR, and a freeze longer than the run. (test_sim_determinism.sh runs every
+# event kind twice for determinism.)
 # Usage: test_sim_events.sh PHCSIM SIM_PROBE SCENARIO
 set -u
 phcsim=$1 probe=$2 scn=$3
@@ -11,12 +12,8 @@ tmp=$(mktemp -d) || exit 1
 trap 'rm -rf "$tmp"' EXIT
 fail() { echo "FAIL: $*"; exit 1; }
 
-for run in 1 2; do
-	"$phcsim" -s "$scn" -t "$tmp/trace$run" -- "$probe" >"$tmp/out$run" 2>"$tmp/err$run" ||
-		fail "run $run exited non-zero: $(cat "$tmp/err$run")"
-done
-cmp -s "$tmp/trace1" "$tmp/trace2" || fail "two runs gave different traces"
-cmp -s "$tmp/out1" "$tmp/out2" || fail "two runs gave different program output"
+"$phcsim" -s "$scn" -t "$tmp/trace1" -- "$probe" >"$tmp/out1" 2>"$tmp/err1" ||
+	fail "the run exited non-zero: $(cat "$tmp/err1")"
 
 for what in '"event":"phc_freeze","dev":0,"until":8}' '"event":"phc_freeze_end","dev":0,"offset_ns":-3000000000}' \
 	'"event":"phc_backstep","dev":0,"step_ns":1000000,"until":14}' \
