@@ -301,6 +301,8 @@ static void emit_status(struct decide *d, struct action *a, const struct decide_
 
 	if (d->p.observe_only)
 		return;
+	/* A sample's status replaces what a resume said. */
+	d->resume_unverified = false;
 	a->set_status = true;
 	a->maxerror_ns = abs_ns(s->offset_ns) + s->error_ns + movement_ns;
 	a->esterror_ns = s->error_ns;
@@ -831,7 +833,6 @@ static bool budget_pass(struct decide *d, struct action *a, const struct decide_
 
 static void sample_pass(struct decide *d, const struct decide_sample *s, struct action *a)
 {
-	d->resume_unverified = false;
 	int64_t offset_ns, residual_ns;
 	bool sane = true;
 
