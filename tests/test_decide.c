@@ -246,15 +246,21 @@ START_TEST(test_start_slew)
 }
 END_TEST
 
-START_TEST(test_jump_after_lock_steps)
+/* Lock, then move the PHC by jump_ns: the first sample after it is held to confirm. */
+static void jump_after_lock(int64_t jump_ns)
 {
 	lock(0.5);
-	sim.phc_ns += 2 * S;
-	sim.offset_ns -= 2 * S;
+	sim.phc_ns += jump_ns;
+	sim.offset_ns -= jump_ns;
 	pass();
 	ck_assert_int_eq(mode(), STATUS_STEPPING);
 	ck_assert(sim.a.quick_poll);
 	ck_assert(!sim.a.step);
+}
+
+START_TEST(test_jump_after_lock_steps)
+{
+	jump_after_lock(2 * S);
 	for (int i = 0; i < 5 && !sim.a.step; i++)
 		pass();
 	ck_assert(sim.a.step);
@@ -267,12 +273,7 @@ END_TEST
 
 START_TEST(test_jump_below_threshold_slews)
 {
-	lock(0.5);
-	sim.phc_ns += 50 * MS;
-	sim.offset_ns -= 50 * MS;
-	pass();
-	ck_assert_int_eq(mode(), STATUS_STEPPING);
-	ck_assert(sim.a.quick_poll);
+	jump_after_lock(50 * MS);
 	run_until(STATUS_SLEWING, 5);
 	ck_assert(!sim.a.step);
 	run_until(STATUS_LOCKED, 1000);
