@@ -261,6 +261,17 @@ static enum phc_method method_of(const struct phc_reading *r)
 	return PHC_METHOD_GETTIME;
 }
 
+/* A device with PRECISE and BASIC, opened with auto and read once: PRECISE is in use. */
+static struct phc *open_precise_in_use(struct phc_reading *r)
+{
+	struct phc *p;
+
+	fake_reset(M(PRECISE) | M(BASIC), EOPNOTSUPP);
+	p = open_fake(PHC_METHOD_AUTO);
+	ck_assert_int_eq(phc_read(p, 2, r), 2);
+	return p;
+}
+
 START_TEST(test_method_names)
 {
 	ck_assert_str_eq(phc_method_name(PHC_METHOD_PRECISE), "precise");
@@ -538,9 +549,7 @@ START_TEST(test_failure_count_is_consecutive)
 	struct phc_reading r[2];
 	struct phc *p;
 
-	fake_reset(M(PRECISE) | M(BASIC), EOPNOTSUPP);
-	p = open_fake(PHC_METHOD_AUTO);
-	ck_assert_int_eq(phc_read(p, 2, r), 2);
+	p = open_precise_in_use(r);
 	/* Two failures, a success, two failures: never three in a row. */
 	for (int round = 0; round < 3; round++) {
 		fake_fail(PHC_METHOD_PRECISE, ETIMEDOUT, 2);
@@ -559,9 +568,7 @@ START_TEST(test_einval_only_first_use)
 	struct phc *p;
 
 	/* Once precise has been used, EINVAL is a failure, not "unsupported". */
-	fake_reset(M(PRECISE) | M(BASIC), EOPNOTSUPP);
-	p = open_fake(PHC_METHOD_AUTO);
-	ck_assert_int_eq(phc_read(p, 2, r), 2);
+	p = open_precise_in_use(r);
 	fake_fail(PHC_METHOD_PRECISE, EINVAL, 1);
 	ck_assert_int_eq(phc_read(p, 2, r), -EINVAL);
 	ck_assert_int_eq(phc_current_method(p), PHC_METHOD_PRECISE);
@@ -599,9 +606,7 @@ START_TEST(test_eintr_retried)
 	struct phc *p;
 
 	/* Interrupted once: made again in the same call, and the reading succeeds. */
-	fake_reset(M(PRECISE) | M(BASIC), EOPNOTSUPP);
-	p = open_fake(PHC_METHOD_AUTO);
-	ck_assert_int_eq(phc_read(p, 2, r), 2);
+	p = open_precise_in_use(r);
 	fake_fail(PHC_METHOD_PRECISE, EINTR, 1);
 	ck_assert_int_eq(phc_read(p, 2, r), 2);
 	ck_assert_int_eq(method_of(r), PHC_METHOD_PRECISE);
@@ -609,9 +614,7 @@ START_TEST(test_eintr_retried)
 	phc_close(p);
 
 	/* Always interrupted: -EINTR after three tries, never a move to a worse method. */
-	fake_reset(M(PRECISE) | M(BASIC), EOPNOTSUPP);
-	p = open_fake(PHC_METHOD_AUTO);
-	ck_assert_int_eq(phc_read(p, 2, r), 2);
+	p = open_precise_in_use(r);
 	fake_fail(PHC_METHOD_PRECISE, EINTR, -1);
 	for (int i = 0; i < 10; i++)
 		ck_assert_int_eq(phc_read(p, 2, r), -EINTR);
