@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-2-Clause
 """Benchmark phcsyncd against linuxptp's phc2sys under the clock simulator.
 
 Each scenario in scripts/scenarios/ runs once per daemon under the same seed, through

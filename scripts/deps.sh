@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause
 # Install what phcsync needs to build and run its tests, from Debian's packages.
 set -eu
 pkgs="gcc clang meson ninja-build pkg-config python3 linux-libc-dev check \

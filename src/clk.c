@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * The only place that adjusts CLOCK_REALTIME. Frequencies beyond the +-500 ppm that
  * ADJ_FREQUENCY accepts are reached through ADJ_TICK, as the kernel's tick length is the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * phcsyncd.conf parser. The format is chrony.conf's: `key value` lines and `#` comments.
  * It is parsed by hand because the grammar is one line deep, while Debian's libinih wants

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * The control socket server. It lives in the daemon's poll loop, so every socket is non-
  * blocking and every buffer bounded: a client gets at most CTL_REQUEST_MAX bytes of request

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * The control protocol: request parsing and reply formatting, no I/O.
  *

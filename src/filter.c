@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * The reading with the shortest delay brackets the PHC read most tightly, so its midpoint
  * is the best estimate of when the PHC was sampled. Averaging the fastest third of the

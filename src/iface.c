@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * A network interface's PHC index. The ethtool netlink family (kernel 5.7 and later) is the
  * interface the kernel keeps growing; the SIOCETHTOOL ioctl answers on older kernels. The

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Leap second table from leap-seconds.list (IERS/IETF) or a TZif file (RFC 8536/9636). */
 #include "phcsync/leap.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * The daemon's leap second policy. A hypervisor PHC gives POSIX UTC and repeats (or skips)
  * a second at a leap without saying so; the table says when, and this module turns that

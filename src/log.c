@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Logging. In the foreground lines go to stderr prefixed with CLOCK_MONOTONIC seconds, as
  * phc2sys does: a reader can line them up with the poll interval, and under a clock

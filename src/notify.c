@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * sd_notify without libsystemd: the protocol is one datagram, and linking libsystemd for it
  * would pull a large library (and its own system calls) into a small sandboxed daemon.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * The PTP hardware clock: sysfs scan, hypervisor clock choice, and readings.
  *

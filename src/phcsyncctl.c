@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * phcsyncctl: ask phcsyncd over its control socket. One request per connection; the reply
  * is a JSON object (see phcsyncctl(8)), parsed with json-c and printed for people, or as

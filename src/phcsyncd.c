@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * phcsyncd: keep CLOCK_REALTIME locked to a hypervisor's PTP hardware clock.
  * This file holds the command line, the start-up and the main loop; the discipline itself

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Switch to an unprivileged user and keep CAP_SYS_TIME, the one capability clock_adjtime
  * needs. setuid() from root clears every capability unless PR_SET_KEEPCAPS is set first;

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * The seccomp filter. Installed after start-up (config, PHC, control socket, privilege
  * drop), so it allows only what the loop and the paths it can take later need: the PHC

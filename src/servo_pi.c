@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * PI servo with linuxptp's gain scaling and state machine, so that tuning carries over.
  * The integrator holds the frequency that cancels the clock's own error; the output adds

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * iface_probe NAME...: print what iface_phc_index and its ioctl fallback answer for each
  * name, as "NAME netlink|ioctl RET INDEX MESSAGE"; iface_probe --list: iface_list's lines

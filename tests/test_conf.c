@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Tests of the phcsyncd.conf parser: defaults, every key, every error message. */
 #include <check.h>
 #include <errno.h>

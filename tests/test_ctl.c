@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Tests of the control socket server on real AF_UNIX sockets in a temporary directory.
  * The server runs in-process: the test drives ctl_pollfds, poll with a zero timeout and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Unit tests for the control protocol: request parsing, JSON replies parsed back with
  * json-c, and the Prometheus text checked by a strict little parser below.

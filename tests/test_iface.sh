@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause
 # Interface discovery against the real kernel, inside a private network namespace so that
 # the host's interfaces are never touched: a veth pair and lo have no PHC, a missing name is
 # reported as such, through ethtool netlink and through the ioctl fallback alike.

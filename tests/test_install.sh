@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause
 # `meson install` into a DESTDIR installs exactly the expected files, and the unit's
 # ExecStart= names the installed daemon.
 # Usage: test_install.sh BUILD_DIR DAEMON_PATH EXPECTED_PATH... (DAEMON_PATH is expected too)

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Tests of the leap second table: Debian's files, crafted files, TZif built here, lookups. */
 #include <check.h>
 #include <errno.h>

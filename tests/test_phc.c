@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * PHC module tests. The device is a fake struct phc_sys whose driver profiles mirror the
  * real ones: which PTP_SYS_OFFSET* ioctls exist and what an unknown ioctl returns.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * privdrop: each test runs in its own forked process (Check's fork mode, forced below), so
  * the drop never reaches the test runner. No clock is touched: capabilities are only read.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * sandbox: each case forks a child that installs the filter and makes calls; the parent
  * reads the child's stderr and how it ended. A refused call must kill the child with SIGSYS

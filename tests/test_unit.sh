@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause
 # The systemd unit as meson installs it: `systemd-analyze verify` accepts it, and its
 # exposure (`systemd-analyze security`, offline) stays at 2.0 or better; it is 1.6 now.
 # Usage: test_unit.sh UNIT_FILE. Skips (77) without systemd-analyze.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Every adjustment of the system clock goes through here (clock_adjtime on
  * CLOCK_REALTIME). In observe-only mode the adjusting calls are not made at all.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* phcsyncd.conf: `key value` lines into a plain struct, with file:line errors. */
 #ifndef PHCSYNC_CONF_H
 #define PHCSYNC_CONF_H

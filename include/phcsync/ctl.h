@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * The control socket server: an AF_UNIX stream socket served from the daemon's single-
  * threaded poll loop. One request per connection (see ctl_proto.h), then close. Nothing

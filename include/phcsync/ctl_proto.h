@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * The control protocol, pure (no I/O): one request line in, one JSON object line out.
  * The wire format is documented in phcsyncctl(8).

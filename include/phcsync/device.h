@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Which PHC to use: resolve `auto` or a path, and find a clock again after it moved. */
 #ifndef PHCSYNC_DEVICE_H
 #define PHCSYNC_DEVICE_H

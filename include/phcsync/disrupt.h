@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Disruption detector: confirm a sudden jump of the offset (live migration, resume from
  * suspend, host clock step, snapshot revert) by N consecutive agreeing samples before the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * The drift file: the clock's frequency and its uncertainty kept across restarts, one line
  * "FREQ_PPB UNCERTAINTY_PPB\n" in decimal (e.g. "-49987.123 2.500\n").

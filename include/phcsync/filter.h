@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Reduce a burst of PHC readings to one sample; reject delay outliers. Pure: no I/O. */
 #ifndef PHCSYNC_FILTER_H
 #define PHCSYNC_FILTER_H

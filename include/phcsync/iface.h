@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * The PHC of a network interface (`device interface:NAME`): asked of the kernel's ethtool
  * netlink family, or of the older SIOCETHTOOL ioctl when that family is missing.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Leap second table: parse and validate leap-seconds.list or a TZif file with leap records
  * (right/UTC), then answer questions about TAI-UTC and leap seconds. Times are int64 UNIX

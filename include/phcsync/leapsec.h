@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Leap second policy of the daemon: which table, what the kernel should be told and when,
  * and how samples around a leap are treated. The decisions (leapsec_plan) are pure; loading

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Logging: stderr in the foreground, syslog otherwise. Lines on stderr carry CLOCK_MONOTONIC
  * seconds, or no time when that clock cannot be read.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * The systemd notification protocol (sd_notify): one datagram per message to the AF_UNIX
  * socket named by $NOTIFY_SOCKET (a path, or "@name" for an abstract socket). Without

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * The PTP hardware clock: find it, open it read-only, learn its capabilities and take
  * readings with the best method it supports. All syscalls go through struct phc_sys so

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Least privilege: run as an unprivileged user that keeps only CAP_SYS_TIME. */
 #ifndef PHCSYNC_PRIVDROP_H
 #define PHCSYNC_PRIVDROP_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* One PHC reading: system time before and after, and the PHC time in between. */
 #ifndef PHCSYNC_READING_H
 #define PHCSYNC_READING_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Recognise the "hours off after reboot" pattern: a system clock that starts a whole
  * number of quarter hours away from the PHC was most likely set from an RTC that keeps

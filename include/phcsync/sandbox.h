@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* The seccomp system call filter (`seccomp yes`): an allow-list for the running daemon. */
 #ifndef PHCSYNC_SANDBOX_H
 #define PHCSYNC_SANDBOX_H

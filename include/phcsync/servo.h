@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Clock servos: turn offsets into frequency corrections. Pure: no I/O, no clock access.
  * Algorithms sit behind a table of operations (servo_pi.c is the first); the caller sees

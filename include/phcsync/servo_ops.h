@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* What a servo algorithm provides to servo.c. Not for callers of the servo. */
 #ifndef PHCSYNC_SERVO_OPS_H
 #define PHCSYNC_SERVO_OPS_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Running statistics of a series (offsets, frequencies, delays) for summaries. Pure. */
 #ifndef PHCSYNC_STATS_H
 #define PHCSYNC_STATS_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * A snapshot of the daemon's state for the control socket (status, metrics) and the exit
  * report. Plain data: the sync loop fills it, ctl_proto formats it.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * One synchronisation source: each update reads the PHC, filters the burst, runs the servo
  * and adjusts the clock, and keeps the figures that summaries and status report.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 """Appliance cases: what systemd is told over NOTIFY_SOCKET (sd_notify)."""
 
 import os

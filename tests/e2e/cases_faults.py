@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 """End-to-end cases for faults and VM events (issue 6): device errors and removals, a late
 device, PHC jumps, suspends, outliers, the driftfile, an RTC in local time, the exit on a
 signal, and a day-long soak of seeded random faults.

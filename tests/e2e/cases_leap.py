@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 """End-to-end cases for leap seconds (issue 4): phcsyncd under the clock simulator across
 the leap at the end of 2027-06-30 that tests/data/leap/future-insert.list (TAI-UTC 37 -> 38)
 and future-delete.list (37 -> 36) announce, in each leap_mode, on a UTC and a TAI PHC.

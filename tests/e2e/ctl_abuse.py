@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-2-Clause
 """Abuse phcsyncd's control socket, then ask for a well-formed status.
 
 Usage: ctl_abuse.py SOCKET

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-2-Clause
 """End-to-end tests: phcsyncd, unmodified, under the clock simulator (tests/sim).
 
 Usage: e2e.py CASE...   (e2e.py --list names the cases)

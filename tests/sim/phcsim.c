@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * phcsim: run a program under libphcsim.so, failing closed. The child drops
  * CAP_SYS_TIME before exec (so even a program that escaped the library could not set the

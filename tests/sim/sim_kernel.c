@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Guest kernel timekeeping model. The rules follow kernel/time/ntp.c and timekeeping.c of
  * Linux 6.1 to 6.12 (with the stable clamps of maxerror, esterror and the time constant):

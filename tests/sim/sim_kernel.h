@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * A model of the guest kernel's timekeeping: CLOCK_REALTIME, MONOTONIC, MONOTONIC_RAW,
  * BOOTTIME and TAI driven by an oscillator with a given frequency error, and the NTP

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * libphcsim.so: run an unmodified program against simulated clocks. Interposes the libc
  * time, wait, PHC device and sysfs calls; keeps true time, the guest kernel model

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * A tiny clock client for the simulator's own tests: finds a PHC through sysfs, reads it
  * with every method it offers, steers CLOCK_REALTIME a little and waits with the usual

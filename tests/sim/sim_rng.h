@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * The simulator's own deterministic random numbers: xoshiro256** seeded by splitmix64,
  * so a scenario and seed give the same stream on every libc.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Scenario parsing, profile defaults and the built-in scenarios. */
 #include "sim_scenario.h"
 

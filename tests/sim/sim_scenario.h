@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Simulation scenarios: the clocks, the PHC devices and the events of one run, parsed
  * from the line format documented in tests/sim/README.md, or built in.

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause
 # Same scenario and seed: same trace and same program output, byte for byte; another
 # seed: a different trace. Usage: test_sim_determinism.sh PHCSIM SIM_PROBE SCENARIO
 set -u

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause
 # Exec events: the harness runs each command outside the simulation while virtual time
 # stands, and the program serves it meanwhile. sim_probe --fifo answers pings with its
 # CLOCK_MONOTONIC, so two pings 0.2 real seconds apart must get the same time, the exec

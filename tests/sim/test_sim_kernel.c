@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Unit tests of the simulator's kernel timekeeping model. */
 #include <check.h>
 #include <errno.h>

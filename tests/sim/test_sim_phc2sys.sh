@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause
 # Acceptance: Debian's phc2sys locks CLOCK_REALTIME to the simulated KVM PHC and exits on
 # the scenario's SIGTERM. Usage: test_sim_phc2sys.sh PHCSIM. Skipped without phc2sys.
 set -u

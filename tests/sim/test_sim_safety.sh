@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause
 # Fail-closed checks. Usage: test_sim_safety.sh PHCSIM LIBPHCSIM SIM_PROBE
 # 1. The library loaded without the harness stops the program before its main.
 # 2. The harness with a bogus library never starts the program.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Unit tests of the scenario parser. Runs in tests/sim (meson workdir). */
 #include <check.h>
 #include <errno.h>
