@@ -19,6 +19,7 @@ so a steady lock is held to 3 sigma RMS and 10 sigma at most; the oscillator's r
 walk (1 ppb/sqrt(s)) adds about 1 ns a poll. Times are in true seconds from the start.
 """
 
+import os
 import re
 import sys
 
@@ -331,6 +332,39 @@ def check_config(t):
     path = f"{t.work.path}/bad.conf"
     t.check(r, re.match(rf"{re.escape(path)}:4: poll_interval: ", r.stderr) is not None,
             f"bad file: {r.stderr.strip()!r}", "phcsyncd.conf(5): FILE:LINE: KEY: ...")
+
+
+@case
+def convert(t):
+    """phcsyncd --convert end to end: the result passes --check-config; bad input and a
+    missing file exit 2 with nothing on stdout."""
+    data = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "data", "convert")
+    scn = dict(KVM, duration="1m")
+    src = os.path.join(data, "debian-phc.chrony.in")
+    r = t.run("chrony", "kvm.scn", subst=scn, args=["--convert", src], with_conf=False)
+    t.eq(r, "chrony.conf: exit status", r.rc, 0, "phcsyncd(8), CONVERTING")
+    t.check(r, "device /dev/ptp0\n" in r.stdout and f"{src}:8: warning: " in r.stderr,
+            f"chrony.conf: device line, warnings named {src}:LINE", "phcsyncd(8)")
+    r2 = t.run("chrony-check", "kvm.scn", subst=scn, args=["--check-config"],
+               conf_text=r.stdout)
+    t.eq(r2, "the conversion through --check-config: exit status", r2.rc, 0,
+         "the output must parse")
+    cmd = t.work.file("phc2sys.cmd", "ExecStart=/usr/sbin/phc2sys -s /dev/ptp0 -O -37 -R 4\n")
+    r = t.run("phc2sys", "kvm.scn", subst=scn, args=["--convert", cmd], with_conf=False)
+    t.eq(r, "phc2sys: exit status", r.rc, 0, "phcsyncd(8)")
+    t.check(r, "timescale tai\n" in r.stdout and "poll_interval 0.25\n" in r.stdout,
+            "phc2sys: timescale tai, poll_interval 0.25", "-O -37 is TAI - UTC; -R 4")
+    r = t.run("missing", "kvm.scn", subst=scn, args=["--convert", "/nonexistent/chrony.conf"],
+              with_conf=False)
+    t.eq(r, "missing file: exit status", r.rc, 2, "phcsyncd(8), EXIT STATUS")
+    t.check(r, r.stdout == "" and "/nonexistent/chrony.conf: cannot read: " in r.stderr,
+            f"missing file: {r.stderr.strip()!r}", "phcsyncd(8)")
+    bad = os.path.join(data, "bad-values.chrony.in")
+    r = t.run("bad", "kvm.scn", subst=scn, args=["--convert", bad], with_conf=False)
+    t.eq(r, "bad values: exit status", r.rc, 2, "phcsyncd(8), EXIT STATUS")
+    t.check(r, r.stdout == "" and f"{bad}:1: error: refclock poll: " in r.stderr
+            and "not converted: 4 errors" in r.stderr,
+            f"bad values: {r.stderr.strip()[:120]!r}", "FILE:LINE: what was expected")
 
 
 @case
