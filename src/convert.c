@@ -326,7 +326,8 @@ static void render(struct cv *c, struct sbuf *out, enum convert_format format)
 	sb_printf(out,
 		  "# phcsyncd.conf converted by phcsyncd --convert from %s (a %s).\n"
 		  "# Each block quotes its input, then gives the settings and what differs.\n"
-		  "# Review the comments, then check the file with phcsyncd --check-config -f FILE.\n",
+		  "# Review the comments, then check the file with phcsyncd --check-config -f "
+		  "FILE.\n",
 		  c->name, convert_format_name(format));
 	for (b = 0; b < c->nblocks; b++) {
 		sb_printf(out, "\n# %s\n", c->heads[b]);
@@ -338,7 +339,8 @@ static void render(struct cv *c, struct sbuf *out, enum convert_format format)
 			if (!it->key)
 				put_comment(out, it->text);
 			else if (it->replaced)
-				sb_printf(out, "# %s %s   (set again below: the later one counts)\n",
+				sb_printf(out,
+					  "# %s %s   (set again below: the later one counts)\n",
 					  it->key, it->text);
 			else
 				sb_printf(out, "%s %s\n", it->key, it->text);
@@ -503,10 +505,10 @@ static const struct {
 	const char *name;
 	bool integer;
 } refclock_values[] = {
-	{"poll", true},	       {"dpoll", true},	      {"filter", true},	      {"offset", false},
-	{"delay", false},      {"precision", false},  {"maxdispersion", false}, {"stratum", true},
-	{"refid", false},      {"lock", false},	      {"rate", true},	      {"maxlockage", true},
-	{"width", false},      {"minsamples", true},  {"maxsamples", true},
+	{"poll", true},	  {"dpoll", true},	{"filter", true},	  {"offset", false},
+	{"delay", false}, {"precision", false}, {"maxdispersion", false}, {"stratum", true},
+	{"refid", false}, {"lock", false},	{"rate", true},		  {"maxlockage", true},
+	{"width", false}, {"minsamples", true}, {"maxsamples", true},
 };
 
 static const char *const refclock_flags[] = {"pps",	"noselect", "prefer", "trust",
@@ -559,10 +561,12 @@ static bool refclock_options(struct cv *c, char **w, int n, struct refclock *r)
 		for (k = 0; k < nv && strcasecmp(opt, refclock_values[k].name) != 0; k++)
 			;
 		if (k == nv) {
-			note(c, "Unknown refclock option %s: it and the rest of the line are not "
-				"converted.",
+			note(c,
+			     "Unknown refclock option %s: it and the rest of the line are not "
+			     "converted.",
 			     opt);
-			warn(c, "refclock: unknown option %s: the rest of the line is not converted",
+			warn(c,
+			     "refclock: unknown option %s: the rest of the line is not converted",
 			     opt);
 			return true;
 		}
@@ -587,7 +591,8 @@ static bool refclock_options(struct cv *c, char **w, int n, struct refclock *r)
 			bool is_poll = strcmp(name, "poll") == 0;
 
 			if (iv < -30 || iv > 30) {
-				fail(c, "refclock %s: expected an integer from -30 to 30, got \"%s\"",
+				fail(c,
+				     "refclock %s: expected an integer from -30 to 30, got \"%s\"",
 				     name, val);
 				return false;
 			}
@@ -595,7 +600,8 @@ static bool refclock_options(struct cv *c, char **w, int n, struct refclock *r)
 			*(is_poll ? &r->poll_given : &r->dpoll_given) = true;
 		} else if (strcmp(name, "filter") == 0) {
 			if (iv < 1) {
-				fail(c, "refclock filter: expected an integer from 1, got \"%s\"", val);
+				fail(c, "refclock filter: expected an integer from 1, got \"%s\"",
+				     val);
 				return false;
 			}
 			r->filter = iv;
@@ -621,16 +627,16 @@ static void refclock_timescale(struct cv *c, struct chrony *ch, const struct ref
 			"leap-seconds.list, then right/UTC), or utc_offset when no table can be "
 			"read.");
 		ch->tai_option = true;
-	} else if (r->offset_given && is_whole(off) && off <= -TAI_UTC_MIN &&
-		   off >= -TAI_UTC_MAX) {
+	} else if (r->offset_given && is_whole(off) && off <= -TAI_UTC_MIN && off >= -TAI_UTC_MAX) {
 		set(c, "timescale", "tai");
 		if (off != -TAI_UTC_NOW)
 			set(c, "utc_offset", "%.0f", -off);
-		note(c, "offset %g: this is TAI - UTC, not an error to compensate: the PHC keeps "
-			"TAI, and chrony's documentation has you subtract TAI - UTC with offset. "
-			"phcsyncd says so with timescale tai and takes TAI - UTC from its leap "
-			"table, so the next leap second needs no edit; utc_offset is used only "
-			"when no table can be read.",
+		note(c,
+		     "offset %g: this is TAI - UTC, not an error to compensate: the PHC keeps "
+		     "TAI, and chrony's documentation has you subtract TAI - UTC with offset. "
+		     "phcsyncd says so with timescale tai and takes TAI - UTC from its leap "
+		     "table, so the next leap second needs no edit; utc_offset is used only "
+		     "when no table can be read.",
 		     off);
 		warn(c, "refclock offset %g read as a TAI PHC: converted to timescale tai", off);
 		return;
@@ -648,15 +654,18 @@ static void refclock_timescale(struct cv *c, struct chrony *ch, const struct ref
 		return;
 	}
 	set(c, "offset_ns", "%.0f", round(off * 1e9));
-	note(c, "offset %g s: chrony's offset and phcsyncd's offset_ns are both added to the "
-		"PHC's time, so the sign is kept.",
+	note(c,
+	     "offset %g s: chrony's offset and phcsyncd's offset_ns are both added to the "
+	     "PHC's time, so the sign is kept.",
 	     off);
 	if (!flag(r, "tai") && is_whole(off) && off >= TAI_UTC_MIN && off <= TAI_UTC_MAX) {
-		note(c, "Check the sign: this puts the system clock %g s ahead of the PHC. A PHC "
-			"that keeps TAI needs offset -%g in chrony, which is timescale tai here.",
+		note(c,
+		     "Check the sign: this puts the system clock %g s ahead of the PHC. A PHC "
+		     "that keeps TAI needs offset -%g in chrony, which is timescale tai here.",
 		     off, off);
-		warn(c, "refclock offset +%g: a TAI PHC needs -%g (timescale tai); converted as "
-			"given",
+		warn(c,
+		     "refclock offset +%g: a TAI PHC needs -%g (timescale tai); converted as "
+		     "given",
 		     off, off);
 	}
 }
@@ -676,10 +685,11 @@ static void refclock_poll(struct cv *c, struct chrony *ch, const struct refclock
 	set_seconds(c, "poll_interval", ch->poll_interval_s);
 	set(c, "readings", "%ld", samples > READINGS_MAX ? READINGS_MAX : samples);
 	put_seconds(iv, sizeof(iv), ldexp(1.0, (int)dpoll));
-	note(c, "poll %ld, dpoll %ld, filter %ld: chronyd reads the PHC every %s s and "
-		"updates the clock every 2^%ld s from the %ld sample%s of the interval, averaging "
-		"those its median filter keeps. phcsyncd updates every poll_interval from a burst "
-		"of readings taken together, keeping the one with the shortest read delay.",
+	note(c,
+	     "poll %ld, dpoll %ld, filter %ld: chronyd reads the PHC every %s s and "
+	     "updates the clock every 2^%ld s from the %ld sample%s of the interval, averaging "
+	     "those its median filter keeps. phcsyncd updates every poll_interval from a burst "
+	     "of readings taken together, keeping the one with the shortest read delay.",
 	     poll, dpoll, r->filter, iv, poll, samples, samples == 1 ? "" : "s");
 	if (clamped != poll)
 		note(c, "poll_interval is limited to 2^%d to 2^%d s: 2^%ld became 2^%ld.",
@@ -703,8 +713,9 @@ static void chrony_refclock(struct cv *c, struct chrony *ch, char **w, int n)
 		return;
 	}
 	if (strcmp(w[1], "PHC") != 0) {
-		note(c, "No equivalent: phcsyncd follows only a PTP hardware clock (refclock PHC); "
-			"this %s source is not converted. Keep chrony if you need it.",
+		note(c,
+		     "No equivalent: phcsyncd follows only a PTP hardware clock (refclock PHC); "
+		     "this %s source is not converted. Keep chrony if you need it.",
 		     w[1]);
 		return;
 	}
@@ -743,9 +754,11 @@ static void chrony_refclock(struct cv *c, struct chrony *ch, char **w, int n)
 	refclock_timescale(c, ch, &r);
 	refclock_poll(c, ch, &r);
 	if (flag(&r, "noselect")) {
-		note(c, "noselect: chronyd only monitored this clock and never steered the system "
-			"clock with it. phcsyncd steers with it; to only monitor, run phcsyncd -x.");
-		warn(c, "refclock PHC is noselect in chrony; phcsyncd will steer the clock with it");
+		note(c,
+		     "noselect: chronyd only monitored this clock and never steered the system "
+		     "clock with it. phcsyncd steers with it; to only monitor, run phcsyncd -x.");
+		warn(c,
+		     "refclock PHC is noselect in chrony; phcsyncd will steer the clock with it");
 	}
 	if (flag(&r, "pps")) {
 		note(c, "pps: chronyd used only the fraction of a second and took the whole "
@@ -762,9 +775,10 @@ static void chrony_refclock(struct cv *c, struct chrony *ch, char **w, int n)
 		note(c, "prefer, trust and require choose among several sources; phcsyncd has "
 			"one.");
 	if (r.ignored[0])
-		note(c, "Not converted: %s. chronyd uses such options to weigh and select sources "
-			"and to estimate their error; phcsyncd has one source and measures each "
-			"reading's delay itself.",
+		note(c,
+		     "Not converted: %s. chronyd uses such options to weigh and select sources "
+		     "and to estimate their error; phcsyncd has one source and measures each "
+		     "reading's delay itself.",
 		     r.ignored);
 }
 
@@ -805,21 +819,24 @@ static void chrony_makestep(struct cv *c, struct chrony *ch, char **w, int n)
 	set_seconds(c, "first_step_threshold", threshold);
 	if (limit < 0) {
 		set_seconds(c, "step_threshold", threshold);
-		note(c, "chronyd steps whenever the offset is beyond %g s (a negative limit), as "
-			"phcsyncd does with both thresholds. phcsyncd's steps after the first lock "
-			"are also limited by the step budget (step_window, step_limit_back, "
-			"step_limit_count).",
+		note(c,
+		     "chronyd steps whenever the offset is beyond %g s (a negative limit), as "
+		     "phcsyncd does with both thresholds. phcsyncd's steps after the first lock "
+		     "are also limited by the step budget (step_window, step_limit_back, "
+		     "step_limit_count).",
 		     threshold);
 		return;
 	}
 	set(c, "step_threshold", "0");
-	note(c, "makestep %s %ld: chronyd steps the clock when it is off by more than %g s in any "
-		"of its first %ld clock update%s (about %g s at this poll interval), and only "
-		"slews after that. phcsyncd steps beyond first_step_threshold only at its first update, "
-		"and with step_threshold 0 never after, so an offset after a live migration or a "
-		"resume is slewed (at about 10%%, 100 ms a second, where chronyd's maxslewrate "
-		"gives 83 ms). phcsyncd's default step_threshold 0.128 steps such offsets at once; "
-		"delete the step_threshold line to use it.",
+	note(c,
+	     "makestep %s %ld: chronyd steps the clock when it is off by more than %g s in any "
+	     "of its first %ld clock update%s (about %g s at this poll interval), and only "
+	     "slews after that. phcsyncd steps beyond first_step_threshold only at its first "
+	     "update, "
+	     "and with step_threshold 0 never after, so an offset after a live migration or a "
+	     "resume is slewed (at about 10%%, 100 ms a second, where chronyd's maxslewrate "
+	     "gives 83 ms). phcsyncd's default step_threshold 0.128 steps such offsets at once; "
+	     "delete the step_threshold line to use it.",
 	     w[1], limit, threshold, limit, limit == 1 ? "" : "s",
 	     (double)limit * ch->poll_interval_s);
 }
@@ -833,9 +850,10 @@ static void chrony_leaptable(struct cv *c, struct chrony *ch, char **w, int n, b
 		set(c, "leapfile", "/usr/share/zoneinfo/%s", w[1]);
 	else
 		set(c, "leapfile", "%s", w[1]);
-	note(c, "phcsyncd reads the table itself (a TZif zone with leap seconds, or a "
-		"leap-seconds.list whose hash it checks). leapfile auto, its default, uses tzdata's "
-		"leap-seconds.list, then right/UTC.");
+	note(c,
+	     "phcsyncd reads the table itself (a TZif zone with leap seconds, or a "
+	     "leap-seconds.list whose hash it checks). leapfile auto, its default, uses tzdata's "
+	     "leap-seconds.list, then right/UTC.");
 }
 
 static void chrony_leapsecmode(struct cv *c, char **w, int n)
@@ -850,7 +868,7 @@ static void chrony_leapsecmode(struct cv *c, char **w, int n)
 			"maxslewrate). phcsyncd's nearest mode, smear, spreads it over "
 			"leap_smear_window (a day) centred on the leap, as the public clouds do.");
 		warn(c, "leapsecmode slew became leap_mode smear, which spreads the second over a "
-		        "day");
+			"day");
 	} else if (strcasecmp(w[1], "ignore") == 0) {
 		note(c, "ignore has no equivalent: phcsyncd applies leap seconds from its table "
 			"(leap_mode). With leapfile none it ignores them, and corrects the PHC's "
@@ -872,16 +890,18 @@ static void chrony_maxchange(struct cv *c, char **w, int n)
 		return;
 	}
 	if (!parse_int(w[2], &start) || !parse_int(w[3], &ignore)) {
-		fail(c, "maxchange: expected two integers (updates before the check, offsets to "
-			"ignore), got \"%s %s\"",
+		fail(c,
+		     "maxchange: expected two integers (updates before the check, offsets to "
+		     "ignore), got \"%s %s\"",
 		     w[2], w[3]);
 		return;
 	}
 	set_seconds(c, "max_offset_panic", max > 1e9 ? 1e9 : max);
-	note(c, "chronyd checks from update %ld on, ignores %ld larger offsets, then exits. "
-		"phcsyncd checks from its first sample (allow_large_step yes disables the check), "
-		"never exits, and leaves the clock alone while the offset stays beyond the limit, "
-		"reporting a fault.",
+	note(c,
+	     "chronyd checks from update %ld on, ignores %ld larger offsets, then exits. "
+	     "phcsyncd checks from its first sample (allow_large_step yes disables the check), "
+	     "never exits, and leaves the clock alone while the offset stays beyond the limit, "
+	     "reporting a fault.",
 	     start, ignore);
 }
 
@@ -955,7 +975,7 @@ static void each_line(struct cv *c, const char *text, size_t len, bool quote,
 	while (pos < len && !c->oom) {
 		const char *line = text + pos, *nl = memchr(line, '\n', len - pos);
 		size_t n = nl ? (size_t)(nl - line) : len - pos, skip = 0, end = n;
-		char *w[WORDS_MAX], *copy;
+		char *w[WORDS_MAX] = {0}, *copy;
 		int nw;
 
 		pos += n + (nl ? 1 : 0);
@@ -1003,9 +1023,9 @@ static void find_phc(struct cv *c, struct chrony *ch, char **w, int n)
 		for (int i = 3; i + 1 < n; i++)
 			if (strcasecmp(w[i], "poll") == 0 && parse_int(w[i + 1], &poll))
 				break;
-		ch->poll_interval_s =
-			ldexp(1.0, poll < POLL_LOG2_MIN ? POLL_LOG2_MIN
-						       : poll > POLL_LOG2_MAX ? POLL_LOG2_MAX : (int)poll);
+		ch->poll_interval_s = ldexp(1.0, poll < POLL_LOG2_MIN	? POLL_LOG2_MIN
+						 : poll > POLL_LOG2_MAX ? POLL_LOG2_MAX
+									: (int)poll);
 	}
 }
 
@@ -1033,8 +1053,9 @@ static void chrony_convert(struct cv *c, const char *text, size_t len)
 	}
 	if (!ch.leaptable) {
 		begin(c, 0, "not in %s: leapsectz", c->name);
-		note(c, "chronyd learned leap seconds only from NTP servers (a PHC carries none)%s. "
-			"phcsyncd reads tzdata's table (leapfile auto).",
+		note(c,
+		     "chronyd learned leap seconds only from NTP servers (a PHC carries none)%s. "
+		     "phcsyncd reads tzdata's table (leapfile auto).",
 		     ch.tai_option ? ", and its tai option needs leapsectz to work" : "");
 	}
 }
@@ -1049,12 +1070,10 @@ static const struct {
 	const char *name;
 	char letter;
 } p2s_long[] = {
-	{"step_threshold", 'S'},	{"first_step_threshold", 'F'},
-	{"pi_proportional_const", 'P'}, {"pi_integral_const", 'I'},
-	{"clock_servo", 'E'},		{"sanity_freq_limit", 'L'},
-	{"ntpshm_segment", 'M'},	{"domainNumber", 'n'},
-	{"uds_address", 'z'},		{"logging_level", 'l'},
-	{"message_tag", 't'},
+	{"step_threshold", 'S'},    {"first_step_threshold", 'F'}, {"pi_proportional_const", 'P'},
+	{"pi_integral_const", 'I'}, {"clock_servo", 'E'},	   {"sanity_freq_limit", 'L'},
+	{"ntpshm_segment", 'M'},    {"domainNumber", 'n'},	   {"uds_address", 'z'},
+	{"logging_level", 'l'},	    {"message_tag", 't'},
 };
 
 struct p2s {
@@ -1091,8 +1110,7 @@ static int sh_split(const char *s, char *buf, char **w, int max)
 				quote = 0;
 			} else if (quote == '\'') {
 				*o++ = *s;
-			} else if (*s == '\\' && s[1] &&
-				   (!quote || strchr("\"\\$`", s[1]))) {
+			} else if (*s == '\\' && s[1] && (!quote || strchr("\"\\$`", s[1]))) {
 				*o++ = *++s;
 			} else if (*s == '"' || (!quote && *s == '\'')) {
 				quote = quote ? 0 : *s;
@@ -1222,7 +1240,8 @@ static bool p2s_parse(struct cv *c, char **w, int n, struct p2s *p)
 
 			p->value[l] = val;
 			p->count[l]++;
-			snprintf(p->shown[l], sizeof(p->shown[l]), "--%.*s %s", (int)len, name, val);
+			snprintf(p->shown[l], sizeof(p->shown[l]), "--%.*s %s", (int)len, name,
+				 val);
 			continue;
 		}
 		for (const char *o = a + 1; *o; o++) {
@@ -1256,7 +1275,7 @@ static bool p2s_parse(struct cv *c, char **w, int n, struct p2s *p)
 }
 
 /* A block for option l if it was given; returns its value (or "" for a flag). */
-static const char *opt(struct cv *c, const struct p2s *p, unsigned line, char l)
+static const char *given(struct cv *c, const struct p2s *p, unsigned line, char l)
 {
 	unsigned char u = (unsigned char)l;
 
@@ -1271,13 +1290,14 @@ static bool p2s_real(struct cv *c, char l, const char *v, double min, double *ou
 	if (parse_real(v, out) && *out >= min)
 		return true;
 	fail(c, "-%c: expected a number from %g, got \"%s\"", l, min, v);
+	*out = 1; /* a usable value for what follows, which prints nothing after an error */
 	return false;
 }
 
 static void p2s_source(struct cv *c, const struct p2s *p, unsigned line)
 {
-	const char *s = opt(c, p, line, 's');
-	const char *i = opt(c, p, line, 'i');
+	const char *s = given(c, p, line, 's');
+	const char *i = given(c, p, line, 'i');
 
 	if (i) {
 		note(c, "-i is -s under its old name.");
@@ -1293,8 +1313,10 @@ static void p2s_source(struct cv *c, const struct p2s *p, unsigned line)
 				"hypervisor's clock by its name, device interface:NAME a network "
 				"card's.");
 	} else if (strncmp(s, "CLOCK_", 6) == 0) {
-		fail(c, "-s %s: the source must be a PTP hardware clock: phcsyncd disciplines "
-			"CLOCK_REALTIME from a PHC only", s);
+		fail(c,
+		     "-s %s: the source must be a PTP hardware clock: phcsyncd disciplines "
+		     "CLOCK_REALTIME from a PHC only",
+		     s);
 	} else if (strlen(s) > 15 || strpbrk(s, "/: \t") || strcmp(s, ".") == 0 ||
 		   strcmp(s, "..") == 0) {
 		fail(c, "-s %s: expected a /dev/ptp* path or a network interface name", s);
@@ -1311,17 +1333,18 @@ static void p2s_timescale(struct cv *c, const struct p2s *p, unsigned line)
 	const char *v;
 	long o;
 
-	if (opt(c, p, line, 'w')) {
+	if (given(c, p, line, 'w')) {
 		note(c, "phc2sys waited for ptp4l to be synchronised; phcsyncd does not talk to "
 			"ptp4l and starts at once.");
 		if (!p->count['O']) {
 			set(c, "timescale", "tai");
-			note(c, "-w without -O: phc2sys kept the system clock TAI - UTC behind the "
-				"PHC with the offset ptp4l announced, so the PHC keeps TAI. phcsyncd "
-				"takes TAI - UTC from its leap table.");
+			note(c,
+			     "-w without -O: phc2sys kept the system clock TAI - UTC behind the "
+			     "PHC with the offset ptp4l announced, so the PHC keeps TAI. phcsyncd "
+			     "takes TAI - UTC from its leap table.");
 		}
 	}
-	v = opt(c, p, line, 'O');
+	v = given(c, p, line, 'O');
 	if (!v)
 		return;
 	if (!parse_int(v, &o)) {
@@ -1332,11 +1355,12 @@ static void p2s_timescale(struct cv *c, const struct p2s *p, unsigned line)
 		set(c, "timescale", "tai");
 		if (o != -TAI_UTC_NOW)
 			set(c, "utc_offset", "%ld", -o);
-		note(c, "-O %ld is TAI - UTC, not an offset to compensate: the PHC keeps TAI and "
-			"the system clock UTC, %ld s behind (phc2sys(8), TIME SCALE USAGE). phcsyncd "
-			"says so with timescale tai and takes TAI - UTC from its leap table, so the "
-			"next leap second needs no edit; utc_offset is used only when no table can "
-			"be read.",
+		note(c,
+		     "-O %ld is TAI - UTC, not an offset to compensate: the PHC keeps TAI and "
+		     "the system clock UTC, %ld s behind (phc2sys(8), TIME SCALE USAGE). phcsyncd "
+		     "says so with timescale tai and takes TAI - UTC from its leap table, so the "
+		     "next leap second needs no edit; utc_offset is used only when no table can "
+		     "be read.",
 		     o, -o);
 		warn(c, "-O %ld read as a TAI PHC: converted to timescale tai", o);
 		return;
@@ -1354,12 +1378,14 @@ static void p2s_timescale(struct cv *c, const struct p2s *p, unsigned line)
 		return;
 	}
 	set(c, "offset_ns", "%ld000000000", o);
-	note(c, "-O %ld: phc2sys sets the system clock to the PHC's time plus -O, and phcsyncd "
-		"adds offset_ns to the PHC's time: the sign is kept.",
+	note(c,
+	     "-O %ld: phc2sys sets the system clock to the PHC's time plus -O, and phcsyncd "
+	     "adds offset_ns to the PHC's time: the sign is kept.",
 	     o);
 	if (o >= TAI_UTC_MIN && o <= TAI_UTC_MAX) {
-		note(c, "Check the sign: -O %ld puts the system clock %ld s ahead of the PHC. For "
-			"a PHC that keeps TAI phc2sys needs -O -%ld, which is timescale tai here.",
+		note(c,
+		     "Check the sign: -O %ld puts the system clock %ld s ahead of the PHC. For "
+		     "a PHC that keeps TAI phc2sys needs -O -%ld, which is timescale tai here.",
 		     o, o, o);
 		warn(c, "-O %ld: a TAI PHC needs -O -%ld (timescale tai); converted as given", o,
 		     o);
@@ -1368,7 +1394,7 @@ static void p2s_timescale(struct cv *c, const struct p2s *p, unsigned line)
 
 static void p2s_servo(struct cv *c, const struct p2s *p, unsigned line)
 {
-	const char *e = opt(c, p, line, 'E');
+	const char *e = given(c, p, line, 'E');
 	const char *kp = p->value['P'], *ki = p->value['I'];
 	double v;
 
@@ -1381,19 +1407,21 @@ static void p2s_servo(struct cv *c, const struct p2s *p, unsigned line)
 			warn(c, "-E linreg: phcsyncd has only the PI servo");
 		} else if (strcmp(e, "ntpshm") == 0 || strcmp(e, "nullf") == 0 ||
 			   strcmp(e, "refclock_sock") == 0) {
-			note(c, "With -E %s phc2sys did not steer the clock itself (it fed another "
-				"daemon, or held the frequency). phcsyncd steers it: stop the other "
-				"daemon, or run phcsyncd -x to only observe.",
+			note(c,
+			     "With -E %s phc2sys did not steer the clock itself (it fed another "
+			     "daemon, or held the frequency). phcsyncd steers it: stop the other "
+			     "daemon, or run phcsyncd -x to only observe.",
 			     e);
 			warn(c, "-E %s: phcsyncd disciplines the clock itself", e);
 		} else {
-			fail(c, "-E: expected pi, linreg, ntpshm, nullf or refclock_sock, got \"%s\"",
+			fail(c,
+			     "-E: expected pi, linreg, ntpshm, nullf or refclock_sock, got \"%s\"",
 			     e);
 		}
 	}
 	for (int k = 0; k < 2; k++) {
 		char l = k ? 'I' : 'P';
-		const char *val = opt(c, p, line, l);
+		const char *val = given(c, p, line, l);
 
 		if (!val || !p2s_real(c, l, val, 0, &v))
 			continue;
@@ -1403,9 +1431,10 @@ static void p2s_servo(struct cv *c, const struct p2s *p, unsigned line)
 				"phcsyncd caps it where linuxptp does, beyond which the loop "
 				"diverges.");
 		} else {
-			note(c, "phc2sys uses -P and -I only when both are given, and otherwise "
-				"derives both from the update rate, as phcsyncd does with pi_kp and "
-				"pi_ki 0: not converted.");
+			note(c,
+			     "phc2sys uses -P and -I only when both are given, and otherwise "
+			     "derives both from the update rate, as phcsyncd does with pi_kp and "
+			     "pi_ki 0: not converted.");
 			warn(c, "-%c alone: phc2sys ignored it, so it is not converted", l);
 		}
 	}
@@ -1416,13 +1445,14 @@ static void p2s_steps(struct cv *c, const struct p2s *p, unsigned line)
 	const char *v;
 	double s;
 
-	if ((v = opt(c, p, line, 'S')) && p2s_real(c, 'S', v, 0, &s)) {
+	if ((v = given(c, p, line, 'S')) && p2s_real(c, 'S', v, 0, &s)) {
 		set_seconds(c, "step_threshold", s);
-		note(c, "%s", s == 0 ? "0: never step after the first update, as with phc2sys."
-				     : "Steps after the first lock are also limited by phcsyncd's "
-				       "step budget (step_window, step_limit_back, step_limit_count).");
+		note(c, "%s",
+		     s == 0 ? "0: never step after the first update, as with phc2sys."
+			    : "Steps after the first lock are also limited by phcsyncd's "
+			      "step budget (step_window, step_limit_back, step_limit_count).");
 	}
-	if ((v = opt(c, p, line, 'F')) && p2s_real(c, 'F', v, 0, &s)) {
+	if ((v = given(c, p, line, 'F')) && p2s_real(c, 'F', v, 0, &s)) {
 		set_seconds(c, "first_step_threshold", s);
 		note(c, "The same rule: step at the first update beyond it, 0 never.");
 	}
@@ -1432,11 +1462,11 @@ static void p2s_rate(struct cv *c, struct p2s *p, unsigned line)
 {
 	const char *v;
 	long n = 5;
-	double s;
 
 	p->rate_hz = 1;
-	if ((v = opt(c, p, line, 'R')) && p2s_real(c, 'R', v, 1e-9, &p->rate_hz)) {
-		s = 1 / p->rate_hz;
+	if ((v = given(c, p, line, 'R')) && p2s_real(c, 'R', v, 1e-9, &p->rate_hz)) {
+		double s = 1 / p->rate_hz;
+
 		if (s < 1.0 / 64 || s > 64) {
 			s = s < 1.0 / 64 ? 1.0 / 64 : 64;
 			note(c, "poll_interval is limited to 1/64 to 64 s (-R 64 to 0.015625).");
@@ -1445,7 +1475,7 @@ static void p2s_rate(struct cv *c, struct p2s *p, unsigned line)
 		set_seconds(c, "poll_interval", s);
 		note(c, "-R is updates a second, poll_interval seconds between updates.");
 	}
-	if ((v = opt(c, p, line, 'N'))) {
+	if ((v = given(c, p, line, 'N'))) {
 		if (!parse_int(v, &n) || n < 1) {
 			fail(c, "-N: expected an integer from 1, got \"%s\"", v);
 			return;
@@ -1465,7 +1495,7 @@ static void p2s_other(struct cv *c, const struct p2s *p, unsigned line)
 	const char *v;
 	long u;
 
-	if ((v = opt(c, p, line, 'u'))) {
+	if ((v = given(c, p, line, 'u'))) {
 		if (!parse_int(v, &u) || u < 0) {
 			fail(c, "-u: expected an integer from 0, got \"%s\"", v);
 		} else if (u == 0) {
@@ -1474,42 +1504,43 @@ static void p2s_other(struct cv *c, const struct p2s *p, unsigned line)
 			double s = (double)u / p->rate_hz;
 
 			set_seconds(c, "summary_interval", s < 1 ? 1 : s > 86400 ? 86400 : s);
-			note(c, "A summary every %ld updates is one every %g s.", u, (double)u / p->rate_hz);
+			note(c, "A summary every %ld updates is one every %g s.", u,
+			     (double)u / p->rate_hz);
 		}
 	}
-	if (opt(c, p, line, 'L'))
+	if (given(c, p, line, 'L'))
 		note(c, "No equivalent: -L checks the system clock's own rate against "
 			"CLOCK_MONOTONIC. phcsyncd's reference_freq_limit checks the PHC's rate "
 			"instead, at 800 ppm by default.");
-	if (opt(c, p, line, 'd')) {
+	if (given(c, p, line, 'd')) {
 		note(c, "No equivalent: phcsyncd reads the PHC's time directly and does not use a "
 			"PPS device.");
 		warn(c, "-d: the PPS device is not used");
 	}
-	if (opt(c, p, line, 'x'))
+	if (given(c, p, line, 'x'))
 		note(c, "phc2sys learns leap seconds only from ptp4l. phcsyncd applies them from "
 			"its table as leap_mode says (system by default; smear spreads them out).");
-	if (opt(c, p, line, 'r'))
+	if (given(c, p, line, 'r'))
 		note(c, "-r matters only with -a.");
-	if (opt(c, p, line, 'f')) {
+	if (given(c, p, line, 'f')) {
 		note(c, "Not read: convert the options it sets by hand, or give them here as "
 			"--name value.");
 		warn(c, "-f: the linuxptp configuration file is not converted");
 	}
-	if (opt(c, p, line, 'n') || opt(c, p, line, 'z'))
+	if (given(c, p, line, 'n') || given(c, p, line, 'z'))
 		note(c, "No equivalent: phcsyncd does not talk to ptp4l.");
-	if (opt(c, p, line, 'M'))
+	if (given(c, p, line, 'M'))
 		note(c, "No equivalent: used by the ntpshm servo.");
-	if (opt(c, p, line, 'm'))
+	if (given(c, p, line, 'm'))
 		note(c, "phcsyncd -n stays in the foreground and logs to standard error; under "
 			"systemd it logs to the journal.");
-	if (opt(c, p, line, 'q'))
+	if (given(c, p, line, 'q'))
 		note(c, "No equivalent: phcsyncd logs to syslog or, with -n, to standard error.");
-	if (opt(c, p, line, 'l'))
+	if (given(c, p, line, 'l'))
 		note(c, "No equivalent: phcsyncd logs at info and above, every update with -d.");
-	if (opt(c, p, line, 't'))
+	if (given(c, p, line, 't'))
 		note(c, "No equivalent: phcsyncd's messages are tagged phcsyncd.");
-	if (opt(c, p, line, 'h') || opt(c, p, line, 'v'))
+	if (given(c, p, line, 'h') || given(c, p, line, 'v'))
 		note(c, "Ignored.");
 	for (int i = 0; i < p->nunknown; i++) {
 		begin(c, line, "phc2sys %s", p->unknown[i]);
@@ -1544,10 +1575,15 @@ static void phc2sys_convert(struct cv *c, const char *text, size_t len)
 		for (int i = 0; i < n; i++)
 			sb_printf(&joined, "%s ", w[i]);
 		buf2 = joined.p;
-		if (joined.oom || !buf2 || !(buf = realloc(buf, strlen(buf2) + 1))) {
+		char *bigger = NULL;
+
+		if (!joined.oom && buf2)
+			bigger = realloc(buf, strlen(buf2) + 1);
+		if (!bigger) {
 			c->oom = true;
 			goto out;
 		}
+		buf = bigger;
 		n = sh_split(buf2, buf, w, WORDS_MAX);
 	}
 	if (n == -1) {
@@ -1561,9 +1597,10 @@ static void phc2sys_convert(struct cv *c, const char *text, size_t len)
 	if (!p2s_parse(c, w, n, p))
 		goto out;
 	if (p->count['a']) {
-		fail(c, "-a: phc2sys takes its clocks from ptp4l and follows its port states; "
-			"phcsyncd has no PTP stack. Name the PHC ptp4l disciplines instead (phc2sys "
-			"-s DEVICE, or device in phcsyncd.conf)");
+		fail(c,
+		     "-a: phc2sys takes its clocks from ptp4l and follows its port states; "
+		     "phcsyncd has no PTP stack. Name the PHC ptp4l disciplines instead (phc2sys "
+		     "-s DEVICE, or device in phcsyncd.conf)");
 		goto out;
 	}
 	/* From here on every problem is reported, not only the first. */
@@ -1573,7 +1610,7 @@ static void phc2sys_convert(struct cv *c, const char *text, size_t len)
 	if (p->value['c'] && strcmp(p->value['c'], "CLOCK_REALTIME") != 0)
 		fail(c, "-c %s: phcsyncd disciplines CLOCK_REALTIME only", p->value['c']);
 	p2s_source(c, p, line);
-	if (opt(c, p, line, 'c'))
+	if (given(c, p, line, 'c'))
 		note(c, "CLOCK_REALTIME, the only clock phcsyncd disciplines.");
 	p2s_timescale(c, p, line);
 	p2s_servo(c, p, line);
@@ -1588,8 +1625,10 @@ static void phc2sys_convert(struct cv *c, const char *text, size_t len)
 		if (!p->count['S']) {
 			set(c, "step_threshold", "0");
 			note(c, "phc2sys's -S 0: never step after the first update, so an offset "
-				"after a live migration or a resume is slewed (at about 10%%, 100 ms a "
-				"second). phcsyncd's default step_threshold 0.128 steps such offsets at "
+				"after a live migration or a resume is slewed (at about 10%%, 100 "
+				"ms a "
+				"second). phcsyncd's default step_threshold 0.128 steps such "
+				"offsets at "
 				"once: delete this line to use it.");
 		}
 		if (!p->count['O'] && !p->count['w']) {

@@ -37,8 +37,8 @@ static int convert(const char *text)
 		ck_assert_ptr_nonnull(res.text);
 		ck_assert_uint_eq(strlen(res.text), res.len);
 		conf_defaults(&parsed);
-		if (conf_parse_buffer(&parsed, "out.conf", res.text, res.len, err,
-				      sizeof(err)) != 0)
+		if (conf_parse_buffer(&parsed, "out.conf", res.text, res.len, err, sizeof(err)) !=
+		    0)
 			ck_abort_msg("output does not parse: %s\n%s", err, res.text);
 		ck_assert_int_eq(res.errors, 0);
 	} else {
@@ -218,7 +218,8 @@ START_TEST(test_chrony_bad_values)
 	ck_assert_has(res.messages,
 		      "bad-values.chrony.in:1: error: refclock poll: expected an integer, got "
 		      "\"fast\"");
-	ck_assert_has(res.messages, "bad-values.chrony.in:2: error: makestep: expected a threshold");
+	ck_assert_has(res.messages,
+		      "bad-values.chrony.in:2: error: makestep: expected a threshold");
 	ck_assert_has(res.messages, "bad-values.chrony.in:3: error: maxchange: missing value");
 	ck_assert_has(res.messages, "bad-values.chrony.in:4: warning: a second refclock PHC");
 	ck_assert_has(res.messages, "bad-values.chrony.in:5: error: leapsecmode: expected system");
@@ -322,9 +323,9 @@ START_TEST(test_makestep_forms)
 		const char *line;
 		double first_s, later_s;
 	} cases[] = {
-		{"makestep 1 3", 1, 0},	      {"makestep 1.0 -1", 1, 1},
-		{"makestep 0.1 1", 0.1, 0},   {"makestep 0 3", 1e-9, 0},
-		{"makestep 1 0", 0, 0},	      {"makestep 1000 -5", 1000, 1000},
+		{"makestep 1 3", 1, 0},	       {"makestep 1.0 -1", 1, 1},
+		{"makestep 0.1 1", 0.1, 0},    {"makestep 0 3", 1e-9, 0},
+		{"makestep 1 0", 0, 0},	       {"makestep 1000 -5", 1000, 1000},
 		{"makestep 2e-3 3", 0.002, 0}, {"", 0, 0}, /* none: chronyd never steps */
 	};
 	char text[256];
@@ -356,7 +357,8 @@ START_TEST(test_offset_sweep)
 			if (labs(o) > 40 && labs(o) % 97 != 0 && labs(o) != 1000 && labs(o) != 1001)
 				continue;
 			if (chrony)
-				snprintf(text, sizeof(text), "refclock PHC /dev/ptp0 offset %ld\n", o);
+				snprintf(text, sizeof(text), "refclock PHC /dev/ptp0 offset %ld\n",
+					 o);
 			else
 				snprintf(text, sizeof(text), "phc2sys -s /dev/ptp0 -O %ld\n", o);
 			ck_assert_int_eq(convert(text), 0);
@@ -395,8 +397,8 @@ START_TEST(test_poll_grid)
 				long want = per < filter ? per : filter;
 
 				snprintf(text, sizeof(text),
-					 "refclock PHC /dev/ptp0 poll %d dpoll %d filter %d\n", poll,
-					 dpoll, filter);
+					 "refclock PHC /dev/ptp0 poll %d dpoll %d filter %d\n",
+					 poll, dpoll, filter);
 				ck_assert_int_eq(convert(text), 0);
 				ck_assert_double_eq(parsed.poll_interval_s, ldexp(1, p));
 				ck_assert_int_eq(parsed.readings, want > 25 ? 25 : want);
@@ -411,7 +413,7 @@ START_TEST(test_phc2sys_rates)
 	static const struct {
 		const char *rate;
 		double interval_s;
-	} cases[] = {{"1", 1}, {"4", 0.25}, {"0.5", 2}, {"64", 0.015625},
+	} cases[] = {{"1", 1},		{"4", 0.25},   {"0.5", 2},	  {"64", 0.015625},
 		     {"100", 0.015625}, {"0.001", 64}, {"3", 0.333333333}};
 	char text[128];
 
@@ -483,12 +485,15 @@ START_TEST(test_chrony_errors)
 	static const struct {
 		const char *text, *message;
 	} cases[] = {
-		{"refclock PHC\n", "in.conf:1: error: refclock: expected a driver and its parameter"},
+		{"refclock PHC\n",
+		 "in.conf:1: error: refclock: expected a driver and its parameter"},
 		{"refclock PHC /dev/ptp0 poll\n", "refclock poll: missing value"},
 		{"refclock PHC /dev/ptp0 poll 99\n", "refclock poll: expected an integer from -30"},
 		{"refclock PHC /dev/ptp0 offset nan\n", "refclock offset: expected a number"},
-		{"refclock PHC /dev/ptp0 filter 0\n", "refclock filter: expected an integer from 1"},
-		{"refclock PHC /dev/ptp0\nmakestep 1\n", "in.conf:2: error: makestep: missing value"},
+		{"refclock PHC /dev/ptp0 filter 0\n",
+		 "refclock filter: expected an integer from 1"},
+		{"refclock PHC /dev/ptp0\nmakestep 1\n",
+		 "in.conf:2: error: makestep: missing value"},
 		{"refclock PHC /dev/ptp0\nmakestep -1 3\n", "makestep: expected a threshold"},
 		{"refclock PHC /dev/ptp0\nmakestep 1 x\n", "makestep: expected a limit"},
 		{"refclock PHC /dev/ptp0\nmaxchange 0 1 2\n", "maxchange: expected an offset"},
@@ -531,10 +536,12 @@ END_TEST
 START_TEST(test_word_soup)
 {
 	static const char *const words[] = {
-		"refclock", "PHC", "/dev/ptp0", "poll", "dpoll", "-2", "3", "offset", "-37",
-		"0.5", "tai", "noselect", "makestep", "1", "-1", "leapsectz", "right/UTC",
-		"maxchange", "rtcsync", "driftfile", "server", "x", "filter", "0", "#", "\t",
-		"leapsecmode", "slew", "SHM", ":nocrossts", "1e999", "99", "pool", "leapseclist"};
+		"refclock", "PHC",	 "/dev/ptp0",	"poll",	      "dpoll",	   "-2",
+		"3",	    "offset",	 "-37",		"0.5",	      "tai",	   "noselect",
+		"makestep", "1",	 "-1",		"leapsectz",  "right/UTC", "maxchange",
+		"rtcsync",  "driftfile", "server",	"x",	      "filter",	   "0",
+		"#",	    "\t",	 "leapsecmode", "slew",	      "SHM",	   ":nocrossts",
+		"1e999",    "99",	 "pool",	"leapseclist"};
 	unsigned seed = 12345;
 	char text[1024];
 
@@ -547,9 +554,9 @@ START_TEST(test_word_soup)
 
 			for (int i = 0; i < n; i++) {
 				seed = seed * 1103515245 + 12345;
-				used += (size_t)snprintf(text + used, sizeof(text) - used, "%s ",
-							 words[(seed >> 16) % (sizeof(words) /
-									       sizeof(words[0]))]);
+				used += (size_t)snprintf(
+					text + used, sizeof(text) - used, "%s ",
+					words[(seed >> 16) % (sizeof(words) / sizeof(words[0]))]);
 			}
 			used += (size_t)snprintf(text + used, sizeof(text) - used, "\n");
 		}
