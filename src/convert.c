@@ -516,7 +516,7 @@ static const char *const refclock_flags[] = {"pps",	"noselect", "prefer", "trust
 
 struct refclock {
 	long poll, dpoll, filter;
-	bool poll_given, dpoll_given;
+	bool poll_given;
 	double offset_s;
 	bool offset_given;
 	bool flags[sizeof(refclock_flags) / sizeof(refclock_flags[0])];
@@ -597,7 +597,7 @@ static bool refclock_options(struct cv *c, char **w, int n, struct refclock *r)
 				return false;
 			}
 			*(is_poll ? &r->poll : &r->dpoll) = iv;
-			*(is_poll ? &r->poll_given : &r->dpoll_given) = true;
+			r->poll_given |= is_poll;
 		} else if (strcmp(name, "filter") == 0) {
 			if (iv < 1) {
 				fail(c, "refclock filter: expected an integer from 1, got \"%s\"",

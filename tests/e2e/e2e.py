@@ -359,6 +359,11 @@ def convert(t):
     t.eq(r, "missing file: exit status", r.rc, 2, "phcsyncd(8), EXIT STATUS")
     t.check(r, r.stdout == "" and "/nonexistent/chrony.conf: cannot read: " in r.stderr,
             f"missing file: {r.stderr.strip()!r}", "phcsyncd(8)")
+    # The harness gives the daemon an empty standard input: nothing to follow there.
+    r = t.run("stdin", "kvm.scn", subst=scn, args=["--convert", "-"], with_conf=False)
+    t.eq(r, "empty standard input: exit status", r.rc, 2, "phcsyncd(8), EXIT STATUS")
+    t.check(r, r.stdout == "" and "<stdin>: error: no refclock PHC line" in r.stderr,
+            f"empty standard input: {r.stderr.strip()[:80]!r}", "- reads standard input")
     bad = os.path.join(data, "bad-values.chrony.in")
     r = t.run("bad", "kvm.scn", subst=scn, args=["--convert", bad], with_conf=False)
     t.eq(r, "bad values: exit status", r.rc, 2, "phcsyncd(8), EXIT STATUS")
