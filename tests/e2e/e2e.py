@@ -373,6 +373,38 @@ def convert(t):
 
 
 @case
+def convert_equivalence(t):
+    """One phc2sys command line, run by phc2sys and, converted, by phcsyncd on the same
+    simulated PHC that keeps TAI (vmclock): both put the system clock at the same place.
+    -O -37 is UTC (timescale tai); -O 37, converted as given, 74 s ahead of UTC."""
+    phc2sys = "/usr/sbin/phc2sys"
+    if not os.access(phc2sys, os.X_OK):
+        raise phcsim.Skip(f"{phc2sys} (linuxptp) is missing")
+    scn = {"profile": "vmclock", "duration": "2m"}
+    for o, ahead_ns in ((-37, 0), (37, 74 * S)):
+        argv = ["-s", "/dev/ptp0", "-c", "CLOCK_REALTIME", "-O", str(o), "-m"]
+        cmd = t.work.file(f"cmd{o}", "phc2sys " + " ".join(argv) + "\n")
+        conv = t.run(f"convert{o}", "profile.scn", subst=scn, args=["--convert", cmd],
+                     with_conf=False)
+        t.eq(conv, f"-O {o}: --convert exit status", conv.rc, 0, "phcsyncd(8), CONVERTING")
+        runs = {
+            "phc2sys": t.run(f"phc2sys{o}", "profile.scn", subst=scn, program=phc2sys,
+                             args=argv, with_conf=False),
+            "phcsyncd": t.run(f"phcsyncd{o}", "profile.scn", subst=scn,
+                              conf_text=conv.stdout + phcsim.daemon_conf()),
+        }
+        firsts = {}
+        for name, r in runs.items():
+            t.locks(r, f"-O {o}, {name}", ref=lambda _t: ahead_ns,
+                    why=f"the clock {ahead_ns // S} s ahead of UTC, within 1 us")
+            firsts[name] = r.steps()[0]["step_ns"] if r.steps() else None
+        t.check(runs["phcsyncd"],
+                None not in firsts.values()
+                and abs(firsts["phcsyncd"] - firsts["phc2sys"]) <= 1 * MS,
+                f"-O {o}: first steps {firsts}", "the same correction, to 1 ms")
+
+
+@case
 def determinism(t):
     runs = [t.run(f"run{i}", "busy.scn", args=["-n", "-d"]) for i in (1, 2)]
     t.check(runs[0], runs[0].trace_text == runs[1].trace_text,
