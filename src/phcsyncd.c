@@ -21,6 +21,7 @@
 
 #include "phcsync/clk.h"
 #include "phcsync/conf.h"
+#include "phcsync/convert_cli.h"
 #include "phcsync/ctl.h"
 #include "phcsync/iface.h"
 #include "phcsync/log.h"
@@ -55,6 +56,7 @@ struct options {
 	bool observe_only;
 	bool check_config;
 	bool list_devices;
+	const char *convert; /* --convert FILE */
 };
 
 /*
@@ -80,6 +82,9 @@ static void usage(FILE *out)
 		"      --check-config   check the configuration file and exit (0 ok, 2 errors)\n"
 		"      --list-devices   list the PTP clocks, their capabilities and readout "
 		"methods\n"
+		"      --convert FILE   print FILE (a chrony.conf, or a phc2sys command line)\n"
+		"                       as phcsyncd.conf, with what differs in comments, and\n"
+		"                       exit (- reads standard input; 2: not convertible)\n"
 		"  -h, --help           show this help and exit\n"
 		"  -V, --version        show the version and exit\n"
 		"\n"
@@ -89,7 +94,7 @@ static void usage(FILE *out)
 
 static int parse_options(int argc, char **argv, struct options *o)
 {
-	enum { OPT_CHECK = 256, OPT_LIST };
+	enum { OPT_CHECK = 256, OPT_LIST, OPT_CONVERT };
 	static const struct option longopts[] = {
 		{"config", required_argument, NULL, 'f'},
 		{"foreground", no_argument, NULL, 'n'},
@@ -98,6 +103,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{"observe-only", no_argument, NULL, 'x'},
 		{"check-config", no_argument, NULL, OPT_CHECK},
 		{"list-devices", no_argument, NULL, OPT_LIST},
+		{"convert", required_argument, NULL, OPT_CONVERT},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0},
@@ -127,6 +133,8 @@ static int parse_options(int argc, char **argv, struct options *o)
 			o->conf_given = true;
 		} else if (c == 's') {
 			o->device = optarg;
+		} else if (c == OPT_CONVERT) {
+			o->convert = optarg;
 		} else if (c == 'h') {
 			usage(stdout);
 			exit(EXIT_OK);
@@ -620,6 +628,9 @@ int main(int argc, char **argv)
 
 	if (parse_options(argc, argv, &opts) < 0)
 		return EXIT_CONFIG;
+	/* Converting reads another daemon's file: phcsyncd's own is not needed. */
+	if (opts.convert)
+		return convert_cli(opts.convert, stdout, stderr);
 	if (load_conf(&opts, &conf) < 0)
 		return EXIT_CONFIG;
 	/* The command line goes through the file's own validator. */

@@ -19,6 +19,7 @@ so a steady lock is held to 3 sigma RMS and 10 sigma at most; the oscillator's r
 walk (1 ppb/sqrt(s)) adds about 1 ns a poll. Times are in true seconds from the start.
 """
 
+import os
 import re
 import sys
 
@@ -331,6 +332,76 @@ def check_config(t):
     path = f"{t.work.path}/bad.conf"
     t.check(r, re.match(rf"{re.escape(path)}:4: poll_interval: ", r.stderr) is not None,
             f"bad file: {r.stderr.strip()!r}", "phcsyncd.conf(5): FILE:LINE: KEY: ...")
+
+
+@case
+def convert(t):
+    """phcsyncd --convert end to end: the result passes --check-config; bad input and a
+    missing file exit 2 with nothing on stdout."""
+    data = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "data", "convert")
+    scn = dict(KVM, duration="1m")
+    src = os.path.join(data, "debian-phc.chrony.in")
+    r = t.run("chrony", "kvm.scn", subst=scn, args=["--convert", src], with_conf=False)
+    t.eq(r, "chrony.conf: exit status", r.rc, 0, "phcsyncd(8), CONVERTING")
+    t.check(r, "device /dev/ptp0\n" in r.stdout and f"{src}:8: warning: " in r.stderr,
+            f"chrony.conf: device line, warnings named {src}:LINE", "phcsyncd(8)")
+    r2 = t.run("chrony-check", "kvm.scn", subst=scn, args=["--check-config"],
+               conf_text=r.stdout)
+    t.eq(r2, "the conversion through --check-config: exit status", r2.rc, 0,
+         "the output must parse")
+    cmd = t.work.file("phc2sys.cmd", "ExecStart=/usr/sbin/phc2sys -s /dev/ptp0 -O -37 -R 4\n")
+    r = t.run("phc2sys", "kvm.scn", subst=scn, args=["--convert", cmd], with_conf=False)
+    t.eq(r, "phc2sys: exit status", r.rc, 0, "phcsyncd(8)")
+    t.check(r, "timescale tai\n" in r.stdout and "poll_interval 0.25\n" in r.stdout,
+            "phc2sys: timescale tai, poll_interval 0.25", "-O -37 is TAI - UTC; -R 4")
+    r = t.run("missing", "kvm.scn", subst=scn, args=["--convert", "/nonexistent/chrony.conf"],
+              with_conf=False)
+    t.eq(r, "missing file: exit status", r.rc, 2, "phcsyncd(8), EXIT STATUS")
+    t.check(r, r.stdout == "" and "/nonexistent/chrony.conf: cannot read: " in r.stderr,
+            f"missing file: {r.stderr.strip()!r}", "phcsyncd(8)")
+    # The harness gives the daemon an empty standard input: nothing to follow there.
+    r = t.run("stdin", "kvm.scn", subst=scn, args=["--convert", "-"], with_conf=False)
+    t.eq(r, "empty standard input: exit status", r.rc, 2, "phcsyncd(8), EXIT STATUS")
+    t.check(r, r.stdout == "" and "<stdin>: error: no refclock PHC line" in r.stderr,
+            f"empty standard input: {r.stderr.strip()[:80]!r}", "- reads standard input")
+    bad = os.path.join(data, "bad-values.chrony.in")
+    r = t.run("bad", "kvm.scn", subst=scn, args=["--convert", bad], with_conf=False)
+    t.eq(r, "bad values: exit status", r.rc, 2, "phcsyncd(8), EXIT STATUS")
+    t.check(r, r.stdout == "" and f"{bad}:1: error: refclock poll: " in r.stderr
+            and "not converted: 4 errors" in r.stderr,
+            f"bad values: {r.stderr.strip()[:120]!r}", "FILE:LINE: what was expected")
+
+
+@case
+def convert_equivalence(t):
+    """One phc2sys command line, run by phc2sys and, converted, by phcsyncd on the same
+    simulated PHC that keeps TAI (vmclock): both put the system clock at the same place.
+    -O -37 is UTC (timescale tai); -O 37, converted as given, 74 s ahead of UTC."""
+    phc2sys = "/usr/sbin/phc2sys"
+    if not os.access(phc2sys, os.X_OK):
+        raise phcsim.Skip(f"{phc2sys} (linuxptp) is missing")
+    scn = {"profile": "vmclock", "duration": "2m"}
+    for o, ahead_ns in ((-37, 0), (37, 74 * S)):
+        argv = ["-s", "/dev/ptp0", "-c", "CLOCK_REALTIME", "-O", str(o), "-m"]
+        cmd = t.work.file(f"cmd{o}", "phc2sys " + " ".join(argv) + "\n")
+        conv = t.run(f"convert{o}", "profile.scn", subst=scn, args=["--convert", cmd],
+                     with_conf=False)
+        t.eq(conv, f"-O {o}: --convert exit status", conv.rc, 0, "phcsyncd(8), CONVERTING")
+        runs = {
+            "phc2sys": t.run(f"phc2sys{o}", "profile.scn", subst=scn, program=phc2sys,
+                             args=argv, with_conf=False),
+            "phcsyncd": t.run(f"phcsyncd{o}", "profile.scn", subst=scn,
+                              conf_text=conv.stdout + phcsim.daemon_conf()),
+        }
+        firsts = {}
+        for name, r in runs.items():
+            t.locks(r, f"-O {o}, {name}", ref=lambda _t: ahead_ns,
+                    why=f"the clock {ahead_ns // S} s ahead of UTC, within 1 us")
+            firsts[name] = r.steps()[0]["step_ns"] if r.steps() else None
+        t.check(runs["phcsyncd"],
+                None not in firsts.values()
+                and abs(firsts["phcsyncd"] - firsts["phc2sys"]) <= 1 * MS,
+                f"-O {o}: first steps {firsts}", "the same correction, to 1 ms")
 
 
 @case
