@@ -734,3 +734,16 @@ void conf_apply_live(struct conf *running, const struct conf *file)
 			memcpy((char *)running + keys[i].off, (const char *)file + keys[i].off,
 			       keys[i].size);
 }
+
+const char *conf_value_name(const char *key, int value)
+{
+	const struct row *k = find(key, strlen(key));
+	const struct name_value *nv;
+
+	if (!k || k->kind != KIND_NAME)
+		return "unknown";
+	for (nv = k->names; nv->name; nv++)
+		if (nv->value == value)
+			return nv->name;
+	return "unknown";
+}

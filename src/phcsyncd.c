@@ -32,8 +32,13 @@
 #include "phcsync/sync.h"
 #include "phcsync/units.h"
 
+#include "version.h"
+
 #ifndef PHCSYNC_VERSION
 #define PHCSYNC_VERSION "unknown"
+#endif
+#ifndef PHCSYNC_FEATURES
+#define PHCSYNC_FEATURES "unknown"
 #endif
 #ifndef PHCSYNC_SYSCONFDIR
 #define PHCSYNC_SYSCONFDIR "/etc"
@@ -92,6 +97,15 @@ static void usage(FILE *out)
 		"2 for a configuration or usage error. See phcsyncd(8), phcsyncd.conf(5).\n");
 }
 
+/* The git line only when built from git: outside it vcs_tag falls back to the version. */
+static void print_version(void)
+{
+	printf("phcsyncd %s\n", PHCSYNC_VERSION);
+	if (strcmp(PHCSYNC_GIT_DESCRIBE, PHCSYNC_VERSION) != 0)
+		printf("git: %s\n", PHCSYNC_GIT_DESCRIBE);
+	printf("features: %s\n", PHCSYNC_FEATURES);
+}
+
 static int parse_options(int argc, char **argv, struct options *o)
 {
 	enum { OPT_CHECK = 256, OPT_LIST, OPT_CONVERT };
@@ -139,7 +153,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 			usage(stdout);
 			exit(EXIT_OK);
 		} else if (c == 'V') {
-			printf("phcsyncd %s\n", PHCSYNC_VERSION);
+			print_version();
 			exit(EXIT_OK);
 		} else {
 			usage(stderr);
@@ -370,6 +384,8 @@ static int ctl_get_status(void *ctx, struct status *st)
 	struct daemon *d = ctx;
 
 	sync_get_status(d->sync, d->now_ns, st);
+	snprintf(st->build_version, sizeof(st->build_version), "%s", PHCSYNC_VERSION);
+	snprintf(st->build_features, sizeof(st->build_features), "%s", PHCSYNC_FEATURES);
 	return 0;
 }
 
@@ -724,6 +740,6 @@ int main(int argc, char **argv)
 		log_err("cannot set up signal handling: %s", strerror(-ret));
 		return EXIT_RUNTIME;
 	}
-	log_info("phcsyncd %s starting", PHCSYNC_VERSION);
+	log_info("phcsyncd %s starting (%s)", PHCSYNC_VERSION, PHCSYNC_FEATURES);
 	return run(&opts, &conf);
 }

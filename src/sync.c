@@ -288,7 +288,7 @@ void sync_update(struct sync *s, int64_t now_mono_ns)
 	decide_sample(s->decide, &sample, &a);
 	act_apply(s->clk, s->decide, &a);
 	s->quick_poll = a.quick_poll;
-	report_sample(&s->report, decide_view(s->decide), sample.offset_ns,
+	report_sample(&s->report, decide_view(s->decide), now_mono_ns, sample.offset_ns,
 		      measure_view(s->measure)->last_delay_ns);
 	log_debug("offset %+lld ns mode %s freq %+.3f ppb error %lld ns",
 		  (long long)sample.offset_ns, status_state_name(decide_view(s->decide)->mode),
@@ -384,8 +384,13 @@ void sync_reset(struct sync *s)
 
 void sync_get_status(const struct sync *s, int64_t now_mono_ns, struct status *st)
 {
+	struct timespec ts = {0};
+
+	/* 0 (1970) rather than a made-up time when the clock cannot be read. */
+	clock_gettime(CLOCK_REALTIME, &ts);
 	report_status(&s->report, decide_view(s->decide), measure_view(s->measure), &s->leap,
-		      now_mono_ns, realtime_s(), st);
+		      now_mono_ns, (int64_t)ts.tv_sec * NS_PER_S + ts.tv_nsec, st);
+	snprintf(st->servo, sizeof(st->servo), "%s", conf_value_name("servo", s->conf_copy.servo));
 }
 
 bool sync_state_changed(struct sync *s, int64_t now_mono_ns, struct status *st)

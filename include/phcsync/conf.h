@@ -72,6 +72,10 @@ struct conf_key {
 /* The i-th key, or NULL past the last. */
 const struct conf_key *conf_key_at(size_t i);
 
+/* The word that sets value for a key of named values ("pi" for servo SERVO_PI); "unknown"
+ * for another key or value. */
+const char *conf_value_name(const char *key, int value);
+
 /* Whether the i-th key takes effect on reload (live) rather than at the next start. */
 bool conf_key_live(size_t i);
 

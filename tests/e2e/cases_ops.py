@@ -256,3 +256,97 @@ def journal(t):
     t.check(None, rc == 0 and lines and len(plain) == len(lines),
             f"JOURNAL_STREAM of another file: {len(plain)} of {len(lines)} lines "
             f"'phcsyncd t=SECONDSs: ' (first {lines[:1]})", "only stderr itself is the journal")
+
+
+# scenarios/kvm.scn's start, as UNIX time.
+KVM_START_UTC_S = 1740830400  # 2025-03-01T12:00:00Z
+
+
+@case
+def status_tracking(t):
+    """What `chronyc tracking` users look for: the servo, the time and age of the last
+    sample, the residual frequency and its skew; and its sign, from a free-running clock
+    (-x) whose oscillator is 50 ppm fast."""
+    c = Clients(t)
+    c.at("600.3s", c.ctl_cmd(["-j", "status"], "locked.json"))
+    c.at("600.3s", c.ctl_cmd(["status"], "locked.txt"))
+    c.at("600.3s", c.ctl_cmd(["-j", "metrics"], "metrics.json"))
+    r = c.run(duration="700s")
+    st = c.json_output("locked.json")
+    t.eq(r, "servo", st["servo"], "pi", "the servo key's default")
+    t.near(r, "last sample age at 600.3 s", st["last_sample_age_s"], 0.3, 0.01,
+           "the poll at 600 s (the first was at 0), less the readings' few microseconds", " s")
+    t.near(r, "last sample time", st["last_sample_utc_s"], KVM_START_UTC_S + 600, 0.001,
+           "the locked system clock's UNIX time at the poll at 600 s", " s")
+    t.eq(r, "samples in the residual's fit", st["freq_window"], 64,
+         "the last 64, all while locked")
+    t.le(r, "skew while locked", st["freq_skew_ppb"], 1.0,
+         "20 ns of noise over 64 s gives about 0.15 ppb", " ppb")
+    t.le(r, "|residual frequency| while locked", abs(st["freq_residual_ppb"]),
+         4 * st["freq_skew_ppb"] + 0.5, "the servo has taken out the oscillator's error",
+         " ppb")
+    text = c.output("locked.txt")
+    for pattern in (r"(?m)^Servo\s*: pi$",
+                    r"(?m)^Last sample\s*: 2025-03-01 12:10:00\.\d UTC, 0\.3 s ago$",
+                    r"(?m)^Frequency\s*: -\d+\.\d{3} ppm set on the clock \(uncorrected it "
+                    r"runs \d+\.\d{3} ppm fast\)$",
+                    r"(?m)^Residual freq\s*: [-+]\d+\.\d{3} ppb, skew \d+\.\d{3} ppb"):
+        t.check(r, re.search(pattern, text) is not None, f"status text matches /{pattern}/")
+    metrics = c.json_output("metrics.json")["metrics"]
+    for pattern in (r'(?m)^phcsync_build_info\{version="[^"]+",features="\+seccomp \+libcap '
+                    r'\+netlink"\} 1$',
+                    r"(?m)^phcsync_last_update_timestamp_seconds 1740831000(\.0+\d*)?$",
+                    r"(?m)^phcsync_disruptions_total 0$",
+                    r'(?m)^phcsync_info\{.*,servo="pi"\} 1$'):
+        t.check(r, re.search(pattern, metrics) is not None, f"metrics match /{pattern}/")
+
+    # Observe-only: the offset grows at the oscillator's +50 ppm, the drift reported as the
+    # -50 ppm correction it would need.
+    c = Clients(t)
+    c.at("300.5s", c.ctl_cmd(["-j", "status"], "observe.json"))
+    r = t.run("observe", "kvm.scn", subst=dict(KVM, duration="400s"), args=["-n", "-x"],
+              events=c.events, exec_log=True,
+              conf=[f"control_socket {c.sock}"])
+    st = c.json_output("observe.json")
+    # The daemon's seconds are CLOCK_MONOTONIC's, which runs as fast as the oscillator
+    # (the offset's rate here): per such second the offset grows by slope / (1 + slope).
+    slope = true_slope_ppb(r, 300.5 - st["freq_window"], 300.5)
+    truth = slope / (1 + slope * 1e-9)
+    t.near(r, "-x: residual frequency", st["freq_residual_ppb"], truth,
+           4 * st["freq_skew_ppb"] + 0.5,
+           "the true offset's slope over the same samples, near +50000 ppb: positive, the "
+           "system clock gains on the PHC", " ppb")
+    t.near(r, "-x: frequency (drift) + residual", st["freq_ppb"] + st["freq_residual_ppb"], 0,
+           100, "opposite signs: the drift is the adjustment that would cancel the gain "
+           "(estimated over a different span; the oscillator wanders 1 ppb/sqrt(s))", " ppb")
+
+
+def true_slope_ppb(r, since_t, until_t):
+    """The least-squares slope of the trace's true offset over [since_t, until_t]."""
+    pts = [(k["t"], k["offset_ns"]) for k in r.ticks if since_t <= k["t"] <= until_t]
+    mt = mean([p[0] for p in pts])
+    mo = mean([p[1] for p in pts])
+    return (sum((a - mt) * (b - mo) for a, b in pts) /
+            sum((a - mt) ** 2 for a, _ in pts))
+
+
+@case
+def version(t):
+    """--version: the version, git describe when built from a git tree, the features."""
+    r = t.run("version", "kvm.scn", subst=dict(KVM, duration="10s"), args=["--version"],
+              with_conf=False)
+    lines = r.stdout.splitlines()
+    t.eq(r, "exit status", r.rc, 0, "phcsyncd(8)")
+    t.check(r, bool(lines) and re.fullmatch(r"phcsyncd \d+\.\d+\.\d+", lines[0]) is not None,
+            f"first line {lines[:1]}", "the project's version")
+    source = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
+    from_git = subprocess.run(["git", "-C", source, "rev-parse", "--git-dir"],
+                              capture_output=True).returncode == 0
+    git = [line for line in lines if line.startswith("git: ")]
+    t.check(r, len(git) == (1 if from_git else 0),
+            f"git line {git} (source is{'' if from_git else ' not'} a git tree)",
+            "meson's vcs_tag")
+    feats = [line for line in lines if line.startswith("features: ")]
+    t.check(r, len(feats) == 1 and all(re.search(rf"[-+]{f}\b", feats[0])
+                                       for f in ("seccomp", "libcap", "netlink")),
+            f"features line {feats}", "each optional part, + when compiled in")
