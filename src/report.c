@@ -68,15 +68,16 @@ void report_summary(struct report *r, const struct decide_view *v, const struct 
 	stats_reset(&r->win_delay);
 }
 
+/* The states' one vocabulary (status_state_name), as status and metrics show it. */
 static const char *state_text(const struct report *r, const struct decide_view *v, char *buf,
 			      size_t len)
 {
-	if (r->observe_only)
-		return "observing";
 	if (v->mode == STATUS_FAULT)
-		snprintf(buf, len, "fault (%s)", decide_fault_name(v->fault));
+		snprintf(buf, len, "fault (%s)%s", decide_fault_name(v->fault),
+			 r->observe_only ? ", observe-only" : "");
 	else
-		snprintf(buf, len, "%s", status_state_name(v->mode));
+		snprintf(buf, len, "%s%s", status_state_name(v->mode),
+			 r->observe_only ? " (observe-only)" : "");
 	return buf;
 }
 

@@ -1243,6 +1243,17 @@ START_TEST(test_reload_diff_each_key)
 }
 END_TEST
 
+START_TEST(test_value_names)
+{
+	ck_assert_str_eq(conf_value_name("servo", SERVO_PI), "pi");
+	ck_assert_str_eq(conf_value_name("leap_mode", CONF_LEAP_SMEAR), "smear");
+	ck_assert_str_eq(conf_value_name("readout", PHC_METHOD_AUTO), "auto");
+	ck_assert_str_eq(conf_value_name("servo", 12345), "unknown");
+	ck_assert_str_eq(conf_value_name("readings", 5), "unknown");
+	ck_assert_str_eq(conf_value_name("no_such_key", 0), "unknown");
+}
+END_TEST
+
 START_TEST(test_reload_diff_same)
 {
 	const char *names[1];
@@ -1343,6 +1354,7 @@ static Suite *conf_suite(void)
 	tcase_add_test(tc, test_reload_classes);
 	tcase_add_loop_test(tc, test_reload_diff_each_key, 0, sizeof(changed) / sizeof(changed[0]));
 	tcase_add_test(tc, test_reload_diff_same);
+	tcase_add_test(tc, test_value_names);
 	tcase_add_test(tc, test_reload_diff_count);
 	suite_add_tcase(s, tc);
 
