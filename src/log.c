@@ -35,16 +35,33 @@ bool log_stream_is_journal(const char *journal_stream, dev_t dev, ino_t ino)
 	return want_dev == (unsigned long long)dev && want_ino == (unsigned long long)ino;
 }
 
-void log_init(const char *ident, bool to_stderr, bool debug)
+static bool stderr_is_journal(void)
 {
 	struct stat st;
 
+	return fstat(STDERR_FILENO, &st) == 0 &&
+	       log_stream_is_journal(getenv("JOURNAL_STREAM"), st.st_dev, st.st_ino);
+}
+
+void log_early(int priority, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (stderr_is_journal())
+		fprintf(stderr, "<%d>", LOG_PRI(priority));
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+void log_init(const char *ident, bool to_stderr, bool debug)
+{
 	log_ident = ident;
 	log_to_stderr = to_stderr;
 	log_debug_on = debug;
 	/* Only stderr itself: a child of a journald-logged shell inherits the variable. */
-	log_journal = to_stderr && fstat(STDERR_FILENO, &st) == 0 &&
-		      log_stream_is_journal(getenv("JOURNAL_STREAM"), st.st_dev, st.st_ino);
+	log_journal = to_stderr && stderr_is_journal();
 	if (!to_stderr)
 		openlog(ident, LOG_PID, LOG_DAEMON);
 }

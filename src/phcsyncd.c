@@ -185,7 +185,7 @@ static int load_conf(const struct options *o, struct conf *conf)
 			printf("%s: not present, the defaults apply\n", o->conf_path);
 		return 0;
 	}
-	fprintf(stderr, "%s\n", err);
+	log_early(LOG_ERR, "%s", err);
 	return -1;
 }
 
@@ -720,7 +720,7 @@ int main(int argc, char **argv)
 		return EXIT_CONFIG;
 	/* The command line goes through the file's own validator. */
 	if (opts.device && conf_set(&conf, "device", opts.device, "-s", err, sizeof(err)) < 0) {
-		fprintf(stderr, "phcsyncd: %s\n", err);
+		log_early(LOG_ERR, "phcsyncd: %s", err);
 		return EXIT_CONFIG;
 	}
 	if (opts.check_config) {

@@ -17,6 +17,10 @@ bool log_stream_is_journal(const char *journal_stream, dev_t dev, ino_t ino);
 /* to_stderr: the foreground; stderr's lines then follow JOURNAL_STREAM (see above). */
 void log_init(const char *ident, bool to_stderr, bool debug);
 
+/* Before log_init (a configuration error at start): fmt on stderr as it is, after the
+ * priority's "<N>" when stderr is the journal's stream. */
+void log_early(int priority, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 void log_msg(int priority, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #define log_err(...) log_msg(LOG_ERR, __VA_ARGS__)

@@ -207,12 +207,12 @@ def reload_hup(t):
     t.clean_exit(r, "hup")
 
 
-def journal_run(t, label, stream, events=(), args=("-n",)):
+def journal_run(t, label, stream, events=(), args=("-n",), conf_text=None):
     """The daemon under phcsim with stderr on a file and JOURNAL_STREAM set by stream(st),
     st the file's stat; the log's lines."""
     scn = t.work.file(f"{label}.scn", phcsim.scenario_text("kvm.scn", dict(KVM, duration="120s"),
                                                            events))
-    conf = t.work.file(f"{label}.conf", phcsim.daemon_conf())
+    conf = t.work.file(f"{label}.conf", conf_text or phcsim.daemon_conf())
     path = os.path.join(t.work.path, f"{label}.log")
     argv = t.harness.phcsim_argv(scn, None, list(args) + ["-f", conf])
     with open(path, "w") as err:
@@ -249,6 +249,12 @@ def journal(t):
     t.check(None, prio(r"holdover: \d+ failed polls") in (3, 4),
             f"priority of holdover: {prio(r'holdover: ')}", "LOG_ERR or LOG_WARNING")
     t.eq(None, "priority of a debug line", prio(r"offset [-+]\d+ ns mode"), 7, "LOG_DEBUG")
+    # A configuration error at start comes before logging is set up, at <3> all the same.
+    rc, lines = journal_run(t, "bad", lambda st: f"{st.st_dev}:{st.st_ino}",
+                            conf_text="readings 30\n")
+    t.check(None, rc == 2 and lines == [f"<3>{t.work.path}/bad.conf:1: readings: expected an "
+                                        "integer from 1 to 25, got \"30\""],
+            f"bad file at start: exit {rc}, {lines}", "a configuration error is an error")
     # Another file's dev:ino (a shell logged to the journal that started the daemon by
     # hand): plain lines with the time.
     rc, lines = journal_run(t, "other", lambda st: f"{st.st_dev}:{st.st_ino + 1}")
