@@ -61,6 +61,7 @@ struct row {
 	const char *zero; /* what 0 means, if anything; below min it is then accepted too */
 	const struct name_value *names; /* KIND_NAME, NULL-terminated */
 	const struct word_value *words; /* paths, NULL-terminated */
+	bool live; /* a reload applies it to the running daemon; otherwise it needs a restart */
 };
 
 static const struct name_value readout_names[] = {
@@ -128,9 +129,10 @@ static const struct row keys[] = {
 	{KEY("readout", "auto", NULL, "How each reading of the PHC is taken"), AT(readout),
 	 .kind = KIND_NAME, .names = readout_names},
 	{KEY("readings", "5", NULL, "Readings taken at each poll"), AT(readings), .kind = KIND_INT,
-	 .min = 1, .max = 25},
+	 .min = 1, .max = 25, .live = true},
 	{KEY("max_reads_per_second", "100", NULL, "An upper bound on the rate of PHC reads"),
-	 AT(max_reads_per_second), .kind = KIND_INT, .min = 0, .max = 1000000, .zero = "no limit"},
+	 AT(max_reads_per_second), .kind = KIND_INT, .min = 0, .max = 1000000, .zero = "no limit",
+	 .live = true},
 	{KEY("poll_interval", "1", "seconds", "Time between polls"), AT(poll_interval_s),
 	 .kind = KIND_REAL, .min = 0.015625, .max = 64},
 	{KEY("servo", "pi", NULL,
@@ -148,12 +150,12 @@ static const struct row keys[] = {
 	 AT(step_threshold_s), .kind = KIND_REAL, .min = 0, .max = THRESHOLD_MAX_S},
 	{KEY("max_offset_panic", "86400", "seconds",
 	     "An offset larger than this is not corrected at all"),
-	 AT(max_offset_panic_s), .kind = KIND_REAL, .min = 0, .max = THRESHOLD_MAX_S},
+	 AT(max_offset_panic_s), .kind = KIND_REAL, .min = 0, .max = THRESHOLD_MAX_S, .live = true},
 	{KEY("allow_large_step", "no", NULL, "Correct offsets beyond max_offset_panic anyway"),
-	 AT(allow_large_step), .kind = KIND_BOOL},
+	 AT(allow_large_step), .kind = KIND_BOOL, .live = true},
 	{KEY("offset_ns", "0", "nanoseconds",
 	     "A constant added to the PHC's time before it is compared with the system clock"),
-	 AT(offset_ns), .kind = KIND_INT, .min = -1e12, .max = 1e12},
+	 AT(offset_ns), .kind = KIND_INT, .min = -1e12, .max = 1e12, .live = true},
 	{KEY("timescale", "auto", NULL, "The time scale the PHC keeps"), AT(timescale),
 	 .kind = KIND_NAME, .names = timescale_names},
 	{KEY("utc_offset", "37", "seconds",
@@ -161,12 +163,13 @@ static const struct row keys[] = {
 	 AT(utc_offset_s), .kind = KIND_INT, .min = 0, .max = 1000},
 	{KEY("rtcsync", "no", NULL,
 	     "let the kernel copy the system time to the battery-backed real-time clock"),
-	 AT(rtcsync), .kind = KIND_BOOL},
+	 AT(rtcsync), .kind = KIND_BOOL, .live = true},
 	{KEY("summary_interval", "300", "seconds",
 	     "How often a summary of how well the clock is tracking is logged"),
-	 AT(summary_interval_s), .kind = KIND_REAL, .min = 1, .max = 86400, .zero = "off"},
+	 AT(summary_interval_s), .kind = KIND_REAL, .min = 1, .max = 86400, .zero = "off",
+	 .live = true},
 	{KEY("leapfile", "auto", NULL, "The leap second table"), AT(leapfile), .kind = KIND_PATH,
-	 .words = leapfile_words},
+	 .words = leapfile_words, .live = true},
 	{KEY("leap_mode", "system", NULL, "How a leap second reaches the system clock"),
 	 AT(leap_mode), .kind = KIND_NAME, .names = leap_mode_names},
 	{KEY("leap_smear_window", "86400", "seconds", "The length of the smear"),
@@ -181,25 +184,27 @@ static const struct row keys[] = {
 	     "a PHC that is missing at start or disappears later is waited for"),
 	 AT(wait_for_device), .kind = KIND_BOOL},
 	{KEY("holdover_after", "3", NULL, "After this many failed polls in a row"),
-	 AT(holdover_after), .kind = KIND_INT, .min = 1, .max = 1000},
+	 AT(holdover_after), .kind = KIND_INT, .min = 1, .max = 1000, .live = true},
 	{KEY("disruption_samples", "3", NULL,
 	     "is corrected only after this many consecutive samples agree on it"),
 	 AT(disruption_samples), .kind = KIND_INT, .min = 1, .max = 10},
 	{KEY("step_window", "3600", "seconds",
 	     "how much the clock may be stepped within a sliding window of step_window seconds"),
-	 AT(step_window_s), .kind = KIND_REAL, .min = 1, .max = 604800},
+	 AT(step_window_s), .kind = KIND_REAL, .min = 1, .max = 604800, .live = true},
 	{KEY("step_limit_back", "1", "seconds",
 	     "the backward steps together may not exceed step_limit_back seconds"),
 	 AT(step_limit_back_s), .kind = KIND_REAL, .min = 0.000001, .max = THRESHOLD_MAX_S,
-	 .zero = "no limit"},
+	 .zero = "no limit", .live = true},
 	{KEY("step_limit_count", "10", NULL, "there may be at most step_limit_count steps"),
-	 AT(step_limit_count), .kind = KIND_INT, .min = 0, .max = 100, .zero = "no limit"},
+	 AT(step_limit_count), .kind = KIND_INT, .min = 0, .max = 100, .zero = "no limit",
+	 .live = true},
 	{KEY("reference_freq_limit", "800", "ppm",
 	     "the PHC's rate is measured against the local oscillator"),
-	 AT(reference_freq_limit_ppm), .kind = KIND_REAL, .min = 1, .max = 200000, .zero = "off"},
+	 AT(reference_freq_limit_ppm), .kind = KIND_REAL, .min = 1, .max = 200000, .zero = "off",
+	 .live = true},
 	{KEY("driftfile", "none", NULL,
 	     "A file in which the clock's frequency is kept across restarts"),
-	 AT(driftfile), .kind = KIND_PATH, .words = driftfile_words},
+	 AT(driftfile), .kind = KIND_PATH, .words = driftfile_words, .live = true},
 	{KEY("user", NULL, NULL,
 	     "The user to switch to once the device, socket and files are open"),
 	 AT(user), .kind = KIND_USER},
@@ -682,4 +687,63 @@ int conf_parse_file(struct conf *c, const char *path, char *err, size_t errlen)
 	free(text);
 	errno = ret < 0 ? EINVAL : 0;
 	return ret;
+}
+
+bool conf_key_live(size_t i)
+{
+	return i < KEY_COUNT && keys[i].live;
+}
+
+static bool field_differs(const struct row *k, const struct conf *a, const struct conf *b)
+{
+	const char *fa = (const char *)a + k->off, *fb = (const char *)b + k->off;
+
+	switch (k->kind) {
+	case KIND_REAL:
+		return *(const double *)(const void *)fa != *(const double *)(const void *)fb;
+	case KIND_NAME:
+	case KIND_BOOL:
+	case KIND_INT:
+		return memcmp(fa, fb, k->size) != 0;
+	default: /* strings: what follows the NUL is left over from earlier values */
+		return strncmp(fa, fb, k->size) != 0;
+	}
+}
+
+size_t conf_diff(const struct conf *running, const struct conf *file, bool live, const char **names,
+		 size_t max)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < KEY_COUNT; i++) {
+		if (keys[i].live != live || !field_differs(&keys[i], running, file))
+			continue;
+		if (n < max)
+			names[n] = keys[i].key.name;
+		n++;
+	}
+	return n;
+}
+
+void conf_apply_live(struct conf *running, const struct conf *file)
+{
+	size_t i;
+
+	for (i = 0; i < KEY_COUNT; i++)
+		if (keys[i].live)
+			memcpy((char *)running + keys[i].off, (const char *)file + keys[i].off,
+			       keys[i].size);
+}
+
+const char *conf_value_name(const char *key, int value)
+{
+	const struct row *k = find(key, strlen(key));
+	const struct name_value *nv;
+
+	if (!k || k->kind != KIND_NAME)
+		return "unknown";
+	for (nv = k->names; nv->name; nv++)
+		if (nv->value == value)
+			return nv->name;
+	return "unknown";
 }

@@ -24,7 +24,8 @@
 
 /* Connections taken per ctl_process: a flood of connects must not keep the loop here. */
 #define ACCEPT_BATCH 32
-#define MSG_MAX 256
+/* Room for a reload's message: a path and the keys it changed. */
+#define MSG_MAX 1024
 
 enum client_state { CLIENT_FREE, CLIENT_READ, CLIENT_WRITE };
 

@@ -234,6 +234,14 @@ static void json_double_if(struct out *o, const char *key, double v, bool known)
 	json_double(o, key, known ? v : NAN);
 }
 
+/* A figure in nanoseconds: an integer, as phcsyncctl(8) promises for every key ending in
+ * _ns (a fraction of a nanosecond means nothing here); null when unknown or not finite. */
+static void json_ns_if(struct out *o, const char *key, double v, bool known)
+{
+	json_int_if(o, key, known && isfinite(v) && fabs(v) < 9e18 ? llround(v) : 0,
+		    known && isfinite(v) && fabs(v) < 9e18);
+}
+
 int ctl_proto_parse(const char *line, size_t len, enum ctl_command *cmd, char *err, size_t errlen)
 {
 	size_t start = 0, end, rest;
@@ -312,8 +320,8 @@ int ctl_proto_reply_status(const struct status *st, char *buf, size_t len)
 	json_bool(&o, "stable", st->stable);
 	json_bool(&o, "have_sample", st->have_sample);
 	json_int_if(&o, "last_offset_ns", st->last_offset_ns, st->have_sample);
-	json_double_if(&o, "rms_offset_ns", st->rms_offset_ns, st->have_sample);
-	json_double_if(&o, "max_offset_ns", st->max_offset_ns, st->have_sample);
+	json_ns_if(&o, "rms_offset_ns", st->rms_offset_ns, st->have_sample);
+	json_ns_if(&o, "max_offset_ns", st->max_offset_ns, st->have_sample);
 	json_int_if(&o, "delay_ns", st->delay_ns, st->have_sample);
 	json_int_if(&o, "error_bound_ns", st->error_bound_ns, st->have_sample);
 	json_int(&o, "window_updates", st->window);
@@ -340,6 +348,16 @@ int ctl_proto_reply_status(const struct status *st, char *buf, size_t len)
 	json_int(&o, "step_refusals", st->counts.step_refusals);
 	json_int(&o, "reference_faults", st->counts.reference_faults);
 	json_int(&o, "adjust_refusals", st->counts.adjust_refusals);
+	json_text(&o, "servo", st->servo, FIELD_LEN(st->servo));
+	json_double_if(&o, "last_sample_age_s", st->last_sample_age_s,
+		       st->last_sample_age_s >= 0.0);
+	json_double_if(&o, "last_sample_utc_s", st->last_sample_utc_s,
+		       st->last_sample_age_s >= 0.0);
+	json_double_if(&o, "freq_residual_ppb", st->freq_residual_ppb, st->freq_window >= 3);
+	json_double_if(&o, "freq_skew_ppb", st->freq_skew_ppb, st->freq_window >= 3);
+	json_int(&o, "freq_window", st->freq_window);
+	json_text(&o, "daemon_version", st->build_version, FIELD_LEN(st->build_version));
+	json_text(&o, "features", st->build_features, FIELD_LEN(st->build_features));
 	json_end(&o);
 	return out_end(&o);
 }
@@ -492,18 +510,37 @@ int ctl_proto_prometheus(const struct status *st, char *buf, size_t len)
 		 .i = st->counts.reference_faults},
 		{"phcsync_adjust_refusals_total", "Clock adjustments the kernel refused.",
 		 METRIC_INT, .i = st->counts.adjust_refusals},
+		{"phcsync_last_update_timestamp_seconds",
+		 "UNIX time (system clock) of the last sample of the PHC.", METRIC_DOUBLE,
+		 .d = st->last_sample_utc_s, .absent = !(st->last_sample_age_s >= 0.0)},
+		{"phcsync_frequency_residual_ratio",
+		 "Slope of the offset while locked (ppb / 1e9), positive: the system clock gains.",
+		 METRIC_DOUBLE, .d = st->freq_residual_ppb / 1e9, .absent = st->freq_window < 3},
+		{"phcsync_frequency_skew_ratio",
+		 "Standard error of the residual frequency (ppb / 1e9).", METRIC_DOUBLE,
+		 .d = st->freq_skew_ppb / 1e9, .absent = st->freq_window < 3},
 	};
 	struct out o;
 
 	out_init(&o, buf, len);
+	prom_family(
+		&o, "phcsync_build_info", "gauge",
+		"The daemon's version and compiled-in features (+name, or -name when left out).");
+	out_str(&o, "phcsync_build_info{version=");
+	out_quoted(&o, st->build_version, FIELD_LEN(st->build_version), &label_escapes);
+	out_str(&o, ",features=");
+	out_quoted(&o, st->build_features, FIELD_LEN(st->build_features), &label_escapes);
+	out_str(&o, "} 1\n");
 	prom_family(&o, "phcsync_info", "gauge",
-		    "The PHC followed: device path, clock name and readout method.");
+		    "The PHC followed: device path, clock name, readout method and servo.");
 	out_str(&o, "phcsync_info{device=");
 	out_quoted(&o, st->device, FIELD_LEN(st->device), &label_escapes);
 	out_str(&o, ",clock_name=");
 	out_quoted(&o, st->clock_name, FIELD_LEN(st->clock_name), &label_escapes);
 	out_str(&o, ",readout=");
 	out_quoted(&o, st->readout, FIELD_LEN(st->readout), &label_escapes);
+	out_str(&o, ",servo=");
+	out_quoted(&o, st->servo, FIELD_LEN(st->servo), &label_escapes);
 	out_str(&o, "} 1\n");
 
 	prom_family(&o, "phcsync_state", "gauge", "1 for the daemon's current state, else 0.");

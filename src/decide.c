@@ -354,6 +354,23 @@ struct decide *decide_create(const struct decide_params *p, const struct leapsec
 	return d;
 }
 
+void decide_set_live(struct decide *d, const struct decide_params *p)
+{
+	d->p.panic_ns = p->panic_ns;
+	d->p.allow_large_step = p->allow_large_step;
+	d->p.rtcsync = p->rtcsync;
+	d->p.holdover_after = p->holdover_after;
+	d->p.step_window_ns = p->step_window_ns;
+	d->p.step_limit_back_ns = p->step_limit_back_ns;
+	d->p.step_limit_count = p->step_limit_count;
+	d->p.reference_freq_limit_ppb = p->reference_freq_limit_ppb;
+	/* The steps already taken still count against the new budget. */
+	d->budget.window_ns = p->step_window_ns;
+	d->budget.limit_back_ns = p->step_limit_back_ns;
+	d->budget.limit_count = p->step_limit_count;
+	d->sanity.limit_ppb = p->reference_freq_limit_ppb;
+}
+
 void decide_destroy(struct decide *d)
 {
 	if (!d)

@@ -154,6 +154,13 @@ void measure_set_leap(struct measure *m, const struct leapsec *ls)
 	m->leap = ls;
 }
 
+void measure_set_live(struct measure *m, const struct measure_params *p)
+{
+	m->p.readings = p->readings;
+	m->p.offset_ns = p->offset_ns;
+	m->p.reopen_after = p->reopen_after;
+}
+
 const struct measure_view *measure_view(const struct measure *m)
 {
 	return &m->v;

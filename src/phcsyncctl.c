@@ -255,11 +255,25 @@ static void utc_date(char *buf, size_t len, int64_t t)
 		snprintf(buf, len, "%" PRId64, t);
 }
 
+/* A UNIX time as "YYYY-MM-DD HH:MM:SS.S UTC". */
+static const char *utc_time(char *buf, size_t len, double t)
+{
+	time_t whole = (time_t)t; /* sample times are after 1970 */
+	struct tm tm;
+	char day[32];
+
+	if (!gmtime_r(&whole, &tm) || !strftime(day, sizeof(day), "%Y-%m-%d %H:%M:%S", &tm))
+		snprintf(buf, len, "%.1f", t);
+	else
+		snprintf(buf, len, "%s.%d UTC", day, (int)((t - (double)whole) * 10) % 10);
+	return buf;
+}
+
 static void print_status(struct json_object *o)
 {
 	const char *device = get_str(o, "device"), *name = get_str(o, "clock_name");
 	const char *servo = get_str(o, "servo_state"), *readout = get_str(o, "readout");
-	const char *state = get_str(o, "state");
+	const char *state = get_str(o, "state"), *algorithm = get_str(o, "servo");
 	char a[64];
 	double v, w;
 	int64_t i, j;
@@ -272,6 +286,12 @@ static void print_status(struct json_object *o)
 	if (servo && *servo)
 		printf(", servo %s", servo);
 	printf("\n");
+	if (algorithm && *algorithm)
+		printf("Servo           : %s\n", algorithm);
+	if (get_num(o, "last_sample_utc_s", &v) && get_num(o, "last_sample_age_s", &w))
+		printf("Last sample     : %s, %.1f s ago\n", utc_time(a, sizeof(a), v), w);
+	else
+		printf("Last sample     : none yet\n");
 	if (get_bool(o, "observe_only"))
 		printf("Mode            : observe only, the clock is not adjusted\n");
 	if (get_num(o, "last_offset_ns", &v))
@@ -284,8 +304,15 @@ static void print_status(struct json_object *o)
 	if (get_num(o, "max_offset_ns", &v) && get_int(o, "window_updates", &i))
 		printf("Max offset      : %s over the last %" PRId64 " updates\n",
 		       human_ns(a, sizeof(a), v, false), i);
+	/* phc2sys's sign (the adjustment); chrony's tracking shows the uncorrected error. */
 	if (get_num(o, "freq_ppb", &v))
-		printf("Frequency       : %+.3f ppm\n", v / 1e3);
+		printf("Frequency       : %+.3f ppm set on the clock (uncorrected it runs %.3f ppm "
+		       "%s)\n",
+		       v / 1e3, fabs(v) / 1e3, v > 0 ? "slow" : "fast");
+	if (get_num(o, "freq_residual_ppb", &v) && get_num(o, "freq_skew_ppb", &w) &&
+	    get_int(o, "freq_window", &i))
+		printf("Residual freq   : %+.3f ppb, skew %.3f ppb (over %" PRId64 " samples)\n", v,
+		       w, i);
 	if (get_num(o, "delay_ns", &v))
 		printf("Read delay      : %s\n", human_ns(a, sizeof(a), v, false));
 	if (get_num(o, "error_bound_ns", &v))

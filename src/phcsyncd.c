@@ -32,8 +32,13 @@
 #include "phcsync/sync.h"
 #include "phcsync/units.h"
 
+#include "version.h"
+
 #ifndef PHCSYNC_VERSION
 #define PHCSYNC_VERSION "unknown"
+#endif
+#ifndef PHCSYNC_FEATURES
+#define PHCSYNC_FEATURES "unknown"
 #endif
 #ifndef PHCSYNC_SYSCONFDIR
 #define PHCSYNC_SYSCONFDIR "/etc"
@@ -92,6 +97,15 @@ static void usage(FILE *out)
 		"2 for a configuration or usage error. See phcsyncd(8), phcsyncd.conf(5).\n");
 }
 
+/* The git line only when built from git: outside it vcs_tag falls back to the version. */
+static void print_version(void)
+{
+	printf("phcsyncd %s\n", PHCSYNC_VERSION);
+	if (strcmp(PHCSYNC_GIT_DESCRIBE, PHCSYNC_VERSION) != 0)
+		printf("git: %s\n", PHCSYNC_GIT_DESCRIBE);
+	printf("features: %s\n", PHCSYNC_FEATURES);
+}
+
 static int parse_options(int argc, char **argv, struct options *o)
 {
 	enum { OPT_CHECK = 256, OPT_LIST, OPT_CONVERT };
@@ -139,7 +153,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 			usage(stdout);
 			exit(EXIT_OK);
 		} else if (c == 'V') {
-			printf("phcsyncd %s\n", PHCSYNC_VERSION);
+			print_version();
 			exit(EXIT_OK);
 		} else {
 			usage(stderr);
@@ -171,7 +185,7 @@ static int load_conf(const struct options *o, struct conf *conf)
 			printf("%s: not present, the defaults apply\n", o->conf_path);
 		return 0;
 	}
-	fprintf(stderr, "%s\n", err);
+	log_early(LOG_ERR, "%s", err);
 	return -1;
 }
 
@@ -357,6 +371,9 @@ static int list_devices(void)
 struct daemon {
 	struct sync *sync;
 	struct ctl *ctl;
+	const struct options *opts;
+	struct conf conf;	/* as running: the start's, with the live keys of reloads */
+	bool summary_changed;	/* a reload changed summary_interval */
 	int64_t now_ns;		/* CLOCK_MONOTONIC for this pass of the loop */
 	bool ready;		/* READY=1 was sent */
 	enum status_state told; /* the state systemd was last told */
@@ -367,6 +384,8 @@ static int ctl_get_status(void *ctx, struct status *st)
 	struct daemon *d = ctx;
 
 	sync_get_status(d->sync, d->now_ns, st);
+	snprintf(st->build_version, sizeof(st->build_version), "%s", PHCSYNC_VERSION);
+	snprintf(st->build_features, sizeof(st->build_features), "%s", PHCSYNC_FEATURES);
 	return 0;
 }
 
@@ -386,11 +405,68 @@ static int ctl_reset(void *ctx, char *msg, size_t msglen)
 	return 0;
 }
 
+/* ", "-separated names into buf; "" for none. */
+static void join_names(const char **names, size_t n, size_t max, char *buf, size_t len)
+{
+	size_t used = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < n && i < max && used < len; i++) {
+		int k = snprintf(buf + used, len - used, "%s%s", i ? ", " : "", names[i]);
+
+		if (k < 0)
+			break;
+		used += (size_t)k;
+	}
+}
+
+/*
+ * Read the whole file again, as at start (the same defaults, file and -s). A bad file
+ * changes nothing. Live keys take effect at once; the others keep their running values
+ * and are named as needing a restart, at every reload until the daemon restarts.
+ */
+static int reload(struct daemon *d, char *msg, size_t msglen)
+{
+	const char *path = d->opts->conf_path;
+	const char *names[64];
+	char live[512], restart[512], leap[1024], err[512];
+	struct conf file;
+	size_t nlive, nrestart;
+	int ret;
+
+	conf_defaults(&file);
+	if (conf_parse_file(&file, path, err, sizeof(err)) < 0 &&
+	    !(errno == ENOENT && !d->opts->conf_given)) {
+		log_err("reload: %s; nothing changed", err);
+		snprintf(msg, msglen, "%s; nothing changed", err);
+		return -EINVAL;
+	}
+	if (d->opts->device &&
+	    conf_set(&file, "device", d->opts->device, "-s", err, sizeof(err)) < 0) {
+		log_err("reload: %s; nothing changed", err);
+		snprintf(msg, msglen, "%s; nothing changed", err);
+		return -EINVAL;
+	}
+	nrestart = conf_diff(&d->conf, &file, false, names, 64);
+	join_names(names, nrestart, 64, restart, sizeof(restart));
+	nlive = conf_diff(&d->conf, &file, true, names, 64);
+	join_names(names, nlive, 64, live, sizeof(live));
+	d->summary_changed = file.summary_interval_s != d->conf.summary_interval_s;
+	conf_apply_live(&d->conf, &file);
+	ret = sync_reload(d->sync, &d->conf, leap, sizeof(leap));
+	snprintf(msg, msglen, "reloaded %s: %s%s%s%s; %s", path,
+		 nlive ? "applied " : "no change to apply", live,
+		 nrestart ? "; need a restart, still running the old values: " : "", restart, leap);
+	if (nrestart)
+		log_warn("%s", msg);
+	else
+		log_notice("%s", msg);
+	return ret;
+}
+
 static int ctl_reload(void *ctx, char *msg, size_t msglen)
 {
-	struct daemon *d = ctx;
-
-	return sync_reload(d->sync, msg, msglen);
+	return reload(ctx, msg, msglen);
 }
 
 /*
@@ -532,8 +608,9 @@ static int64_t fire_timers(struct daemon *d, struct timer *timers, int n)
 }
 
 /* Until SIGTERM or SIGINT. Each pass reads CLOCK_MONOTONIC once, after poll() returns. */
-static void loop(struct daemon *d, const struct conf *conf)
+static void loop(struct daemon *d)
 {
+	const struct conf *conf = &d->conf;
 	int64_t now_ns = d->now_ns = mono_ns();
 	int64_t summary_ns = (int64_t)(conf->summary_interval_s * NS_PER_S);
 	/* The first poll and watchdog ping at once, the first summary after its period. */
@@ -576,16 +653,24 @@ static void loop(struct daemon *d, const struct conf *conf)
 			char msg[1024];
 
 			got_hup = 0;
-			log_notice("SIGHUP: reloading the leap table");
-			sync_reload(d->sync, msg, sizeof(msg));
+			log_notice("SIGHUP: reloading %s", d->opts->conf_path);
+			reload(d, msg, sizeof(msg));
+		}
+		if (d->summary_changed) {
+			/* The next summary one new period from now. */
+			d->summary_changed = false;
+			summary_ns = (int64_t)(conf->summary_interval_s * NS_PER_S);
+			timers[1].period_ns = summary_ns;
+			timers[1].next_ns = d->now_ns + summary_ns;
 		}
 	}
 }
 
 /* Every way out goes through the one cleanup at `out`. */
-static int run(const struct conf *conf, bool observe_only)
+static int run(const struct options *opts, const struct conf *conf)
 {
-	struct daemon d = {0};
+	struct daemon d = {.opts = opts, .conf = *conf};
+	bool observe_only = opts->observe_only;
 	struct clk clk;
 	int ret = mono_read(&mono_last_ns);
 
@@ -608,7 +693,7 @@ static int run(const struct conf *conf, bool observe_only)
 		ret = restrict_process(conf);
 	if (ret < 0)
 		goto out;
-	loop(&d, conf);
+	loop(&d);
 	notify_stopping();
 	log_notice("exiting on signal");
 	sync_log_report(d.sync, d.now_ns);
@@ -635,7 +720,7 @@ int main(int argc, char **argv)
 		return EXIT_CONFIG;
 	/* The command line goes through the file's own validator. */
 	if (opts.device && conf_set(&conf, "device", opts.device, "-s", err, sizeof(err)) < 0) {
-		fprintf(stderr, "phcsyncd: %s\n", err);
+		log_early(LOG_ERR, "phcsyncd: %s", err);
 		return EXIT_CONFIG;
 	}
 	if (opts.check_config) {
@@ -655,6 +740,6 @@ int main(int argc, char **argv)
 		log_err("cannot set up signal handling: %s", strerror(-ret));
 		return EXIT_RUNTIME;
 	}
-	log_info("phcsyncd %s starting", PHCSYNC_VERSION);
-	return run(&conf, opts.observe_only);
+	log_info("phcsyncd %s starting (%s)", PHCSYNC_VERSION, PHCSYNC_FEATURES);
+	return run(&opts, &conf);
 }

@@ -16,17 +16,28 @@ void report_init(struct report *r, bool observe_only, double interval_s, int rea
 	r->readings = readings;
 	r->start_mono_ns = -1;
 	ring_init(&r->recent_ns, REPORT_WINDOW);
+	ring_init(&r->fit_t_ns, REPORT_WINDOW);
+	ring_init(&r->fit_offset_ns, REPORT_WINDOW);
+	r->last_sample_mono_ns = -1;
 	stats_reset(&r->win_offset);
 	stats_reset(&r->win_freq);
 	stats_reset(&r->win_delay);
 	stats_reset(&r->locked_offset);
 }
 
-void report_sample(struct report *r, const struct decide_view *v, int64_t offset_ns,
-		   int64_t delay_ns)
+void report_sample(struct report *r, const struct decide_view *v, int64_t t_mono_ns,
+		   int64_t offset_ns, int64_t delay_ns)
 {
+	r->last_sample_mono_ns = t_mono_ns;
 	stats_add(&r->win_delay, (double)delay_ns);
 	ring_push_i64(&r->recent_ns, offset_ns);
+	if (r->observe_only || v->mode == STATUS_LOCKED) {
+		ring_push_i64(&r->fit_t_ns, t_mono_ns);
+		ring_push_i64(&r->fit_offset_ns, offset_ns);
+	} else {
+		ring_clear(&r->fit_t_ns);
+		ring_clear(&r->fit_offset_ns);
+	}
 	/* Samples held while a jump is confirmed or a step verified are no measure of the lock. */
 	if (r->observe_only) {
 		stats_add(&r->win_offset, (double)offset_ns);
@@ -57,15 +68,16 @@ void report_summary(struct report *r, const struct decide_view *v, const struct 
 	stats_reset(&r->win_delay);
 }
 
+/* The states' one vocabulary (status_state_name), as status and metrics show it. */
 static const char *state_text(const struct report *r, const struct decide_view *v, char *buf,
 			      size_t len)
 {
-	if (r->observe_only)
-		return "observing";
 	if (v->mode == STATUS_FAULT)
-		snprintf(buf, len, "fault (%s)", decide_fault_name(v->fault));
+		snprintf(buf, len, "fault (%s)%s", decide_fault_name(v->fault),
+			 r->observe_only ? ", observe-only" : "");
 	else
-		snprintf(buf, len, "%s", status_state_name(v->mode));
+		snprintf(buf, len, "%s%s", status_state_name(v->mode),
+			 r->observe_only ? " (observe-only)" : "");
 	return buf;
 }
 
@@ -106,10 +118,27 @@ void report_final(const struct report *r, const struct decide_view *v, const str
 			 v->counts.adjust_refusals);
 }
 
+/* The residual frequency and its standard error from the fit window (see report.h). */
+static void residual_freq(const struct report *r, struct status *st)
+{
+	double t_s[REPORT_WINDOW], offset_ns[REPORT_WINDOW];
+	int n = r->fit_t_ns.count;
+
+	for (int i = 0; i < n; i++) {
+		/* Seconds from the first sample: small numbers keep the fit exact. */
+		t_s[i] = (double)(ring_at_i64(&r->fit_t_ns, i) - ring_at_i64(&r->fit_t_ns, 0)) /
+			 NS_PER_S;
+		offset_ns[i] = (double)ring_at_i64(&r->fit_offset_ns, i);
+	}
+	if (stats_slope(t_s, offset_ns, n, &st->freq_residual_ppb, &st->freq_skew_ppb) == 0)
+		st->freq_window = n;
+}
+
 void report_status(const struct report *r, const struct decide_view *v,
 		   const struct measure_view *m, const struct leapsec *ls, int64_t now_mono_ns,
-		   int64_t now_utc_s, struct status *st)
+		   int64_t now_utc_ns, struct status *st)
 {
+	int64_t now_utc_s = now_utc_ns / NS_PER_S;
 	struct stats recent;
 
 	memset(st, 0, sizeof(*st));
@@ -160,4 +189,10 @@ void report_status(const struct report *r, const struct decide_view *v,
 	st->max_error_ns = v->maxerror_ns;
 	st->slew_remaining_ns = v->slew_remaining_ns;
 	st->reference_rate_ppb = v->reference_rate_ppb;
+	st->last_sample_age_s = -1.0;
+	if (r->last_sample_mono_ns >= 0) {
+		st->last_sample_age_s = (double)(now_mono_ns - r->last_sample_mono_ns) / NS_PER_S;
+		st->last_sample_utc_s = (double)now_utc_ns / NS_PER_S - st->last_sample_age_s;
+	}
+	residual_freq(r, st);
 }

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
+#include <errno.h>
 #include <math.h>
 
 #include "phcsync/stats.h"
@@ -45,4 +46,35 @@ double stats_stddev(const struct stats *s)
 double stats_max_abs(const struct stats *s)
 {
 	return s->max_abs;
+}
+
+int stats_slope(const double *x, const double *y, int n, double *slope, double *slope_sd)
+{
+	double mx = 0.0, my = 0.0, sxx = 0.0, sxy = 0.0, sres = 0.0, b;
+	int i;
+
+	if (n < 3)
+		return -EINVAL;
+	for (i = 0; i < n; i++) {
+		mx += x[i];
+		my += y[i];
+	}
+	mx /= n;
+	my /= n;
+	/* Centred sums: absolute times and offsets would cancel out in the products. */
+	for (i = 0; i < n; i++) {
+		sxx += (x[i] - mx) * (x[i] - mx);
+		sxy += (x[i] - mx) * (y[i] - my);
+	}
+	if (!(sxx > 0.0))
+		return -EINVAL;
+	b = sxy / sxx;
+	for (i = 0; i < n; i++) {
+		double r = y[i] - my - b * (x[i] - mx);
+
+		sres += r * r;
+	}
+	*slope = b;
+	*slope_sd = sqrt(sres / (n - 2) / sxx);
+	return 0;
 }

@@ -38,7 +38,7 @@ struct sync {
 	char conf_device[CONF_DEVICE_MAX];
 	char driftfile[CONF_PATH_MAX];
 	const char *leapfile_conf; /* points into conf_copy */
-	struct conf conf_copy;	   /* for leap table reloads only */
+	struct conf conf_copy;	   /* as running: for leap table reloads */
 	int readings;
 	int max_reads_per_second;
 	bool quick_poll;
@@ -288,7 +288,7 @@ void sync_update(struct sync *s, int64_t now_mono_ns)
 	decide_sample(s->decide, &sample, &a);
 	act_apply(s->clk, s->decide, &a);
 	s->quick_poll = a.quick_poll;
-	report_sample(&s->report, decide_view(s->decide), sample.offset_ns,
+	report_sample(&s->report, decide_view(s->decide), now_mono_ns, sample.offset_ns,
 		      measure_view(s->measure)->last_delay_ns);
 	log_debug("offset %+lld ns mode %s freq %+.3f ppb error %lld ns",
 		  (long long)sample.offset_ns, status_state_name(decide_view(s->decide)->mode),
@@ -312,11 +312,26 @@ void sync_log_report(struct sync *s, int64_t now_mono_ns)
 		     now_mono_ns);
 }
 
-int sync_reload(struct sync *s, char *msg, size_t msglen)
+int sync_reload(struct sync *s, const struct conf *conf, char *msg, size_t msglen)
 {
+	struct measure_params mp = {0};
+	struct decide_params dp;
 	char err[1024];
-	int ret = leapsec_reload(&s->leap, &s->conf_copy, err, sizeof(err));
+	int ret;
 
+	s->conf_copy = *conf;
+	snprintf(s->driftfile, sizeof(s->driftfile), "%s", conf->driftfile);
+	s->max_reads_per_second = conf->max_reads_per_second;
+	s->readings = readings_per_poll(conf);
+	s->report.readings = s->readings;
+	mp.readings = s->readings;
+	mp.offset_ns = conf->offset_ns;
+	mp.reopen_after = conf->holdover_after;
+	measure_set_live(s->measure, &mp);
+	decide_params_from_conf(&dp, conf, s->clk, 0.0, false);
+	decide_set_live(s->decide, &dp);
+
+	ret = leapsec_reload(&s->leap, &s->conf_copy, err, sizeof(err));
 	if (ret < 0) {
 		log_warn("leap table reload failed, keeping the old one: %s", err);
 		snprintf(msg, msglen, "leap table reload failed, keeping the old one: %s", err);
@@ -326,7 +341,7 @@ int sync_reload(struct sync *s, char *msg, size_t msglen)
 		describe_leap_table(s, "reloaded");
 	decide_set_leap(s->decide, &s->leap);
 	measure_set_leap(s->measure, &s->leap);
-	snprintf(msg, msglen, "leap table reloaded");
+	snprintf(msg, msglen, "%s", s->leap.table ? "leap table reloaded" : "no leap table");
 	return 0;
 }
 
@@ -369,8 +384,13 @@ void sync_reset(struct sync *s)
 
 void sync_get_status(const struct sync *s, int64_t now_mono_ns, struct status *st)
 {
+	struct timespec ts = {0};
+
+	/* 0 (1970) rather than a made-up time when the clock cannot be read. */
+	clock_gettime(CLOCK_REALTIME, &ts);
 	report_status(&s->report, decide_view(s->decide), measure_view(s->measure), &s->leap,
-		      now_mono_ns, realtime_s(), st);
+		      now_mono_ns, (int64_t)ts.tv_sec * NS_PER_S + ts.tv_nsec, st);
+	snprintf(st->servo, sizeof(st->servo), "%s", conf_value_name("servo", s->conf_copy.servo));
 }
 
 bool sync_state_changed(struct sync *s, int64_t now_mono_ns, struct status *st)

@@ -1117,6 +1117,214 @@ START_TEST(test_table_documented)
 }
 END_TEST
 
+/* What a reload applies at once; every other key needs a restart (phcsyncd.conf(5) RELOAD). */
+static const char *const live_keys[] = {
+	"readings",
+	"max_reads_per_second",
+	"max_offset_panic",
+	"allow_large_step",
+	"offset_ns",
+	"rtcsync",
+	"summary_interval",
+	"leapfile",
+	"holdover_after",
+	"step_window",
+	"step_limit_back",
+	"step_limit_count",
+	"reference_freq_limit",
+	"driftfile",
+};
+
+static bool in_list(const char *name, const char *const *list, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(name, list[i]) == 0)
+			return true;
+	return false;
+}
+
+/* A value other than the default for every key. */
+static const struct {
+	const char *key, *value;
+} changed[] = {
+	{"device", "/dev/ptp3"},
+	{"readout", "extended"},
+	{"readings", "25"},
+	{"max_reads_per_second", "0"},
+	{"poll_interval", "0.25"},
+	{"servo", NULL}, /* one algorithm so far: nothing to change it to */
+	{"pi_kp", "0.7"},
+	{"pi_ki", "0.3"},
+	{"first_step_threshold", "0"},
+	{"step_threshold", "1.5"},
+	{"max_offset_panic", "0"},
+	{"allow_large_step", "yes"},
+	{"offset_ns", "-5"},
+	{"timescale", "tai"},
+	{"utc_offset", "0"},
+	{"rtcsync", "on"},
+	{"summary_interval", "0"},
+	{"leapfile", "none"},
+	{"leap_mode", "smear"},
+	{"leap_smear_window", "3600.5"},
+	{"control_socket", "/run/p.sock"},
+	{"control_group", "_phc-ctl9"},
+	{"wait_for_device", "no"},
+	{"holdover_after", "17"},
+	{"disruption_samples", "5"},
+	{"step_window", "60"},
+	{"step_limit_back", "0"},
+	{"step_limit_count", "0"},
+	{"reference_freq_limit", "0"},
+	{"driftfile", "/var/lib/phcsyncd/drift"},
+	{"user", "phcsync"},
+	{"seccomp", "yes"},
+};
+
+START_TEST(test_reload_classes)
+{
+	const struct conf_key *k;
+	size_t i, nlive = 0;
+
+	for (i = 0; (k = conf_key_at(i)) != NULL; i++) {
+		bool want = in_list(k->name, live_keys, sizeof(live_keys) / sizeof(live_keys[0]));
+
+		ck_assert_msg(conf_key_live(i) == want, "%s: live %d, expected %d", k->name,
+			      conf_key_live(i), want);
+		nlive += want;
+	}
+	ck_assert_uint_eq(nlive, sizeof(live_keys) / sizeof(live_keys[0]));
+	/* test_reload_diff_each_key has a value for every key. */
+	ck_assert_uint_eq(i, sizeof(changed) / sizeof(changed[0]));
+	ck_assert(!conf_key_live(i));
+	ck_assert(!conf_key_live((size_t)-1));
+}
+END_TEST
+
+static const char *changed_value(const char *key)
+{
+	for (size_t i = 0; i < sizeof(changed) / sizeof(changed[0]); i++)
+		if (strcmp(changed[i].key, key) == 0)
+			return changed[i].value;
+	ck_abort_msg("%s: no changed value in the test", key);
+	return NULL;
+}
+
+/* One key changed in the file: the diff names it in its class only; apply takes it only
+ * when it is live. */
+START_TEST(test_reload_diff_each_key)
+{
+	const struct conf_key *k = conf_key_at((size_t)_i);
+	const char *value = changed_value(k->name);
+	const char *names[4] = {NULL};
+	struct conf running, file, before;
+	bool live = conf_key_live((size_t)_i);
+
+	if (!value)
+		return;
+	conf_defaults(&running);
+	conf_defaults(&file);
+	ck_assert_msg(conf_set(&file, k->name, value, "test", err, sizeof(err)) == 0, "%s", err);
+	ck_assert_uint_eq(conf_diff(&running, &file, live, names, 4), 1);
+	ck_assert_str_eq(names[0], k->name);
+	ck_assert_uint_eq(conf_diff(&running, &file, !live, names, 4), 0);
+
+	before = running;
+	conf_apply_live(&running, &file);
+	if (live) {
+		ck_assert_uint_eq(conf_diff(&running, &file, true, names, 4), 0);
+		ck_assert_uint_eq(conf_diff(&running, &file, false, names, 4), 0);
+		assert_conf_eq(&running, &file);
+	} else {
+		/* Still different: named again at the next reload, until a restart. */
+		ck_assert_uint_eq(conf_diff(&running, &file, false, names, 4), 1);
+		assert_conf_eq(&running, &before);
+	}
+}
+END_TEST
+
+START_TEST(test_value_names)
+{
+	ck_assert_str_eq(conf_value_name("servo", SERVO_PI), "pi");
+	ck_assert_str_eq(conf_value_name("leap_mode", CONF_LEAP_SMEAR), "smear");
+	ck_assert_str_eq(conf_value_name("readout", PHC_METHOD_AUTO), "auto");
+	ck_assert_str_eq(conf_value_name("servo", 12345), "unknown");
+	ck_assert_str_eq(conf_value_name("readings", 5), "unknown");
+	ck_assert_str_eq(conf_value_name("no_such_key", 0), "unknown");
+}
+END_TEST
+
+START_TEST(test_reload_diff_same)
+{
+	const char *names[1];
+	struct conf a, b;
+
+	ck_assert_int_eq(parse(&a, "readings 7\ndevice /dev/ptp10\n"), 0);
+	/* A shorter string leaves bytes of the longer one after its NUL. */
+	ck_assert_int_eq(conf_set(&a, "device", "/dev/ptp1", "test", err, sizeof(err)), 0);
+	ck_assert_int_eq(parse(&b, "device /dev/ptp1\nreadings 7\n"), 0);
+	ck_assert_uint_eq(conf_diff(&a, &b, true, names, 1), 0);
+	ck_assert_uint_eq(conf_diff(&a, &b, false, names, 1), 0);
+}
+END_TEST
+
+/* More changes than room for names: all are counted, max are named, in table order. */
+START_TEST(test_reload_diff_count)
+{
+	const char *names[2] = {NULL, NULL};
+	struct conf a, b;
+
+	conf_defaults(&a);
+	ck_assert_int_eq(parse(&b, "driftfile /x\nreadings 2\nrtcsync yes\noffset_ns 9\n"), 0);
+	ck_assert_uint_eq(conf_diff(&a, &b, true, names, 2), 4);
+	ck_assert_str_eq(names[0], "readings");
+	ck_assert_str_eq(names[1], "offset_ns");
+	ck_assert_uint_eq(conf_diff(&a, &b, true, NULL, 0), 4);
+	ck_assert_uint_eq(conf_diff(&a, &b, false, names, 2), 0);
+}
+END_TEST
+
+/* phcsyncd.conf(5)'s RELOAD section lists each key in its class. */
+START_TEST(test_reload_documented)
+{
+	FILE *f = fopen(env_path("PHCSYNC_CONF_MAN"), "r");
+	const struct conf_key *k;
+	char line[1024], word[64];
+	char listed[64][64];
+	bool listed_live[64];
+	int cls = -1, n = 0;
+	size_t i;
+
+	ck_assert_ptr_nonnull(f);
+	while (fgets(line, sizeof(line), f)) {
+		if (strncmp(line, ".\\\" reload: ", 12) == 0) {
+			cls = strncmp(line + 12, "live", 4) == 0      ? 1
+			      : strncmp(line + 12, "restart", 7) == 0 ? 0
+								      : -1;
+			continue;
+		}
+		if (cls < 0 || (sscanf(line, ".B %63[a-z_]", word) != 1 &&
+				sscanf(line, ".BR %63[a-z_]", word) != 1))
+			continue;
+		ck_assert_int_lt(n, 64);
+		snprintf(listed[n], sizeof(listed[n]), "%s", word);
+		listed_live[n++] = cls;
+	}
+	fclose(f);
+	for (i = 0; (k = conf_key_at(i)) != NULL; i++) {
+		int j = 0;
+
+		while (j < n && strcmp(listed[j], k->name) != 0)
+			j++;
+		ck_assert_msg(j < n, "phcsyncd.conf(5) RELOAD does not list %s", k->name);
+		ck_assert_msg(listed_live[j] == conf_key_live(i),
+			      "phcsyncd.conf(5) RELOAD lists %s as %s", k->name,
+			      listed_live[j] ? "live" : "needing a restart");
+	}
+	ck_assert_int_eq(n, (int)i);
+}
+END_TEST
+
 static Suite *conf_suite(void)
 {
 	Suite *s = suite_create("conf");
@@ -1143,6 +1351,11 @@ static Suite *conf_suite(void)
 	tcase_add_loop_test(tc, test_path_length, 0, sizeof(path_keys) / sizeof(path_keys[0]));
 	tcase_add_test(tc, test_nul_byte);
 	tcase_add_test(tc, test_set);
+	tcase_add_test(tc, test_reload_classes);
+	tcase_add_loop_test(tc, test_reload_diff_each_key, 0, sizeof(changed) / sizeof(changed[0]));
+	tcase_add_test(tc, test_reload_diff_same);
+	tcase_add_test(tc, test_value_names);
+	tcase_add_test(tc, test_reload_diff_count);
 	suite_add_tcase(s, tc);
 
 	tcase_add_test(tf, test_file_missing);
@@ -1152,6 +1365,7 @@ static Suite *conf_suite(void)
 	tcase_add_test(tf, test_example_parses_to_defaults);
 	tcase_add_test(tf, test_example_enabled_is_defaults);
 	tcase_add_test(tf, test_table_documented);
+	tcase_add_test(tf, test_reload_documented);
 	suite_add_tcase(s, tf);
 	return s;
 }

@@ -50,6 +50,14 @@ static void sample_status(struct status *st)
 	st->leap_expiry_utc_s = 1782604800;
 	st->leap_table_expired = false;
 	st->leap_smear_ns = -250000000;
+	snprintf(st->servo, sizeof(st->servo), "pi");
+	st->last_sample_age_s = 0.5;
+	st->last_sample_utc_s = 1780000000.25;
+	st->freq_residual_ppb = -0.75;
+	st->freq_skew_ppb = 0.125;
+	st->freq_window = 64;
+	snprintf(st->build_version, sizeof(st->build_version), "0.1.0");
+	snprintf(st->build_features, sizeof(st->build_features), "+seccomp +libcap +netlink");
 }
 
 /* --- request parsing --- */
@@ -274,8 +282,9 @@ START_TEST(test_status_fields)
 	ck_assert(bool_field(o, "stable"));
 	ck_assert(bool_field(o, "have_sample"));
 	ck_assert_int_eq(int_field(o, "last_offset_ns"), -1500);
-	ck_assert_double_eq(num_field(o, "rms_offset_ns"), 812.5);
-	ck_assert_double_eq(num_field(o, "max_offset_ns"), 2100.0);
+	/* Keys ending in _ns are integers: 812.5 rounds away from zero. */
+	ck_assert_int_eq(int_field(o, "rms_offset_ns"), 813);
+	ck_assert_int_eq(int_field(o, "max_offset_ns"), 2100);
 	ck_assert_int_eq(int_field(o, "window_updates"), 64);
 	ck_assert_double_eq_tol(num_field(o, "freq_ppb"), -12345.678, 1e-9);
 	ck_assert_int_eq(int_field(o, "delay_ns"), 1203);
@@ -294,8 +303,16 @@ START_TEST(test_status_fields)
 	ck_assert_int_eq(int_field(o, "next_leap_utc_s"), 1798761600);
 	ck_assert_int_eq(int_field(o, "leap_expiry_utc_s"), 1782604800);
 	ck_assert(!bool_field(o, "leap_table_expired"));
+	ck_assert_str_eq(str_field(o, "servo"), "pi");
+	ck_assert_double_eq(num_field(o, "last_sample_age_s"), 0.5);
+	ck_assert_double_eq(num_field(o, "last_sample_utc_s"), 1780000000.25);
+	ck_assert_double_eq(num_field(o, "freq_residual_ppb"), -0.75);
+	ck_assert_double_eq(num_field(o, "freq_skew_ppb"), 0.125);
+	ck_assert_int_eq(int_field(o, "freq_window"), 64);
+	ck_assert_str_eq(str_field(o, "daemon_version"), "0.1.0");
+	ck_assert_str_eq(str_field(o, "features"), "+seccomp +libcap +netlink");
 	/* Every field above and the envelope, nothing else. */
-	ck_assert_int_eq(json_object_object_length(o), 2 + 38);
+	ck_assert_int_eq(json_object_object_length(o), 2 + 46);
 	ck_assert_int_eq(int_field(o, "leap_smear_ns"), -250000000);
 	json_object_put(o);
 }
@@ -317,7 +334,13 @@ START_TEST(test_status_unknowns_are_null)
 	st.freq_ppb = NAN;
 	st.uptime_s = INFINITY;
 	st.state = STATUS_FAULT;
+	st.last_sample_age_s = -1.0;
+	st.freq_window = 2;
 	o = parse_reply(buf, ctl_proto_reply_status(&st, buf, sizeof(buf)));
+	ck_assert(is_null(o, "last_sample_age_s"));
+	ck_assert(is_null(o, "last_sample_utc_s"));
+	ck_assert(is_null(o, "freq_residual_ppb"));
+	ck_assert(is_null(o, "freq_skew_ppb"));
 	ck_assert_str_eq(str_field(o, "state"), "fault");
 	ck_assert(is_null(o, "last_offset_ns"));
 	ck_assert(is_null(o, "rms_offset_ns"));
@@ -333,6 +356,49 @@ START_TEST(test_status_unknowns_are_null)
 	ck_assert(is_null(o, "uptime_s"));
 	ck_assert_int_eq(int_field(o, "steps"), 0);
 	json_object_put(o);
+}
+END_TEST
+
+/* Every key ending in _ns is an integer or null, as phcsyncctl(8) says, whatever the
+ * figures: fractions, halves of both signs, huge and non-finite values, unknowns. */
+static void assert_ns_integers(const struct status *st)
+{
+	char buf[CTL_REPLY_MAX];
+	struct json_object *o = parse_reply(buf, ctl_proto_reply_status(st, buf, sizeof(buf)));
+	int seen = 0;
+
+	json_object_object_foreach(o, key, v)
+	{
+		size_t n = strlen(key);
+
+		if (n < 3 || strcmp(key + n - 3, "_ns") != 0)
+			continue;
+		seen++;
+		ck_assert_msg(json_object_is_type(v, json_type_int) ||
+				      json_object_is_type(v, json_type_null),
+			      "%s is %s", key, json_type_to_name(json_object_get_type(v)));
+	}
+	/* last_offset, rms_offset, max_offset, delay, error_bound, last_step, leap_smear,
+	 * max_error, slew_remaining */
+	ck_assert_int_eq(seen, 9);
+	json_object_put(o);
+}
+
+START_TEST(test_ns_keys_are_integers)
+{
+	static const double odd[] = {0.5,  -0.5,  1.4999, -2.5,	   1e15 + 0.5,
+				     1e19, -1e19, NAN,	  INFINITY};
+	struct status st;
+
+	sample_status(&st);
+	assert_ns_integers(&st);
+	for (size_t i = 0; i < sizeof(odd) / sizeof(odd[0]); i++) {
+		st.rms_offset_ns = odd[i];
+		st.max_offset_ns = -odd[i];
+		assert_ns_integers(&st);
+	}
+	st.have_sample = false;
+	assert_ns_integers(&st);
 }
 END_TEST
 
@@ -718,8 +784,18 @@ START_TEST(test_prometheus_valid)
 	why = prom_check(text, &p);
 	ck_assert_msg(why == NULL, "%s in:\n%s", why, text);
 	ck_assert_str_eq(prom_value(text, "phcsync_info{device=\"/dev/ptp0\",clock_name=\"KVM "
-					  "virtual PTP\",readout=\"precise\"}"),
+					  "virtual PTP\",readout=\"precise\",servo=\"pi\"}"),
 			 "1");
+	ck_assert_str_eq(prom_value(text, "phcsync_build_info{version=\"0.1.0\",features=\""
+					  "+seccomp +libcap +netlink\"}"),
+			 "1");
+	ck_assert_str_eq(prom_value(text, "phcsync_last_update_timestamp_seconds"),
+			 "1780000000.25");
+	ck_assert_double_eq_tol(strtod(prom_value(text, "phcsync_frequency_residual_ratio"), NULL),
+				-0.75e-9, 1e-20);
+	ck_assert_double_eq_tol(strtod(prom_value(text, "phcsync_frequency_skew_ratio"), NULL),
+				0.125e-9, 1e-20);
+	ck_assert_str_eq(prom_value(text, "phcsync_disruptions_total"), "0");
 	for (int s = STATUS_UNLOCKED; s <= STATUS_FAULT; s++) {
 		char series[64];
 		const char *v;
@@ -776,6 +852,12 @@ START_TEST(test_prometheus_odd_values)
 	ck_assert_ptr_null(strstr(text, "phcsync_tai_offset_seconds"));
 	ck_assert_ptr_null(strstr(text, "phcsync_leap_next_timestamp_seconds"));
 	ck_assert_ptr_null(strstr(text, "phcsync_leap_table_expiry_timestamp_seconds"));
+	st.last_sample_age_s = -1.0;
+	st.freq_window = 0;
+	ck_assert_int_gt(ctl_proto_prometheus(&st, text, sizeof(text)), 0);
+	ck_assert_ptr_null(strstr(text, "phcsync_last_update_timestamp_seconds"));
+	ck_assert_ptr_null(strstr(text, "phcsync_frequency_residual_ratio"));
+	ck_assert_ptr_null(strstr(text, "phcsync_frequency_skew_ratio"));
 	ck_assert_str_eq(prom_value(text, "phcsync_steps_total"), "0");
 
 	/* The extreme offset is still exact. */
@@ -823,6 +905,7 @@ static Suite *ctl_proto_suite(void)
 	tc = tcase_create("json");
 	tcase_add_test(tc, test_status_fields);
 	tcase_add_test(tc, test_status_unknowns_are_null);
+	tcase_add_test(tc, test_ns_keys_are_integers);
 	tcase_add_test(tc, test_odd_names_escaped);
 	tcase_add_test(tc, test_escapes_exact);
 	tcase_add_test(tc, test_unterminated_names_bounded);

@@ -83,7 +83,8 @@ fi
 # Signals: SIGHUP then SIGTERM, each delivered as EINTR from poll.
 PLAIN_SPIN_MAX=4 PLAIN_HUP_AT=3 PLAIN_TERM_AT=8 run signals 0 -n -x -f "$conf"
 has "waiting for it"
-has "SIGHUP: reloading the leap table"
+has "SIGHUP: reloading .*phcsyncd.conf"
+has "reloaded .*phcsyncd.conf: no change to apply; leap table reloaded"
 has "exiting on signal"
 # Root without CAP_SYS_TIME holds the others, and is told so truthfully.
 if [ "$(id -u)" -eq 0 ]; then

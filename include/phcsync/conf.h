@@ -72,6 +72,23 @@ struct conf_key {
 /* The i-th key, or NULL past the last. */
 const struct conf_key *conf_key_at(size_t i);
 
+/* The word that sets value for a key of named values ("pi" for servo SERVO_PI); "unknown"
+ * for another key or value. */
+const char *conf_value_name(const char *key, int value);
+
+/* Whether the i-th key takes effect on reload (live) rather than at the next start. */
+bool conf_key_live(size_t i);
+
+/*
+ * The keys of one class (live, or needing a restart) whose values differ between running
+ * and file: their count, and the first max of their names in names (in table order).
+ */
+size_t conf_diff(const struct conf *running, const struct conf *file, bool live, const char **names,
+		 size_t max);
+
+/* Copy every live key's value from file into running; the other keys stay as they are. */
+void conf_apply_live(struct conf *running, const struct conf *file);
+
 /* The defaults documented in phcsyncd.conf(5): every key set to its row's def. */
 void conf_defaults(struct conf *c);
 

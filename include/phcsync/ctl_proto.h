@@ -18,7 +18,7 @@
 /* Longest request line, its newline included. */
 #define CTL_REQUEST_MAX 512
 /* Room for any reply: status and metrics with worst-case device names fit with a margin. */
-#define CTL_REPLY_MAX 16384
+#define CTL_REPLY_MAX 32768
 
 enum ctl_command {
 	CTL_CMD_STATUS,

@@ -154,6 +154,13 @@ void decide_refused(struct decide *d, enum act_part part, int err, struct action
  * *a), and a later refusal is news again. */
 void decide_applied(struct decide *d, struct action *a);
 
+/*
+ * A reload: take p's panic, allow_large_step, rtcsync, holdover_after, step budget and
+ * reference rate limit from the next pass on. The servo, its thresholds and the interval
+ * stay as they were created (those keys need a restart).
+ */
+void decide_set_live(struct decide *d, const struct decide_params *p);
+
 /* The leap table changed (reload). */
 void decide_set_leap(struct decide *d, const struct leapsec *ls);
 

@@ -54,6 +54,10 @@ int measure_take(struct measure *m, int64_t now_mono_ns, struct decide_sample *s
 
 void measure_set_leap(struct measure *m, const struct leapsec *ls);
 
+/* A reload: take p's readings, offset_ns and reopen_after from the next poll on; the
+ * device, its readout and timescale stay as they are. */
+void measure_set_live(struct measure *m, const struct measure_params *p);
+
 const struct measure_view *measure_view(const struct measure *m);
 
 #endif

@@ -29,13 +29,19 @@ struct report {
 	struct stats win_delay;
 	struct stats locked_offset;
 	struct ring recent_ns; /* the last REPORT_WINDOW offsets */
+	/* The residual frequency's fit: times and offsets of the last samples while locked
+	 * (all with -x), cleared by a sample that is not, so that no step falls inside. */
+	struct ring fit_t_ns;
+	struct ring fit_offset_ns;
+	int64_t last_sample_mono_ns; /* < 0: none yet */
 };
 
 void report_init(struct report *r, bool observe_only, double interval_s, int readings);
 
-/* After decide took a sample: offsets count toward the lock's figures only while locked. */
-void report_sample(struct report *r, const struct decide_view *v, int64_t offset_ns,
-		   int64_t delay_ns);
+/* After decide took the sample of t_mono_ns: offsets count toward the lock's figures only
+ * while locked. */
+void report_sample(struct report *r, const struct decide_view *v, int64_t t_mono_ns,
+		   int64_t offset_ns, int64_t delay_ns);
 
 /* Log the summary of the window and start a new one. */
 void report_summary(struct report *r, const struct decide_view *v, const struct measure_view *m);
@@ -44,9 +50,10 @@ void report_summary(struct report *r, const struct decide_view *v, const struct 
 void report_final(const struct report *r, const struct decide_view *v, const struct measure_view *m,
 		  const char *conf_device, int64_t now_mono_ns);
 
-/* Fill a status snapshot; now_utc_s for the leap table's figures. */
+/* Fill a status snapshot; now_utc_ns (CLOCK_REALTIME) for the leap table's figures and
+ * the time of the last sample. */
 void report_status(const struct report *r, const struct decide_view *v,
 		   const struct measure_view *m, const struct leapsec *ls, int64_t now_mono_ns,
-		   int64_t now_utc_s, struct status *st);
+		   int64_t now_utc_ns, struct status *st);
 
 #endif

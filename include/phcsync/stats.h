@@ -22,4 +22,11 @@ double stats_rms(const struct stats *s);
 double stats_stddev(const struct stats *s);
 double stats_max_abs(const struct stats *s);
 
+/*
+ * The least-squares line through the n points (x[i], y[i]): its slope, and the slope's
+ * standard error from the scatter about the line. Returns 0, or -EINVAL when n < 3 or
+ * the x are all equal.
+ */
+int stats_slope(const double *x, const double *y, int n, double *slope, double *slope_sd);
+
 #endif

@@ -67,6 +67,21 @@ struct status {
 	int64_t max_error_ns;  /* the bound last told to the kernel (maxerror) */
 	int64_t slew_remaining_ns;
 	double reference_rate_ppb; /* the PHC's rate against CLOCK_MONOTONIC_RAW */
+	char servo[16];		   /* the algorithm in use, as the servo key names it */
+	double last_sample_age_s;  /* seconds since the last sample; < 0: none yet */
+	double last_sample_utc_s;  /* UNIX time (system clock) of the last sample */
+	/*
+	 * The slope of the offset over the last freq_window samples while locked (all samples
+	 * with -x), in ppb: positive, the system clock gains on the PHC, so the frequency set on
+	 * it is that much too high. freq_skew_ppb: its standard error. Known when
+	 * freq_window >= 3.
+	 */
+	double freq_residual_ppb;
+	double freq_skew_ppb;
+	int freq_window;
+	/* The build, for metrics' build_info (filled by the daemon, "" elsewhere). */
+	char build_version[64];
+	char build_features[64];
 };
 
 /* "unlocked", "stepping", "slewing", "locked", "holdover", "fault": the one vocabulary of

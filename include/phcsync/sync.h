@@ -31,9 +31,12 @@ void sync_log_summary(struct sync *s);
 /* Log the closing report (state, offsets, frequency, steps) at exit. */
 void sync_log_report(struct sync *s, int64_t now_mono_ns);
 
-/* Load the leap table again (SIGHUP, `reload`); the old one stays on failure. msg says
- * what happened. Returns 0 or -errno. */
-int sync_reload(struct sync *s, char *msg, size_t msglen);
+/*
+ * A reload (SIGHUP, `reload`): conf is the configuration as it now runs (conf_apply_live).
+ * Its live keys take effect from the next poll on; then the leap table is loaded again
+ * (the old one stays on failure). msg says what happened to the table. Returns 0 or -errno.
+ */
+int sync_reload(struct sync *s, const struct conf *conf, char *msg, size_t msglen);
 
 /* Step the clock to the PHC now (control socket `step`). Returns 0 or -errno; msg says
  * what happened. */

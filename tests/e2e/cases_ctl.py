@@ -235,7 +235,8 @@ def ctl_metrics(t):
                 f"at {when}: phcsync_steps_total {steps} (counter) = steps {st['steps']}")
         info = fams["phcsync_info"]["samples"][0][0]
         t.check(r, info == {"device": "/dev/ptp0", "clock_name": "KVM virtual PTP",
-                            "readout": "precise"}, f"at {when}: phcsync_info {info}")
+                            "readout": "precise", "servo": "pi"},
+                f"at {when}: phcsync_info {info}")
         wrapped = c.json_output(f"metrics-{when}.json")
         t.check(r, wrapped["ok"] is True and wrapped["metrics"] == text,
                 f"at {when}: -j metrics carries the same text")

@@ -52,7 +52,7 @@ def log_times(run, pattern):
     """True seconds (from the log's CLOCK_MONOTONIC) of the log lines matching pattern."""
     times = []
     for line in run.log:
-        m = re.match(r"phcsyncd\[([\d.]+)\]: ", line)
+        m = re.match(r"phcsyncd t=([\d.]+)s: ", line)
         if m and re.search(pattern, line):
             times.append(float(m.group(1)) - MONO_START_S)
     return times

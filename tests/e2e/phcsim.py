@@ -117,7 +117,8 @@ class Run:
         self.events = [r for r in self.records if r["type"] == "event"]
         start = [r for r in self.records if r["type"] == "start"]
         self.seed = start[0]["seed"] if start else None
-        self.log = [line for line in stderr.splitlines() if line.startswith("phcsyncd[")]
+        self.log = [line for line in stderr.splitlines()
+                    if line.startswith(("phcsyncd t=", "phcsyncd: "))]
 
     def where(self):
         return f"scenario {self.scenario}, seed {self.seed}, run '{self.label}'"
