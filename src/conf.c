@@ -71,6 +71,7 @@ static const struct name_value readout_names[] = {
 
 static const struct name_value servo_names[] = {
 	{"pi", SERVO_PI},
+	{"kalman", SERVO_KALMAN},
 	{NULL, 0},
 };
 
