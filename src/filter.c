@@ -15,6 +15,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "phcsync/filter.h"
 #include "phcsync/ring.h"
@@ -166,21 +167,71 @@ void filter_destroy(struct filter *f)
 
 /* Beyond the read windows: readout noise and a PHC's rate within any sane limit. */
 #define BURST_MARGIN_NS 10000
+/* ... plus this many times the scatter of the steps between reads, where the readout is
+ * noisier than the margin: a one-off jump stands out of the scatter, a steady backstep
+ * has none. */
+#define BURST_NOISE_FACTOR 8
+#define BURST_NOISE_MIN 3 /* steps between reads before their scatter is believed */
+#define BURST_STEPS_MAX 64 /* steps whose scatter is measured: more than any burst */
+
+static int cmp_i64(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* The lower median of v[0..n) (n >= 1); sorts v. */
+static int64_t lower_median(int64_t *v, int n)
+{
+	qsort(v, (size_t)n, sizeof(*v), cmp_i64);
+	return v[(n - 1) / 2];
+}
+
+/* The PHC's step between reads i-1 and i less the system clock's, and their windows. */
+static void burst_step(const struct phc_reading *r, int i, int64_t *diff_ns, int64_t *window_ns)
+{
+	int64_t sys_ns = (r[i].sys_before_ns - r[i - 1].sys_before_ns) / 2 +
+			 (r[i].sys_after_ns - r[i - 1].sys_after_ns) / 2;
+
+	*diff_ns = (r[i].phc_ns - r[i - 1].phc_ns) - sys_ns;
+	*window_ns = (r[i].sys_after_ns - r[i].sys_before_ns) +
+		     (r[i - 1].sys_after_ns - r[i - 1].sys_before_ns);
+}
+
+/* The median absolute deviation of the steps (sane windows only); 0 with too few. */
+static int64_t burst_scatter_ns(const struct phc_reading *r, int n)
+{
+	int64_t d[BURST_STEPS_MAX], dev[BURST_STEPS_MAX], med, window;
+	int m = 0;
+
+	for (int i = 1; i < n && m < BURST_STEPS_MAX; i++) {
+		burst_step(r, i, &d[m], &window);
+		if (window >= 0 && d[m] > -MAX_DELAY_NS && d[m] < MAX_DELAY_NS)
+			m++;
+	}
+	if (m < BURST_NOISE_MIN)
+		return 0;
+	memcpy(dev, d, sizeof(*d) * (size_t)m);
+	med = lower_median(dev, m);
+	for (int i = 0; i < m; i++)
+		dev[i] = d[i] > med ? d[i] - med : med - d[i];
+	return lower_median(dev, m);
+}
 
 bool filter_burst_consistent(const struct phc_reading *r, int n, char *why, size_t whylen)
 {
+	int64_t margin_ns = BURST_MARGIN_NS + BURST_NOISE_FACTOR * burst_scatter_ns(r, n);
+
 	for (int i = 1; i < n; i++) {
 		int64_t sys_ns = (r[i].sys_before_ns - r[i - 1].sys_before_ns) / 2 +
 				 (r[i].sys_after_ns - r[i - 1].sys_after_ns) / 2;
-		int64_t phc_ns = r[i].phc_ns - r[i - 1].phc_ns;
-		int64_t window_ns = (r[i].sys_after_ns - r[i].sys_before_ns) +
-				    (r[i - 1].sys_after_ns - r[i - 1].sys_before_ns);
-		int64_t diff_ns = phc_ns - sys_ns;
+		int64_t diff_ns, window_ns;
 
+		burst_step(r, i, &diff_ns, &window_ns);
 		if (window_ns < 0)
 			continue;
-		if (diff_ns > window_ns + BURST_MARGIN_NS ||
-		    diff_ns < -window_ns - BURST_MARGIN_NS) {
+		if (diff_ns > window_ns + margin_ns || diff_ns < -window_ns - margin_ns) {
 			snprintf(why, whylen,
 				 "the PHC moved %+.9f s against the system clock between two reads "
 				 "%.0f ns apart",

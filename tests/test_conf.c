@@ -116,7 +116,7 @@ START_TEST(test_every_key)
 				   "readings 25\n"
 				   "max_reads_per_second 0\n"
 				   "poll_interval 0.25\n"
-				   "servo pi\n"
+				   "servo kalman\n"
 				   "pi_kp 0.7\n"
 				   "pi_ki 0.3\n"
 				   "first_step_threshold 0\n"
@@ -145,7 +145,7 @@ START_TEST(test_every_key)
 	ck_assert_int_eq(c.readings, 25);
 	ck_assert_int_eq(c.max_reads_per_second, 0);
 	ck_assert_double_eq(c.poll_interval_s, 0.25);
-	ck_assert_int_eq(c.servo, SERVO_PI);
+	ck_assert_int_eq(c.servo, SERVO_KALMAN);
 	ck_assert_double_eq(c.pi_kp, 0.7);
 	ck_assert_double_eq(c.pi_ki, 0.3);
 	ck_assert_double_eq(c.first_step_threshold_s, 0.0);
@@ -532,7 +532,7 @@ static const struct {
 	{"readout Precise\n",
 	 "test.conf:1: readout: expected auto, precise, extended, basic or gettime, got "
 	 "\"Precise\""},
-	{"servo linreg\n", "test.conf:1: servo: expected pi, got \"linreg\""},
+	{"servo linreg\n", "test.conf:1: servo: expected pi or kalman, got \"linreg\""},
 	{"timescale gps\n", "test.conf:1: timescale: expected auto, utc or tai, got \"gps\""},
 	{"allow_large_step maybe\n",
 	 "test.conf:1: allow_large_step: expected yes or no, got \"maybe\""},
@@ -736,7 +736,7 @@ START_TEST(test_file_parse)
 
 	write_temp(path, sizeof(path), "readings 3\n\nservo pid\n");
 	ck_assert_int_eq(conf_parse_file(&c, path, err, sizeof(err)), -1);
-	snprintf(want, sizeof(want), "%s:3: servo: expected pi, got \"pid\"", path);
+	snprintf(want, sizeof(want), "%s:3: servo: expected pi or kalman, got \"pid\"", path);
 	ck_assert_str_eq(err, want);
 	unlink(path);
 }
