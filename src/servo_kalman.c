@@ -27,7 +27,7 @@
 #include "phcsync/servo.h"
 #include "phcsync/servo_ops.h"
 
-#define WINDOW 64		/* innovations in the noise estimate */
+#define WINDOW 256		/* innovations in the noise estimate */
 #define WINDOW_MIN 8		/* before this many, no gating */
 #define CHI2_1_MEDIAN 0.4549364 /* median of a squared standard normal */
 #define R_START_NS2 1e4		/* (100 ns)^2 until innovations say otherwise */
@@ -38,6 +38,7 @@
 #define Q_ETA 0.02 /* step of the log scale per innovation pair */
 #define GATE_SIGMA 4.0
 #define PERSIST 3
+#define FC_LIMIT 4.0 /* times max_freq_ppb: the frequency estimate's bound */
 
 struct kalman_servo {
 	struct servo base; /* first: servo.c hands us &base */
@@ -121,6 +122,13 @@ static double control(struct kalman_servo *s)
 	return s->out_ppb;
 }
 
+/* The output that holds the estimated frequency. */
+static double hold(struct kalman_servo *s)
+{
+	s->out_ppb = clamp(s->fc_ppb, s->p.max_freq_ppb);
+	return s->out_ppb;
+}
+
 /* Start filtering at local_ns from offset x and frequency fc known as well as two samples
  * dt_s apart tell them. */
 static void start_filter(struct kalman_servo *s, double x_ns, int64_t local_ns, double dt_s)
@@ -164,7 +172,9 @@ static void update(struct kalman_servo *s, double z_ns, double w)
 	double pxx = s->pxx, pxf = s->pxf;
 
 	s->x_ns += kx * nu;
-	s->fc_ppb = clamp(s->fc_ppb + kf * nu, s->p.max_freq_ppb);
+	/* Not clamped at the output's limit: where the clock needs more than that, the
+	 * estimate must say so, or it would learn the runaway offset as noise. */
+	s->fc_ppb = clamp(s->fc_ppb + kf * nu, FC_LIMIT * s->p.max_freq_ppb);
 	s->pxx = pxx - kx * pxx;
 	s->pxf = pxf - kx * pxf;
 	s->pff = s->pff - kf * pxf;
@@ -187,7 +197,9 @@ static void filter_sample(struct kalman_servo *s, int64_t offset_ns, int64_t loc
 		s->last_ns = local_ns;
 	nu = z - s->x_ns;
 	sv = s->pxx + 1.0;
-	noise_push(s, nu * nu / sv);
+	/* What is left of a move the discipline made is not noise. */
+	if (s->moved == 0 || s->ring_n == 0)
+		noise_push(s, nu * nu / sv);
 	u = nu / sqrt(sv * s->r_ns2);
 	gating = s->ring_n >= WINDOW_MIN;
 
@@ -196,8 +208,15 @@ static void filter_sample(struct kalman_servo *s, int64_t offset_ns, int64_t loc
 
 		s->gated_run = s->gated_run * side > 0 ? s->gated_run + side : side;
 		if (abs(s->gated_run) >= PERSIST || s->moved > 0) {
-			/* A real move: the offset is as uncertain as the move is large. */
+			/*
+			 * A real move: the offset is as uncertain as the move is large, and the
+			 * frequency as if the move took one interval. Innovations that then
+			 * stay small (a phase jump) leave the frequency where it was.
+			 */
+			double span_s = fmax(dt_s, s->p.interval_s);
+
 			s->pxx += nu * nu / s->r_ns2;
+			s->pff += nu * nu / (span_s * span_s * s->r_ns2);
 			s->gated_run = 0;
 		} else {
 			/* Down-weight: the farther out, the less it counts. */
@@ -251,22 +270,20 @@ static double kalman_sample(struct servo *servo, int64_t offset_ns, int64_t loca
 			if (beyond(offset_ns, s->p.first_step_threshold_ns) ||
 			    beyond(offset_ns, s->p.step_threshold_ns)) {
 				s->x_ns = 0.0;
-				s->out_ppb = s->fc_ppb;
 				*state = SERVO_STEP;
-				return s->out_ppb;
+				return hold(s);
 			}
 			*state = SERVO_LOCKED;
 			return control(s);
 		}
 		remember(s, offset_ns, local_ns);
-		s->out_ppb = s->fc_ppb;
 		*state = SERVO_UNLOCKED;
-		return s->fc_ppb;
+		return hold(s);
 	case 1:
 		if (local_ns <= s->local0_ns) {
 			remember(s, offset_ns, local_ns);
 			*state = SERVO_UNLOCKED;
-			return s->fc_ppb;
+			return hold(s);
 		}
 		dt_s = (double)(local_ns - s->local0_ns) / 1e9;
 		if (!s->relock && !(s->first_update && s->p.freq_trusted)) {
@@ -274,17 +291,17 @@ static double kalman_sample(struct servo *servo, int64_t offset_ns, int64_t loca
 			double rate = ((double)offset_ns - (double)s->offset0_ns) / dt_s;
 
 			s->fc_ppb = clamp(s->fc_ppb - rate * (1.0 + s->fc_ppb * 1e-9),
-					  s->p.max_freq_ppb);
+					  FC_LIMIT * s->p.max_freq_ppb);
 		}
 		start_filter(s, (double)offset_ns, local_ns, dt_s);
-		s->out_ppb = s->fc_ppb;
+		hold(s);
 		s->relock = false;
 		if ((s->first_update && beyond(offset_ns, s->p.first_step_threshold_ns)) ||
 		    beyond(offset_ns, s->p.step_threshold_ns)) {
 			s->first_update = false;
 			s->x_ns = 0.0;
 			*state = SERVO_STEP;
-			return s->out_ppb;
+			return hold(s);
 		}
 		s->first_update = false;
 		*state = SERVO_LOCKED;
@@ -297,9 +314,8 @@ static double kalman_sample(struct servo *servo, int64_t offset_ns, int64_t loca
 	if (beyond(offset_ns, s->p.step_threshold_ns)) {
 		remember(s, offset_ns, local_ns);
 		s->relock = true;
-		s->out_ppb = s->fc_ppb;
 		*state = SERVO_UNLOCKED;
-		return s->fc_ppb;
+		return hold(s);
 	}
 	filter_sample(s, offset_ns, local_ns);
 	*state = stability(s, offset_ns);
@@ -338,7 +354,9 @@ static void kalman_set_interval(struct servo *servo, double interval_s)
 
 static double kalman_freq_ppb(const struct servo *servo)
 {
-	return to_k_const(servo)->fc_ppb;
+	const struct kalman_servo *s = to_k_const(servo);
+
+	return clamp(s->fc_ppb, s->p.max_freq_ppb);
 }
 
 static double kalman_noise_ns(const struct servo *servo)
@@ -383,7 +401,7 @@ struct servo *servo_kalman_create(const struct servo_params *p, double freq_ppb)
 	s->base.ops = &kalman_ops;
 	s->p = *p;
 	s->fc_ppb = clamp(freq_ppb, p->max_freq_ppb);
-	s->out_ppb = s->fc_ppb;
+	hold(s);
 	s->first_update = true;
 	s->r_ns2 = R_START_NS2;
 	return &s->base;
