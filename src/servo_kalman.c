@@ -38,6 +38,7 @@
 #define Q_ETA 0.02 /* step of the log scale per innovation pair */
 #define GATE_SIGMA 4.0
 #define PERSIST 3
+#define UNSETTLE_WANDER_S 600.0
 #define FC_LIMIT 4.0 /* times max_freq_ppb: the frequency estimate's bound */
 
 struct kalman_servo {
@@ -209,14 +210,16 @@ static void filter_sample(struct kalman_servo *s, int64_t offset_ns, int64_t loc
 		s->gated_run = s->gated_run * side > 0 ? s->gated_run + side : side;
 		if (abs(s->gated_run) >= PERSIST || s->moved > 0) {
 			/*
-			 * A real move: the offset is as uncertain as the move is large, and the
-			 * frequency as if the move took one interval. Innovations that then
-			 * stay small (a phase jump) leave the frequency where it was.
+			 * A real move: the offset is as uncertain as the move is large. One the
+			 * servo found itself may be a new frequency too: as uncertain as if the
+			 * move took one interval (innovations that then stay small, as after a
+			 * phase jump, leave it where it was). The discipline moves only the phase.
 			 */
 			double span_s = fmax(dt_s, s->p.interval_s);
 
 			s->pxx += nu * nu / s->r_ns2;
-			s->pff += nu * nu / (span_s * span_s * s->r_ns2);
+			if (s->moved == 0)
+				s->pff += nu * nu / (span_s * span_s * s->r_ns2);
 			s->gated_run = 0;
 		} else {
 			/* Down-weight: the farther out, the less it counts. */
@@ -339,11 +342,16 @@ static void kalman_unsettle(struct servo *servo)
 {
 	struct kalman_servo *s = to_k(servo);
 
-	/* Someone else moved the offset (a step, a slew): what is left of it is no outlier. */
+	/*
+	 * Someone else moved the offset (a step, a slew): what is left of it is no outlier.
+	 * The event may have hidden time from us (a suspend, a holdover) in which the
+	 * frequency wandered: at least as uncertain as after UNSETTLE_WANDER_S of wander.
+	 */
 	s->stable_run = 0;
 	s->gated_run = 0;
 	s->last_u = 0.0;
 	s->moved = PERSIST;
+	s->pff = fmax(s->pff, q_norm(s) * UNSETTLE_WANDER_S);
 }
 
 static void kalman_set_interval(struct servo *servo, double interval_s)
