@@ -30,6 +30,7 @@
 struct filter {
 	struct ring history_ns; /* the accepted minimum delays */
 	int rejects;
+	enum filter_combine combine;
 };
 
 struct eval {
@@ -115,6 +116,52 @@ static int average_band(const struct phc_reading *r, int n, int64_t max_delay_ns
 	return 0;
 }
 
+static int cmp_i64(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+/*
+ * The median or trimmed mean of the offsets of the readings within max_delay_ns, taken as
+ * differences from the first one (absolute offsets near 2026 overflow when summed). The
+ * time, delay and error bound are the band's.
+ */
+#define ORDER_MAX 64
+static int order_band(const struct phc_reading *r, int n, int64_t max_delay_ns, bool trimmed,
+		      struct filter_sample *out)
+{
+	int64_t d[ORDER_MAX], ref = 0, sum = 0;
+	struct eval e;
+	int m = 0, lo, hi, ret;
+
+	ret = average_band(r, n, max_delay_ns, out);
+	if (ret)
+		return ret;
+	for (int i = 0; i < n && m < ORDER_MAX; i++) {
+		if (!evaluate(&r[i], &e) || e.delay_ns > max_delay_ns)
+			continue;
+		if (!m)
+			ref = e.offset_ns;
+		if (__builtin_sub_overflow(e.offset_ns, ref, &d[m]))
+			return -EINVAL;
+		m++;
+	}
+	qsort(d, (size_t)m, sizeof(*d), cmp_i64);
+	if (!trimmed) {
+		out->offset_ns = ref + (m % 2 ? d[m / 2] : d[m / 2 - 1] / 2 + d[m / 2] / 2);
+		return 0;
+	}
+	lo = m / 4;
+	hi = m - m / 4;
+	for (int i = lo; i < hi; i++)
+		if (__builtin_add_overflow(sum, d[i], &sum))
+			return -EINVAL;
+	out->offset_ns = ref + sum / (hi - lo);
+	return 0;
+}
+
 struct filter *filter_create(void)
 {
 	struct filter *f = calloc(1, sizeof(*f));
@@ -137,7 +184,20 @@ int filter_process(struct filter *f, const struct phc_reading *r, int n, struct 
 	if (!sane)
 		return -EINVAL;
 	min_delay_ns = kth_delay(r, n, 1);
-	ret = average_band(r, n, kth_delay(r, n, sane / 3 > 1 ? sane / 3 : 1), out);
+	switch (f->combine) {
+	case FILTER_COMBINE_MIN:
+		ret = average_band(r, n, min_delay_ns, out);
+		break;
+	case FILTER_COMBINE_MEDIAN:
+	case FILTER_COMBINE_TRIMMED:
+		ret = order_band(r, n, kth_delay(r, n, (sane + 1) / 2),
+				 f->combine == FILTER_COMBINE_TRIMMED, out);
+		break;
+	case FILTER_COMBINE_BAND:
+	default:
+		ret = average_band(r, n, kth_delay(r, n, sane / 3 > 1 ? sane / 3 : 1), out);
+		break;
+	}
 	if (ret)
 		return ret;
 
@@ -152,6 +212,26 @@ int filter_process(struct filter *f, const struct phc_reading *r, int n, struct 
 	f->rejects = 0;
 	ring_push_i64(&f->history_ns, min_delay_ns);
 	return 0;
+}
+
+void filter_set_combine(struct filter *f, enum filter_combine c)
+{
+	f->combine = c;
+}
+
+const char *filter_combine_name(enum filter_combine c)
+{
+	switch (c) {
+	case FILTER_COMBINE_BAND:
+		return "band";
+	case FILTER_COMBINE_MIN:
+		return "min";
+	case FILTER_COMBINE_MEDIAN:
+		return "median";
+	case FILTER_COMBINE_TRIMMED:
+		return "trimmed";
+	}
+	return "unknown";
 }
 
 void filter_reset(struct filter *f)
@@ -173,13 +253,6 @@ void filter_destroy(struct filter *f)
 #define BURST_NOISE_FACTOR 8
 #define BURST_NOISE_MIN 3 /* steps between reads before their scatter is believed */
 #define BURST_STEPS_MAX 64 /* steps whose scatter is measured: more than any burst */
-
-static int cmp_i64(const void *a, const void *b)
-{
-	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-
-	return (x > y) - (x < y);
-}
 
 /* The lower median of v[0..n) (n >= 1); sorts v. */
 static int64_t lower_median(int64_t *v, int n)

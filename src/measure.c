@@ -124,6 +124,7 @@ int measure_create(struct measure **out, const struct measure_params *p, const s
 		free(m);
 		return -ENOMEM;
 	}
+	filter_set_combine(m->filter, (enum filter_combine)p->burst_combine);
 	ret = open_device(m, msg, sizeof(msg));
 	if (ret < 0) {
 		if (!wait) {

@@ -237,6 +237,7 @@ int sync_create(struct sync **out, const struct conf *conf, struct clk *clk)
 	snprintf(mp.device, sizeof(mp.device), "%s", conf->device);
 	mp.readout = conf->readout;
 	mp.readings = s->readings;
+	mp.burst_combine = conf->burst_combine;
 	mp.timescale = conf->timescale;
 	mp.utc_offset_s = conf->utc_offset_s;
 	mp.offset_ns = conf->offset_ns;

@@ -10,6 +10,7 @@
 
 #include "check_main.h"
 #include "phcsync/conf.h"
+#include "phcsync/filter.h"
 #include "phcsync/phc.h"
 #include "phcsync/ctl_proto.h"
 
@@ -114,6 +115,7 @@ START_TEST(test_every_key)
 	ck_assert_int_eq(parse(&c, "device /dev/ptp3\n"
 				   "readout extended\n"
 				   "readings 25\n"
+				   "burst_combine median\n"
 				   "max_reads_per_second 0\n"
 				   "poll_interval 0.25\n"
 				   "servo kalman\n"
@@ -143,6 +145,7 @@ START_TEST(test_every_key)
 	ck_assert_str_eq(c.device, "/dev/ptp3");
 	ck_assert_int_eq(c.readout, PHC_METHOD_EXTENDED);
 	ck_assert_int_eq(c.readings, 25);
+	ck_assert_int_eq(c.burst_combine, FILTER_COMBINE_MEDIAN);
 	ck_assert_int_eq(c.max_reads_per_second, 0);
 	ck_assert_double_eq(c.poll_interval_s, 0.25);
 	ck_assert_int_eq(c.servo, SERVO_KALMAN);
