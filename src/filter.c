@@ -22,6 +22,7 @@
 
 #define MAX_DELAY_NS 1000000000LL
 #define HISTORY_LEN 16
+#define SCATTER_LEN 32 /* bursts whose scatter of read steps is remembered */
 #define HISTORY_MIN 4	   /* accepted bursts before the gate applies */
 #define GATE_FACTOR 3	   /* ... times the median delay ... */
 #define GATE_SLACK_NS 1000 /* ... plus this, so that near-zero delays are not gated */
@@ -29,6 +30,7 @@
 
 struct filter {
 	struct ring history_ns; /* the accepted minimum delays */
+	struct ring scatter_ns; /* recent bursts' scatter of the steps between reads */
 	int rejects;
 	enum filter_combine combine;
 };
@@ -166,8 +168,10 @@ struct filter *filter_create(void)
 {
 	struct filter *f = calloc(1, sizeof(*f));
 
-	if (f)
+	if (f) {
 		ring_init(&f->history_ns, HISTORY_LEN);
+		ring_init(&f->scatter_ns, SCATTER_LEN);
+	}
 	return f;
 }
 
@@ -237,6 +241,7 @@ const char *filter_combine_name(enum filter_combine c)
 void filter_reset(struct filter *f)
 {
 	ring_clear(&f->history_ns);
+	ring_clear(&f->scatter_ns);
 	f->rejects = 0;
 }
 
@@ -247,12 +252,16 @@ void filter_destroy(struct filter *f)
 
 /* Beyond the read windows: readout noise and a PHC's rate within any sane limit. */
 #define BURST_MARGIN_NS 10000
-/* ... plus this many times the scatter of the steps between reads, where the readout is
- * noisier than the margin: a one-off jump stands out of the scatter, a steady backstep
- * has none. */
-#define BURST_NOISE_FACTOR 8
-#define BURST_NOISE_MIN 3 /* steps between reads before their scatter is believed */
-#define BURST_STEPS_MAX 64 /* steps whose scatter is measured: more than any burst */
+/*
+ * ... plus this many times the typical scatter of the steps between reads (the median
+ * over recent bursts of each burst's median absolute deviation), where the readout is
+ * noisier than the margin. Pooled over bursts it is steady; a jump in one burst does not
+ * move it, and a steady backstep has no scatter at all.
+ */
+#define BURST_NOISE_FACTOR 24
+#define BURST_NOISE_MIN 3    /* steps in a burst before its scatter counts */
+#define BURST_HISTORY_MIN 4  /* bursts with a scatter before it widens the margin */
+#define BURST_STEPS_MAX 64   /* steps whose scatter is measured: more than any burst */
 
 /* The lower median of v[0..n) (n >= 1); sorts v. */
 static int64_t lower_median(int64_t *v, int n)
@@ -262,29 +271,29 @@ static int64_t lower_median(int64_t *v, int n)
 }
 
 /* The PHC's step between reads i-1 and i less the system clock's, and their windows. */
-static void burst_step(const struct phc_reading *r, int i, int64_t *diff_ns, int64_t *window_ns)
+static void burst_step(const struct phc_reading *r, int i, int64_t *sys_ns, int64_t *diff_ns,
+		       int64_t *window_ns)
 {
-	int64_t sys_ns = (r[i].sys_before_ns - r[i - 1].sys_before_ns) / 2 +
-			 (r[i].sys_after_ns - r[i - 1].sys_after_ns) / 2;
-
-	*diff_ns = (r[i].phc_ns - r[i - 1].phc_ns) - sys_ns;
+	*sys_ns = (r[i].sys_before_ns - r[i - 1].sys_before_ns) / 2 +
+		  (r[i].sys_after_ns - r[i - 1].sys_after_ns) / 2;
+	*diff_ns = (r[i].phc_ns - r[i - 1].phc_ns) - *sys_ns;
 	*window_ns = (r[i].sys_after_ns - r[i].sys_before_ns) +
 		     (r[i - 1].sys_after_ns - r[i - 1].sys_before_ns);
 }
 
-/* The median absolute deviation of the steps (sane windows only); 0 with too few. */
+/* The median absolute deviation of the steps (sane windows only); -1 with too few. */
 static int64_t burst_scatter_ns(const struct phc_reading *r, int n)
 {
-	int64_t d[BURST_STEPS_MAX], dev[BURST_STEPS_MAX], med, window;
+	int64_t d[BURST_STEPS_MAX], dev[BURST_STEPS_MAX], med, sys, window;
 	int m = 0;
 
 	for (int i = 1; i < n && m < BURST_STEPS_MAX; i++) {
-		burst_step(r, i, &d[m], &window);
+		burst_step(r, i, &sys, &d[m], &window);
 		if (window >= 0 && d[m] > -MAX_DELAY_NS && d[m] < MAX_DELAY_NS)
 			m++;
 	}
 	if (m < BURST_NOISE_MIN)
-		return 0;
+		return -1;
 	memcpy(dev, d, sizeof(*d) * (size_t)m);
 	med = lower_median(dev, m);
 	for (int i = 0; i < m; i++)
@@ -292,16 +301,13 @@ static int64_t burst_scatter_ns(const struct phc_reading *r, int n)
 	return lower_median(dev, m);
 }
 
-bool filter_burst_consistent(const struct phc_reading *r, int n, char *why, size_t whylen)
+static bool burst_within(const struct phc_reading *r, int n, int64_t margin_ns, char *why,
+			 size_t whylen)
 {
-	int64_t margin_ns = BURST_MARGIN_NS + BURST_NOISE_FACTOR * burst_scatter_ns(r, n);
-
 	for (int i = 1; i < n; i++) {
-		int64_t sys_ns = (r[i].sys_before_ns - r[i - 1].sys_before_ns) / 2 +
-				 (r[i].sys_after_ns - r[i - 1].sys_after_ns) / 2;
-		int64_t diff_ns, window_ns;
+		int64_t sys_ns, diff_ns, window_ns;
 
-		burst_step(r, i, &diff_ns, &window_ns);
+		burst_step(r, i, &sys_ns, &diff_ns, &window_ns);
 		if (window_ns < 0)
 			continue;
 		if (diff_ns > window_ns + margin_ns || diff_ns < -window_ns - margin_ns) {
@@ -313,4 +319,21 @@ bool filter_burst_consistent(const struct phc_reading *r, int n, char *why, size
 		}
 	}
 	return true;
+}
+
+bool filter_burst_consistent(const struct phc_reading *r, int n, char *why, size_t whylen)
+{
+	return burst_within(r, n, BURST_MARGIN_NS, why, whylen);
+}
+
+bool filter_burst_check(struct filter *f, const struct phc_reading *r, int n, char *why,
+			size_t whylen)
+{
+	int64_t scatter_ns = burst_scatter_ns(r, n), margin_ns = BURST_MARGIN_NS;
+
+	if (f->scatter_ns.count >= BURST_HISTORY_MIN)
+		margin_ns += BURST_NOISE_FACTOR * ring_median_i64(&f->scatter_ns);
+	if (scatter_ns >= 0)
+		ring_push_i64(&f->scatter_ns, scatter_ns);
+	return burst_within(r, n, margin_ns, why, whylen);
 }

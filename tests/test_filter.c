@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 #include <check.h>
 #include <errno.h>
+#include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 
 #include "check_main.h"
 #include "phcsync/filter.h"
+#include "sim/sim_rng.h"
 
 #define T2026_NS 1800000000000000000LL
 
@@ -361,38 +363,46 @@ START_TEST(test_combine_methods)
 }
 END_TEST
 
-/* Deterministic +-1 pseudo-noise, scaled. */
-static int64_t noise(int i, int64_t scale_ns)
-{
-	static const int pattern[] = {3, -7, 5, 1, -4, 8, -2, -6, 4, 0, -3, 6};
-
-	return scale_ns * pattern[i % 12] / 8;
-}
-
 START_TEST(test_burst_consistency_scales_with_noise)
 {
 	char why[160];
 
-	/* Readout noise on a log grid from 1 us to 1 ms per reading. */
+	/* Gaussian readout noise on a log grid from 1 us to 1 ms per reading. */
 	for (int64_t scale = 1000; scale <= 1000000; scale *= 10) {
-		struct phc_reading r[10];
-		int64_t delay[10], off[10];
+		struct filter *f = make_filter();
+		struct phc_reading r[5];
+		struct sim_rng rng;
+		int64_t delay[5], off[5];
+		int odd = 0, odd_fixed = 0;
 
-		for (int i = 0; i < 10; i++) {
-			delay[i] = 2000;
-			off[i] = noise(i, scale);
+		sim_rng_seed(&rng, 42, 0);
+		for (int k = 0; k < 1000; k++) {
+			for (int i = 0; i < 5; i++) {
+				delay[i] = 2000;
+				off[i] = llround((double)scale * sim_rng_gauss(&rng));
+			}
+			make_burst(r, 5, delay, off);
+			odd_fixed += !filter_burst_consistent(r, 5, why, sizeof(why));
+			/* The first four have only the fixed margin. */
+			if (!filter_burst_check(f, r, 5, why, sizeof(why)) && k >= 4)
+				odd++;
 		}
-		make_burst(r, 10, delay, off);
-		ck_assert_msg(filter_burst_consistent(r, 10, why, sizeof(why)), "noise %lld: %s",
-			      (long long)scale, why);
-		/* The PHC jumps back by 50 times the noise (at least 5 ms) between two reads. */
+		ck_assert_msg(odd == 0, "noise %lld: %d odd bursts", (long long)scale, odd);
+		/* Without the memory, many bursts are odd from 10 us on. */
+		if (scale >= 10000)
+			ck_assert_msg(odd_fixed > 100, "noise %lld: %d", (long long)scale,
+				      odd_fixed);
+		/* The PHC jumps by 50 times the noise (at least 5 ms) between two reads. */
 		for (int sign = -1; sign <= 1; sign += 2) {
-			for (int i = 6; i < 10; i++)
-				off[i] = noise(i, scale) + sign * (scale * 50 > 5000000 ? scale * 50
-										: 5000000);
-			make_burst(r, 10, delay, off);
-			ck_assert(!filter_burst_consistent(r, 10, why, sizeof(why)));
+			for (int i = 0; i < 5; i++)
+				off[i] = llround((double)scale * sim_rng_gauss(&rng)) +
+					 (i >= 3 ? sign * (scale * 50 > 5000000 ? scale * 50 : 5000000)
+						 : 0);
+			make_burst(r, 5, delay, off);
+			ck_assert_msg(!filter_burst_check(f, r, 5, why, sizeof(why)), "noise %lld",
+				      (long long)scale);
 		}
+		filter_destroy(f);
 	}
 }
 END_TEST
@@ -410,6 +420,14 @@ START_TEST(test_burst_steady_backstep_inconsistent)
 	}
 	make_burst(r, 6, delay, off);
 	ck_assert(!filter_burst_consistent(r, 6, why, sizeof(why)));
+	/* Nor with the memory, however many such bursts it has seen. */
+	{
+		struct filter *f = make_filter();
+
+		for (int k = 0; k < 20; k++)
+			ck_assert(!filter_burst_check(f, r, 6, why, sizeof(why)));
+		filter_destroy(f);
+	}
 	/* Three readings (two steps): only the fixed margin, so 20 us of noise is odd. */
 	make_burst(r, 3, delay, (const int64_t[]){0, 20000, -20000});
 	ck_assert(!filter_burst_consistent(r, 3, why, sizeof(why)));

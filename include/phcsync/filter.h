@@ -53,7 +53,15 @@ int filter_process(struct filter *f, const struct phc_reading *r, int n, struct 
  */
 bool filter_burst_consistent(const struct phc_reading *r, int n, char *why, size_t whylen);
 
-/* Forget the delay history (after a device reopen or a method change). */
+/*
+ * The same check with a margin that also grows with the typical scatter of the steps
+ * between reads in recent bursts (remembered in f), so that heavy read noise is not taken
+ * for a PHC jumping back. Every burst of four readings or more adds to that memory.
+ */
+bool filter_burst_check(struct filter *f, const struct phc_reading *r, int n, char *why,
+			size_t whylen);
+
+/* Forget the delay and scatter history (after a device reopen or a method change). */
 void filter_reset(struct filter *f);
 
 void filter_destroy(struct filter *f);
