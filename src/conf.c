@@ -71,8 +71,10 @@ static const struct name_value readout_names[] = {
 };
 
 static const struct name_value burst_combine_names[] = {
-	{"band", FILTER_COMBINE_BAND},	   {"min", FILTER_COMBINE_MIN},
-	{"median", FILTER_COMBINE_MEDIAN}, {"trimmed", FILTER_COMBINE_TRIMMED},
+	{"band", FILTER_COMBINE_BAND},
+	{"min", FILTER_COMBINE_MIN},
+	{"median", FILTER_COMBINE_MEDIAN},
+	{"trimmed", FILTER_COMBINE_TRIMMED},
 	{NULL, 0},
 };
 

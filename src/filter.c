@@ -22,7 +22,7 @@
 
 #define MAX_DELAY_NS 1000000000LL
 #define HISTORY_LEN 16
-#define SCATTER_LEN 32 /* bursts whose scatter of read steps is remembered */
+#define SCATTER_LEN 32	   /* bursts whose scatter of read steps is remembered */
 #define HISTORY_MIN 4	   /* accepted bursts before the gate applies */
 #define GATE_FACTOR 3	   /* ... times the median delay ... */
 #define GATE_SLACK_NS 1000 /* ... plus this, so that near-zero delays are not gated */
@@ -259,9 +259,9 @@ void filter_destroy(struct filter *f)
  * move it, and a steady backstep has no scatter at all.
  */
 #define BURST_NOISE_FACTOR 24
-#define BURST_NOISE_MIN 3    /* steps in a burst before its scatter counts */
-#define BURST_HISTORY_MIN 4  /* bursts with a scatter before it widens the margin */
-#define BURST_STEPS_MAX 64   /* steps whose scatter is measured: more than any burst */
+#define BURST_NOISE_MIN 3   /* steps in a burst before its scatter counts */
+#define BURST_HISTORY_MIN 4 /* bursts with a scatter before it widens the margin */
+#define BURST_STEPS_MAX 64  /* steps whose scatter is measured: more than any burst */
 
 /* The lower median of v[0..n) (n >= 1); sorts v. */
 static int64_t lower_median(int64_t *v, int n)

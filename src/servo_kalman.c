@@ -62,8 +62,8 @@ struct kalman_servo {
 	double r_ns2;
 	double q_log_scale;
 	double last_u; /* the previous normalised innovation, 0 when none */
-	int gated_run;	/* gated innovations in a row on one side (sign) */
-	int moved;	/* samples since an unsettle still to take a gated one as a move */
+	int gated_run; /* gated innovations in a row on one side (sign) */
+	int moved;     /* samples since an unsettle still to take a gated one as a move */
 };
 
 static struct kalman_servo *to_k(struct servo *s)
@@ -105,8 +105,8 @@ static void noise_push(struct kalman_servo *s, double r_sample)
 	n = s->ring_n;
 	memcpy(sorted, s->ring, sizeof(double) * (size_t)n);
 	qsort(sorted, (size_t)n, sizeof(double), cmp_double);
-	s->r_ns2 = (n % 2 ? sorted[n / 2] : 0.5 * (sorted[n / 2 - 1] + sorted[n / 2])) /
-		   CHI2_1_MEDIAN;
+	s->r_ns2 =
+		(n % 2 ? sorted[n / 2] : 0.5 * (sorted[n / 2 - 1] + sorted[n / 2])) / CHI2_1_MEDIAN;
 	if (s->r_ns2 < R_MIN_NS2)
 		s->r_ns2 = R_MIN_NS2;
 }
@@ -267,7 +267,8 @@ static double kalman_sample(struct servo *servo, int64_t offset_ns, int64_t loca
 	switch (s->count) {
 	case 0:
 		if (s->first_update && s->p.freq_trusted) {
-			/* The frequency is known: one sample decides between a step and the filter. */
+			/* The frequency is known: one sample decides between a step and the filter.
+			 */
 			s->first_update = false;
 			start_filter(s, (double)offset_ns, local_ns, s->p.interval_s);
 			if (beyond(offset_ns, s->p.first_step_threshold_ns) ||

@@ -251,11 +251,10 @@ int sync_create(struct sync **out, const struct conf *conf, struct clk *clk)
 		 "first step above %.9f s, later steps above %.9f s%s; step budget %.0f s: "
 		 "%.3f s back, %d steps (0: no limit); reference rate limit %.0f ppm (0: off)",
 		 servo_type_name(conf->servo), conf->poll_interval_s,
-		 conf->pi_kp > 0 ? "set" : "default",
-		 conf->pi_ki > 0 ? "set" : "default", freq_ppb, conf->first_step_threshold_s,
-		 conf->step_threshold_s, conf->step_threshold_s > 0 ? "" : " (never)",
-		 conf->step_window_s, conf->step_limit_back_s, conf->step_limit_count,
-		 conf->reference_freq_limit_ppm);
+		 conf->pi_kp > 0 ? "set" : "default", conf->pi_ki > 0 ? "set" : "default", freq_ppb,
+		 conf->first_step_threshold_s, conf->step_threshold_s,
+		 conf->step_threshold_s > 0 ? "" : " (never)", conf->step_window_s,
+		 conf->step_limit_back_s, conf->step_limit_count, conf->reference_freq_limit_ppm);
 	*out = s;
 	return 0;
 }

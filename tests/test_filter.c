@@ -305,8 +305,7 @@ START_TEST(test_no_overflow_near_2026)
 END_TEST
 
 /* A burst of n readings 1 ms apart, offsets off_ns[i], delays delay_ns[i]. */
-static void make_burst(struct phc_reading *r, int n, const int64_t *delay_ns,
-		       const int64_t *off_ns)
+static void make_burst(struct phc_reading *r, int n, const int64_t *delay_ns, const int64_t *off_ns)
 {
 	for (int i = 0; i < n; i++)
 		r[i] = reading(T2026_NS + i * 1000000LL, delay_ns[i], off_ns[i]);
@@ -396,7 +395,8 @@ START_TEST(test_burst_consistency_scales_with_noise)
 		for (int sign = -1; sign <= 1; sign += 2) {
 			for (int i = 0; i < 5; i++)
 				off[i] = llround((double)scale * sim_rng_gauss(&rng)) +
-					 (i >= 3 ? sign * (scale * 50 > 5000000 ? scale * 50 : 5000000)
+					 (i >= 3 ? sign * (scale * 50 > 5000000 ? scale * 50
+										: 5000000)
 						 : 0);
 			make_burst(r, 5, delay, off);
 			ck_assert_msg(!filter_burst_check(f, r, 5, why, sizeof(why)), "noise %lld",

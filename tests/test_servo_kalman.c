@@ -118,11 +118,13 @@ START_TEST(test_converges)
 					n++;
 				}
 				/* The second sample decides: the offset then, against 20 us. */
-				ck_assert_int_eq(l.steps,
-						 fabs(sign * offsets_ns[i] + err * 1e9) > 20000 ? 1 : 0);
+				ck_assert_int_eq(
+					l.steps,
+					fabs(sign * offsets_ns[i] + err * 1e9) > 20000 ? 1 : 0);
 				ck_assert_msg(fabs(servo_freq_ppb(l.s) - cancelling_ppb(err)) < 5.0,
-					      "offset %g err %g: freq error %.2f ppb", offsets_ns[i],
-					      err, servo_freq_ppb(l.s) - cancelling_ppb(err));
+					      "offset %g err %g: freq error %.2f ppb",
+					      offsets_ns[i], err,
+					      servo_freq_ppb(l.s) - cancelling_ppb(err));
 				/* The PI passes about sigma; an estimator averaging the still
 				 * clock's samples passes far less. */
 				ck_assert_msg(sqrt(sum_sq / n) < 0.5 * sigma_ns,
@@ -169,8 +171,8 @@ START_TEST(test_noise_estimate)
 		ck_assert_double_eq(servo_noise_ns(pi.s), -1.0);
 		if (sigma_ns >= 1000.0)
 			ck_assert_msg(kal_sq < 0.25 * pi_sq,
-				      "sigma %.0f ns: frequency rms kalman %.1f pi %.1f ppb", sigma_ns,
-				      sqrt(kal_sq / 1500), sqrt(pi_sq / 1500));
+				      "sigma %.0f ns: frequency rms kalman %.1f pi %.1f ppb",
+				      sigma_ns, sqrt(kal_sq / 1500), sqrt(pi_sq / 1500));
 		servo_destroy(l.s);
 		servo_destroy(pi.s);
 	}
@@ -312,8 +314,9 @@ START_TEST(test_outlier_gating)
 			l.offset_ns -= sign * size_ns;
 			for (int k = 0; k < 5; k++)
 				loop_poll(&l, 0.0);
-			ck_assert_msg(fabs(l.offset_ns) < 300.0, "shift %+.0f ns: still %.0f ns off",
-				      sign * size_ns, l.offset_ns);
+			ck_assert_msg(fabs(l.offset_ns) < 300.0,
+				      "shift %+.0f ns: still %.0f ns off", sign * size_ns,
+				      l.offset_ns);
 			for (int k = 0; k < 100; k++) {
 				loop_poll(&l, 0.0);
 				max_dev = fmax(max_dev, fabs(l.offset_ns));
@@ -384,8 +387,8 @@ START_TEST(test_interval_change)
 		for (int k = 0; k < 300; k++) {
 			loop_poll(&l, 0.0);
 			if (k >= 100)
-				ck_assert_msg(fabs(l.offset_ns) < 400.0, "T %.2f k %d offset %.0f", t,
-					      k, l.offset_ns);
+				ck_assert_msg(fabs(l.offset_ns) < 400.0, "T %.2f k %d offset %.0f",
+					      t, k, l.offset_ns);
 		}
 	}
 	servo_destroy(l.s);
