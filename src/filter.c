@@ -150,6 +150,8 @@ static int order_band(const struct phc_reading *r, int n, int64_t max_delay_ns, 
 			return -EINVAL;
 		m++;
 	}
+	if (!m)
+		return -EINVAL;
 	qsort(d, (size_t)m, sizeof(*d), cmp_i64);
 	if (!trimmed) {
 		out->offset_ns = ref + (m % 2 ? d[m / 2] : d[m / 2 - 1] / 2 + d[m / 2] / 2);
