@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "phcsync/conf.h"
+#include "phcsync/filter.h"
 #include "phcsync/phc.h"
 #include "phcsync/ctl_proto.h"
 
@@ -70,8 +71,17 @@ static const struct name_value readout_names[] = {
 	{"gettime", PHC_METHOD_GETTIME},   {NULL, 0},
 };
 
+static const struct name_value burst_combine_names[] = {
+	{"band", FILTER_COMBINE_BAND},
+	{"min", FILTER_COMBINE_MIN},
+	{"median", FILTER_COMBINE_MEDIAN},
+	{"trimmed", FILTER_COMBINE_TRIMMED},
+	{NULL, 0},
+};
+
 static const struct name_value servo_names[] = {
 	{"pi", SERVO_PI},
+	{"kalman", SERVO_KALMAN},
 	{NULL, 0},
 };
 
@@ -130,6 +140,8 @@ static const struct row keys[] = {
 	 .kind = KIND_NAME, .names = readout_names},
 	{KEY("readings", "5", NULL, "Readings taken at each poll"), AT(readings), .kind = KIND_INT,
 	 .min = 1, .max = 25, .live = true},
+	{KEY("burst_combine", "band", NULL, "How the readings of one poll become one offset"),
+	 AT(burst_combine), .kind = KIND_NAME, .names = burst_combine_names},
 	{KEY("max_reads_per_second", "100", NULL, "An upper bound on the rate of PHC reads"),
 	 AT(max_reads_per_second), .kind = KIND_INT, .min = 0, .max = 1000000, .zero = "no limit",
 	 .live = true},

@@ -15,12 +15,14 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "phcsync/filter.h"
 #include "phcsync/ring.h"
 
 #define MAX_DELAY_NS 1000000000LL
 #define HISTORY_LEN 16
+#define SCATTER_LEN 32	   /* bursts whose scatter of read steps is remembered */
 #define HISTORY_MIN 4	   /* accepted bursts before the gate applies */
 #define GATE_FACTOR 3	   /* ... times the median delay ... */
 #define GATE_SLACK_NS 1000 /* ... plus this, so that near-zero delays are not gated */
@@ -28,7 +30,9 @@
 
 struct filter {
 	struct ring history_ns; /* the accepted minimum delays */
+	struct ring scatter_ns; /* recent bursts' scatter of the steps between reads */
 	int rejects;
+	enum filter_combine combine;
 };
 
 struct eval {
@@ -114,12 +118,62 @@ static int average_band(const struct phc_reading *r, int n, int64_t max_delay_ns
 	return 0;
 }
 
+static int cmp_i64(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+/*
+ * The median or trimmed mean of the offsets of the readings within max_delay_ns, taken as
+ * differences from the first one (absolute offsets near 2026 overflow when summed). The
+ * time, delay and error bound are the band's.
+ */
+#define ORDER_MAX 64
+static int order_band(const struct phc_reading *r, int n, int64_t max_delay_ns, bool trimmed,
+		      struct filter_sample *out)
+{
+	int64_t d[ORDER_MAX], ref = 0, sum = 0;
+	struct eval e;
+	int m = 0, lo, hi, ret;
+
+	ret = average_band(r, n, max_delay_ns, out);
+	if (ret)
+		return ret;
+	for (int i = 0; i < n && m < ORDER_MAX; i++) {
+		if (!evaluate(&r[i], &e) || e.delay_ns > max_delay_ns)
+			continue;
+		if (!m)
+			ref = e.offset_ns;
+		if (__builtin_sub_overflow(e.offset_ns, ref, &d[m]))
+			return -EINVAL;
+		m++;
+	}
+	if (!m)
+		return -EINVAL;
+	qsort(d, (size_t)m, sizeof(*d), cmp_i64);
+	if (!trimmed) {
+		out->offset_ns = ref + (m % 2 ? d[m / 2] : d[m / 2 - 1] / 2 + d[m / 2] / 2);
+		return 0;
+	}
+	lo = m / 4;
+	hi = m - m / 4;
+	for (int i = lo; i < hi; i++)
+		if (__builtin_add_overflow(sum, d[i], &sum))
+			return -EINVAL;
+	out->offset_ns = ref + sum / (hi - lo);
+	return 0;
+}
+
 struct filter *filter_create(void)
 {
 	struct filter *f = calloc(1, sizeof(*f));
 
-	if (f)
+	if (f) {
 		ring_init(&f->history_ns, HISTORY_LEN);
+		ring_init(&f->scatter_ns, SCATTER_LEN);
+	}
 	return f;
 }
 
@@ -136,7 +190,20 @@ int filter_process(struct filter *f, const struct phc_reading *r, int n, struct 
 	if (!sane)
 		return -EINVAL;
 	min_delay_ns = kth_delay(r, n, 1);
-	ret = average_band(r, n, kth_delay(r, n, sane / 3 > 1 ? sane / 3 : 1), out);
+	switch (f->combine) {
+	case FILTER_COMBINE_MIN:
+		ret = average_band(r, n, min_delay_ns, out);
+		break;
+	case FILTER_COMBINE_MEDIAN:
+	case FILTER_COMBINE_TRIMMED:
+		ret = order_band(r, n, kth_delay(r, n, (sane + 1) / 2),
+				 f->combine == FILTER_COMBINE_TRIMMED, out);
+		break;
+	case FILTER_COMBINE_BAND:
+	default:
+		ret = average_band(r, n, kth_delay(r, n, sane / 3 > 1 ? sane / 3 : 1), out);
+		break;
+	}
 	if (ret)
 		return ret;
 
@@ -153,9 +220,30 @@ int filter_process(struct filter *f, const struct phc_reading *r, int n, struct 
 	return 0;
 }
 
+void filter_set_combine(struct filter *f, enum filter_combine c)
+{
+	f->combine = c;
+}
+
+const char *filter_combine_name(enum filter_combine c)
+{
+	switch (c) {
+	case FILTER_COMBINE_BAND:
+		return "band";
+	case FILTER_COMBINE_MIN:
+		return "min";
+	case FILTER_COMBINE_MEDIAN:
+		return "median";
+	case FILTER_COMBINE_TRIMMED:
+		return "trimmed";
+	}
+	return "unknown";
+}
+
 void filter_reset(struct filter *f)
 {
 	ring_clear(&f->history_ns);
+	ring_clear(&f->scatter_ns);
 	f->rejects = 0;
 }
 
@@ -166,21 +254,65 @@ void filter_destroy(struct filter *f)
 
 /* Beyond the read windows: readout noise and a PHC's rate within any sane limit. */
 #define BURST_MARGIN_NS 10000
+/*
+ * ... plus this many times the typical scatter of the steps between reads (the median
+ * over recent bursts of each burst's median absolute deviation), where the readout is
+ * noisier than the margin. Pooled over bursts it is steady; a jump in one burst does not
+ * move it, and a steady backstep has no scatter at all.
+ */
+#define BURST_NOISE_FACTOR 24
+#define BURST_NOISE_MIN 3   /* steps in a burst before its scatter counts */
+#define BURST_HISTORY_MIN 4 /* bursts with a scatter before it widens the margin */
+#define BURST_STEPS_MAX 64  /* steps whose scatter is measured: more than any burst */
 
-bool filter_burst_consistent(const struct phc_reading *r, int n, char *why, size_t whylen)
+/* The lower median of v[0..n) (n >= 1); sorts v. */
+static int64_t lower_median(int64_t *v, int n)
+{
+	qsort(v, (size_t)n, sizeof(*v), cmp_i64);
+	return v[(n - 1) / 2];
+}
+
+/* The PHC's step between reads i-1 and i less the system clock's, and their windows. */
+static void burst_step(const struct phc_reading *r, int i, int64_t *sys_ns, int64_t *diff_ns,
+		       int64_t *window_ns)
+{
+	*sys_ns = (r[i].sys_before_ns - r[i - 1].sys_before_ns) / 2 +
+		  (r[i].sys_after_ns - r[i - 1].sys_after_ns) / 2;
+	*diff_ns = (r[i].phc_ns - r[i - 1].phc_ns) - *sys_ns;
+	*window_ns = (r[i].sys_after_ns - r[i].sys_before_ns) +
+		     (r[i - 1].sys_after_ns - r[i - 1].sys_before_ns);
+}
+
+/* The median absolute deviation of the steps (sane windows only); -1 with too few. */
+static int64_t burst_scatter_ns(const struct phc_reading *r, int n)
+{
+	int64_t d[BURST_STEPS_MAX], dev[BURST_STEPS_MAX], med, sys, window;
+	int m = 0;
+
+	for (int i = 1; i < n && m < BURST_STEPS_MAX; i++) {
+		burst_step(r, i, &sys, &d[m], &window);
+		if (window >= 0 && d[m] > -MAX_DELAY_NS && d[m] < MAX_DELAY_NS)
+			m++;
+	}
+	if (m < BURST_NOISE_MIN)
+		return -1;
+	memcpy(dev, d, sizeof(*d) * (size_t)m);
+	med = lower_median(dev, m);
+	for (int i = 0; i < m; i++)
+		dev[i] = d[i] > med ? d[i] - med : med - d[i];
+	return lower_median(dev, m);
+}
+
+static bool burst_within(const struct phc_reading *r, int n, int64_t margin_ns, char *why,
+			 size_t whylen)
 {
 	for (int i = 1; i < n; i++) {
-		int64_t sys_ns = (r[i].sys_before_ns - r[i - 1].sys_before_ns) / 2 +
-				 (r[i].sys_after_ns - r[i - 1].sys_after_ns) / 2;
-		int64_t phc_ns = r[i].phc_ns - r[i - 1].phc_ns;
-		int64_t window_ns = (r[i].sys_after_ns - r[i].sys_before_ns) +
-				    (r[i - 1].sys_after_ns - r[i - 1].sys_before_ns);
-		int64_t diff_ns = phc_ns - sys_ns;
+		int64_t sys_ns, diff_ns, window_ns;
 
+		burst_step(r, i, &sys_ns, &diff_ns, &window_ns);
 		if (window_ns < 0)
 			continue;
-		if (diff_ns > window_ns + BURST_MARGIN_NS ||
-		    diff_ns < -window_ns - BURST_MARGIN_NS) {
+		if (diff_ns > window_ns + margin_ns || diff_ns < -window_ns - margin_ns) {
 			snprintf(why, whylen,
 				 "the PHC moved %+.9f s against the system clock between two reads "
 				 "%.0f ns apart",
@@ -189,4 +321,21 @@ bool filter_burst_consistent(const struct phc_reading *r, int n, char *why, size
 		}
 	}
 	return true;
+}
+
+bool filter_burst_consistent(const struct phc_reading *r, int n, char *why, size_t whylen)
+{
+	return burst_within(r, n, BURST_MARGIN_NS, why, whylen);
+}
+
+bool filter_burst_check(struct filter *f, const struct phc_reading *r, int n, char *why,
+			size_t whylen)
+{
+	int64_t scatter_ns = burst_scatter_ns(r, n), margin_ns = BURST_MARGIN_NS;
+
+	if (f->scatter_ns.count >= BURST_HISTORY_MIN)
+		margin_ns += BURST_NOISE_FACTOR * ring_median_i64(&f->scatter_ns);
+	if (scatter_ns >= 0)
+		ring_push_i64(&f->scatter_ns, scatter_ns);
+	return burst_within(r, n, margin_ns, why, whylen);
 }

@@ -124,6 +124,7 @@ int measure_create(struct measure **out, const struct measure_params *p, const s
 		free(m);
 		return -ENOMEM;
 	}
+	filter_set_combine(m->filter, (enum filter_combine)p->burst_combine);
 	ret = open_device(m, msg, sizeof(msg));
 	if (ret < 0) {
 		if (!wait) {
@@ -329,7 +330,7 @@ int measure_take(struct measure *m, int64_t now_mono_ns, struct decide_sample *s
 	m->consecutive_failures = 0;
 	m->interrupted = 0;
 	m->v.last_delay_ns = fs.delay_ns;
-	s->burst_odd = !filter_burst_consistent(r, n, s->burst_why, sizeof(s->burst_why));
+	s->burst_odd = !filter_burst_check(m->filter, r, n, s->burst_why, sizeof(s->burst_why));
 	to_reference(m, &fs, s);
 	s->error_ns = fs.error_bound_ns;
 	local_times(m, fs.t_local_ns, now_mono_ns, s);

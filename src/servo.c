@@ -21,6 +21,8 @@ struct servo *servo_create(enum servo_type type, const struct servo_params *p, d
 	switch (type) {
 	case SERVO_PI:
 		return servo_pi_create(p, freq_ppb);
+	case SERVO_KALMAN:
+		return servo_kalman_create(p, freq_ppb);
 	}
 	return NULL;
 }
@@ -50,6 +52,11 @@ double servo_freq_ppb(const struct servo *s)
 	return s->ops->freq_ppb(s);
 }
 
+double servo_noise_ns(const struct servo *s)
+{
+	return s->ops->noise_ns ? s->ops->noise_ns(s) : -1.0;
+}
+
 void servo_destroy(struct servo *s)
 {
 	if (s)
@@ -67,6 +74,17 @@ const char *servo_state_name(enum servo_state st)
 		return "locked";
 	case SERVO_LOCKED_STABLE:
 		return "locked_stable";
+	}
+	return "unknown";
+}
+
+const char *servo_type_name(enum servo_type type)
+{
+	switch (type) {
+	case SERVO_PI:
+		return "pi";
+	case SERVO_KALMAN:
+		return "kalman";
 	}
 	return "unknown";
 }

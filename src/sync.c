@@ -15,6 +15,7 @@
 #include "phcsync/act.h"
 #include "phcsync/decide.h"
 #include "phcsync/driftfile.h"
+#include "phcsync/filter.h"
 #include "phcsync/leapsec.h"
 #include "phcsync/log.h"
 #include "phcsync/measure.h"
@@ -237,6 +238,7 @@ int sync_create(struct sync **out, const struct conf *conf, struct clk *clk)
 	snprintf(mp.device, sizeof(mp.device), "%s", conf->device);
 	mp.readout = conf->readout;
 	mp.readings = s->readings;
+	mp.burst_combine = conf->burst_combine;
 	mp.timescale = conf->timescale;
 	mp.utc_offset_s = conf->utc_offset_s;
 	mp.offset_ns = conf->offset_ns;
@@ -246,14 +248,17 @@ int sync_create(struct sync **out, const struct conf *conf, struct clk *clk)
 		sync_destroy(s);
 		return ret;
 	}
-	log_info("servo pi: interval %.3f s, kp %s, ki %s, start frequency %+.3f ppb, "
+	log_info("servo %s: interval %.3f s, %s, start frequency %+.3f ppb, burst %s, "
 		 "first step above %.9f s, later steps above %.9f s%s; step budget %.0f s: "
 		 "%.3f s back, %d steps (0: no limit); reference rate limit %.0f ppm (0: off)",
-		 conf->poll_interval_s, conf->pi_kp > 0 ? "set" : "default",
-		 conf->pi_ki > 0 ? "set" : "default", freq_ppb, conf->first_step_threshold_s,
-		 conf->step_threshold_s, conf->step_threshold_s > 0 ? "" : " (never)",
-		 conf->step_window_s, conf->step_limit_back_s, conf->step_limit_count,
-		 conf->reference_freq_limit_ppm);
+		 servo_type_name(conf->servo), conf->poll_interval_s,
+		 conf->servo != SERVO_PI	      ? "noise estimated from the data"
+		 : conf->pi_kp > 0 || conf->pi_ki > 0 ? "gains set"
+						      : "default gains",
+		 freq_ppb, filter_combine_name((enum filter_combine)conf->burst_combine),
+		 conf->first_step_threshold_s, conf->step_threshold_s,
+		 conf->step_threshold_s > 0 ? "" : " (never)", conf->step_window_s,
+		 conf->step_limit_back_s, conf->step_limit_count, conf->reference_freq_limit_ppm);
 	*out = s;
 	return 0;
 }

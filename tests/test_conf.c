@@ -10,6 +10,7 @@
 
 #include "check_main.h"
 #include "phcsync/conf.h"
+#include "phcsync/filter.h"
 #include "phcsync/phc.h"
 #include "phcsync/ctl_proto.h"
 
@@ -114,9 +115,10 @@ START_TEST(test_every_key)
 	ck_assert_int_eq(parse(&c, "device /dev/ptp3\n"
 				   "readout extended\n"
 				   "readings 25\n"
+				   "burst_combine median\n"
 				   "max_reads_per_second 0\n"
 				   "poll_interval 0.25\n"
-				   "servo pi\n"
+				   "servo kalman\n"
 				   "pi_kp 0.7\n"
 				   "pi_ki 0.3\n"
 				   "first_step_threshold 0\n"
@@ -143,9 +145,10 @@ START_TEST(test_every_key)
 	ck_assert_str_eq(c.device, "/dev/ptp3");
 	ck_assert_int_eq(c.readout, PHC_METHOD_EXTENDED);
 	ck_assert_int_eq(c.readings, 25);
+	ck_assert_int_eq(c.burst_combine, FILTER_COMBINE_MEDIAN);
 	ck_assert_int_eq(c.max_reads_per_second, 0);
 	ck_assert_double_eq(c.poll_interval_s, 0.25);
-	ck_assert_int_eq(c.servo, SERVO_PI);
+	ck_assert_int_eq(c.servo, SERVO_KALMAN);
 	ck_assert_double_eq(c.pi_kp, 0.7);
 	ck_assert_double_eq(c.pi_ki, 0.3);
 	ck_assert_double_eq(c.first_step_threshold_s, 0.0);
@@ -532,7 +535,7 @@ static const struct {
 	{"readout Precise\n",
 	 "test.conf:1: readout: expected auto, precise, extended, basic or gettime, got "
 	 "\"Precise\""},
-	{"servo linreg\n", "test.conf:1: servo: expected pi, got \"linreg\""},
+	{"servo linreg\n", "test.conf:1: servo: expected pi or kalman, got \"linreg\""},
 	{"timescale gps\n", "test.conf:1: timescale: expected auto, utc or tai, got \"gps\""},
 	{"allow_large_step maybe\n",
 	 "test.conf:1: allow_large_step: expected yes or no, got \"maybe\""},
@@ -736,7 +739,7 @@ START_TEST(test_file_parse)
 
 	write_temp(path, sizeof(path), "readings 3\n\nservo pid\n");
 	ck_assert_int_eq(conf_parse_file(&c, path, err, sizeof(err)), -1);
-	snprintf(want, sizeof(want), "%s:3: servo: expected pi, got \"pid\"", path);
+	snprintf(want, sizeof(want), "%s:3: servo: expected pi or kalman, got \"pid\"", path);
 	ck_assert_str_eq(err, want);
 	unlink(path);
 }
@@ -1150,9 +1153,10 @@ static const struct {
 	{"device", "/dev/ptp3"},
 	{"readout", "extended"},
 	{"readings", "25"},
+	{"burst_combine", "median"},
 	{"max_reads_per_second", "0"},
 	{"poll_interval", "0.25"},
-	{"servo", NULL}, /* one algorithm so far: nothing to change it to */
+	{"servo", "kalman"},
 	{"pi_kp", "0.7"},
 	{"pi_ki", "0.3"},
 	{"first_step_threshold", "0"},

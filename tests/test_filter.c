@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 #include <check.h>
 #include <errno.h>
+#include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 
 #include "check_main.h"
 #include "phcsync/filter.h"
+#include "sim/sim_rng.h"
 
 #define T2026_NS 1800000000000000000LL
 
@@ -302,6 +304,138 @@ START_TEST(test_no_overflow_near_2026)
 }
 END_TEST
 
+/* A burst of n readings 1 ms apart, offsets off_ns[i], delays delay_ns[i]. */
+static void make_burst(struct phc_reading *r, int n, const int64_t *delay_ns, const int64_t *off_ns)
+{
+	for (int i = 0; i < n; i++)
+		r[i] = reading(T2026_NS + i * 1000000LL, delay_ns[i], off_ns[i]);
+}
+
+static int64_t combined(enum filter_combine c, const struct phc_reading *r, int n)
+{
+	struct filter *f = make_filter();
+	struct filter_sample out;
+
+	filter_set_combine(f, c);
+	ck_assert_int_eq(filter_process(f, r, n, &out), 0);
+	filter_destroy(f);
+	return out.offset_ns;
+}
+
+START_TEST(test_combine_methods)
+{
+	/* Equal delays (cross-timestamps) and one reading 1 us off. */
+	static const int64_t eq_delay[] = {0, 0, 0, 0, 0};
+	static const int64_t eq_off[] = {30, -10, 1000, 20, 10};
+	/* Delays apart: the slow reading is also the one far off. */
+	static const int64_t delay[] = {300, 100, 500, 200, 400};
+	static const int64_t off[] = {7, 5, -1000, 6, 8};
+	struct phc_reading r[5];
+
+	for (int sign = -1; sign <= 1; sign += 2) {
+		int64_t o[5];
+
+		for (int i = 0; i < 5; i++)
+			o[i] = sign * eq_off[i];
+		make_burst(r, 5, eq_delay, o);
+		ck_assert_int_eq(combined(FILTER_COMBINE_BAND, r, 5), sign * 210);
+		ck_assert_int_eq(combined(FILTER_COMBINE_MIN, r, 5), sign * 210);
+		ck_assert_int_eq(combined(FILTER_COMBINE_MEDIAN, r, 5), sign * 20);
+		/* The middle three of five: -10 and 1000 dropped. */
+		ck_assert_int_eq(combined(FILTER_COMBINE_TRIMMED, r, 5), sign * 20);
+
+		for (int i = 0; i < 5; i++)
+			o[i] = sign * off[i];
+		make_burst(r, 5, delay, o);
+		/* Fastest third of five: the fastest alone. */
+		ck_assert_int_eq(combined(FILTER_COMBINE_BAND, r, 5), sign * 5);
+		ck_assert_int_eq(combined(FILTER_COMBINE_MIN, r, 5), sign * 5);
+		/* Fastest half: delays 100, 200, 300. */
+		ck_assert_int_eq(combined(FILTER_COMBINE_MEDIAN, r, 5), sign * 6);
+		ck_assert_int_eq(combined(FILTER_COMBINE_TRIMMED, r, 5), sign * 6);
+	}
+	/* An even count: the mean of the middle two. */
+	make_burst(r, 4, eq_delay, (const int64_t[]){1, 3, 11, 100});
+	ck_assert_int_eq(combined(FILTER_COMBINE_MEDIAN, r, 4), 7);
+	ck_assert_str_eq(filter_combine_name(FILTER_COMBINE_TRIMMED), "trimmed");
+	ck_assert_str_eq(filter_combine_name(FILTER_COMBINE_MEDIAN), "median");
+}
+END_TEST
+
+START_TEST(test_burst_consistency_scales_with_noise)
+{
+	char why[160];
+
+	/* Gaussian readout noise on a log grid from 1 us to 1 ms per reading. */
+	for (int64_t scale = 1000; scale <= 1000000; scale *= 10) {
+		struct filter *f = make_filter();
+		struct phc_reading r[5];
+		struct sim_rng rng;
+		int64_t delay[5], off[5];
+		int odd = 0, odd_fixed = 0;
+
+		sim_rng_seed(&rng, 42, 0);
+		for (int k = 0; k < 1000; k++) {
+			for (int i = 0; i < 5; i++) {
+				delay[i] = 2000;
+				off[i] = llround((double)scale * sim_rng_gauss(&rng));
+			}
+			make_burst(r, 5, delay, off);
+			odd_fixed += !filter_burst_consistent(r, 5, why, sizeof(why));
+			/* The first four have only the fixed margin. */
+			if (!filter_burst_check(f, r, 5, why, sizeof(why)) && k >= 4)
+				odd++;
+		}
+		ck_assert_msg(odd == 0, "noise %lld: %d odd bursts", (long long)scale, odd);
+		/* Without the memory, many bursts are odd from 10 us on. */
+		if (scale >= 10000)
+			ck_assert_msg(odd_fixed > 100, "noise %lld: %d", (long long)scale,
+				      odd_fixed);
+		/* The PHC jumps by 50 times the noise (at least 5 ms) between two reads. */
+		for (int sign = -1; sign <= 1; sign += 2) {
+			for (int i = 0; i < 5; i++)
+				off[i] = llround((double)scale * sim_rng_gauss(&rng)) +
+					 (i >= 3 ? sign * (scale * 50 > 5000000 ? scale * 50
+										: 5000000)
+						 : 0);
+			make_burst(r, 5, delay, off);
+			ck_assert_msg(!filter_burst_check(f, r, 5, why, sizeof(why)), "noise %lld",
+				      (long long)scale);
+		}
+		filter_destroy(f);
+	}
+}
+END_TEST
+
+START_TEST(test_burst_steady_backstep_inconsistent)
+{
+	/* 50 us back at every read, no noise: no scatter to hide in. */
+	struct phc_reading r[6];
+	int64_t delay[6], off[6];
+	char why[160];
+
+	for (int i = 0; i < 6; i++) {
+		delay[i] = 1000;
+		off[i] = 50000 * i;
+	}
+	make_burst(r, 6, delay, off);
+	ck_assert(!filter_burst_consistent(r, 6, why, sizeof(why)));
+	/* Nor with the memory, however many such bursts it has seen. */
+	{
+		struct filter *f = make_filter();
+
+		for (int k = 0; k < 20; k++)
+			ck_assert(!filter_burst_check(f, r, 6, why, sizeof(why)));
+		filter_destroy(f);
+	}
+	/* Three readings (two steps): only the fixed margin, so 20 us of noise is odd. */
+	make_burst(r, 3, delay, (const int64_t[]){0, 20000, -20000});
+	ck_assert(!filter_burst_consistent(r, 3, why, sizeof(why)));
+	make_burst(r, 3, delay, (const int64_t[]){0, 4000, -4000});
+	ck_assert(filter_burst_consistent(r, 3, why, sizeof(why)));
+}
+END_TEST
+
 int main(void)
 {
 	TCase *tc = check_tcase("filter", NULL, NULL);
@@ -320,5 +454,8 @@ int main(void)
 	tcase_add_test(tc, test_invalid_input);
 	tcase_add_test(tc, test_insane_readings_ignored);
 	tcase_add_test(tc, test_no_overflow_near_2026);
+	tcase_add_test(tc, test_combine_methods);
+	tcase_add_test(tc, test_burst_consistency_scales_with_noise);
+	tcase_add_test(tc, test_burst_steady_backstep_inconsistent);
 	return check_run_tcase("filter", tc);
 }

@@ -20,6 +20,7 @@ struct conf {
 	char device[CONF_DEVICE_MAX]; /* a path, or "auto" */
 	int readout;		      /* a phc_method, or PHC_METHOD_AUTO (-1) */
 	int readings;		      /* readings per poll, 1..25 */
+	int burst_combine;	      /* a filter_combine: how a poll's readings become one */
 	int max_reads_per_second;     /* 0: no limit */
 	double poll_interval_s;
 	enum servo_type servo; /* the algorithm, for servo_create */

@@ -20,8 +20,23 @@ struct filter_sample {
 
 struct filter;
 
-/* A filter with default parameters; NULL when out of memory. */
+/* How a burst's readings become one offset. Each takes the readings of shortest delay (a
+ * band: the fastest third, or half for the order statistics), then: */
+enum filter_combine {
+	FILTER_COMBINE_BAND,	/* their mean offset, over the fastest third */
+	FILTER_COMBINE_MIN,	/* the fastest reading (equal delays averaged) */
+	FILTER_COMBINE_MEDIAN,	/* their median offset, over the fastest half */
+	FILTER_COMBINE_TRIMMED, /* their mean offset without the outer quarters, fastest half */
+};
+
+/* A filter with default parameters (FILTER_COMBINE_BAND); NULL when out of memory. */
 struct filter *filter_create(void);
+
+/* Choose how bursts are combined from now on. */
+void filter_set_combine(struct filter *f, enum filter_combine c);
+
+/* "band", "min", "median", "trimmed". */
+const char *filter_combine_name(enum filter_combine c);
 
 /*
  * Choose the best of n readings and gate it against recent delays.
@@ -38,7 +53,15 @@ int filter_process(struct filter *f, const struct phc_reading *r, int n, struct 
  */
 bool filter_burst_consistent(const struct phc_reading *r, int n, char *why, size_t whylen);
 
-/* Forget the delay history (after a device reopen or a method change). */
+/*
+ * The same check with a margin that also grows with the typical scatter of the steps
+ * between reads in recent bursts (remembered in f), so that heavy read noise is not taken
+ * for a PHC jumping back. Every burst of four readings or more adds to that memory.
+ */
+bool filter_burst_check(struct filter *f, const struct phc_reading *r, int n, char *why,
+			size_t whylen);
+
+/* Forget the delay and scatter history (after a device reopen or a method change). */
 void filter_reset(struct filter *f);
 
 void filter_destroy(struct filter *f);

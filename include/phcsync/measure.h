@@ -19,6 +19,7 @@ struct measure_params {
 	char device[CONF_DEVICE_MAX]; /* path, "auto" or "interface:NAME" */
 	int readout;		      /* phc_method or PHC_METHOD_AUTO */
 	int readings;		      /* per poll, after the read budget */
+	int burst_combine;	      /* a filter_combine */
 	enum conf_timescale timescale;
 	int utc_offset_s;  /* TAI-UTC for a TAI PHC without a table */
 	int64_t offset_ns; /* added to the PHC's time */

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Clock servos: turn offsets into frequency corrections. Pure: no I/O, no clock access.
- * Algorithms sit behind a table of operations (servo_pi.c is the first); the caller sees
- * only this interface.
+ * Algorithms sit behind a table of operations (servo_pi.c, servo_kalman.c); the caller
+ * sees only this interface.
  */
 #ifndef PHCSYNC_SERVO_H
 #define PHCSYNC_SERVO_H
@@ -10,7 +10,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-enum servo_type { SERVO_PI };
+enum servo_type { SERVO_PI, SERVO_KALMAN };
 
 enum servo_state {
 	SERVO_UNLOCKED,	     /* collecting the first samples: keep the frequency */
@@ -58,10 +58,18 @@ void servo_unsettle(struct servo *s);
 /* The poll interval changed: recompute default gains. */
 void servo_set_interval(struct servo *s, double interval_s);
 
-/* The frequency the servo would hold now (its integrator), ppb. */
+/* The frequency the servo would hold now (its integrator, the Kalman servo's frequency
+ * estimate), ppb. */
 double servo_freq_ppb(const struct servo *s);
 
+/* The measurement noise the servo estimates from its data (sigma, ns); -1: none (the PI
+ * estimates none, the Kalman servo none before its first filtered sample). */
+double servo_noise_ns(const struct servo *s);
+
 void servo_destroy(struct servo *s);
+
+/* "pi", "kalman". */
+const char *servo_type_name(enum servo_type type);
 
 /* "unlocked", "step", "locked", "locked_stable". */
 const char *servo_state_name(enum servo_state st);

@@ -16,10 +16,12 @@ struct servo_ops {
 	void (*unsettle)(struct servo *s);
 	void (*set_interval)(struct servo *s, double interval_s);
 	double (*freq_ppb)(const struct servo *s);
+	double (*noise_ns)(const struct servo *s); /* NULL: estimates none */
 	void (*destroy)(struct servo *s);
 };
 
 /* Constructors of the algorithms. */
 struct servo *servo_pi_create(const struct servo_params *p, double freq_ppb);
+struct servo *servo_kalman_create(const struct servo_params *p, double freq_ppb);
 
 #endif
