@@ -45,6 +45,13 @@
 #define CELL_NS 100000000LL /* the oscillator error is constant over 0.1 s cells */
 #define GRACE_NS (10 * NS)  /* how long after SIGTERM the program may keep waiting */
 #define MAX_FD 4096
+/*
+ * Reading a system clock takes no time, except in a busy loop: past SPIN_READS reads in a
+ * row without time passing (chronyd measures the clock's precision so), each read takes
+ * SPIN_READ_NS, or the loop would never end.
+ */
+#define SPIN_READS 1000
+#define SPIN_READ_NS 20
 #define PTP_MAJOR 248 /* any major: programs only print it */
 #define SYSFS_PTP "/sys/class/ptp"
 
@@ -105,6 +112,7 @@ static struct world {
 	struct dev dev[SIM_MAX_PHC];
 	struct fdmap fds[MAX_FD];
 	uint64_t reads_total;
+	int spin; /* system clock reads since time last passed */
 	FILE *trace;
 	char dir[PATH_MAX]; /* root of the fake sysfs */
 	bool own_dir;
@@ -594,6 +602,8 @@ static int64_t min64(int64_t a, int64_t b)
 
 static void advance_to(int64_t target_ns)
 {
+	if (w.now_ns < target_ns)
+		w.spin = 0;
 	while (w.now_ns < target_ns) {
 		int64_t next = min64(target_ns, (w.cell + 1) * CELL_NS);
 		int leap;
@@ -1483,6 +1493,15 @@ ssize_t readlink(const char *path, char *buf, size_t len)
 
 /* ---- interposed: reading clocks ---- */
 
+/* A system clock read: free, but for a busy loop (SPIN_READS). */
+static void sys_clock_read(void)
+{
+	if (++w.spin > SPIN_READS) {
+		advance_to(w.now_ns + SPIN_READ_NS);
+		w.spin = SPIN_READS;
+	}
+}
+
 static int phc_gettime(clockid_t id, int64_t *ns)
 {
 	int fd = (int)~(id >> 3);
@@ -1511,6 +1530,10 @@ int clock_gettime(clockid_t id, struct timespec *ts)
 		return (int)syscall(SYS_clock_gettime, id, ts);
 	else
 		r = 0;
+	if (r == 0 && !is_phc_clockid(id)) {
+		sys_clock_read();
+		sim_kernel_gettime(&w.k, id, &ns);
+	}
 	if (r) {
 		errno = -r;
 		return -1;
@@ -1535,6 +1558,7 @@ int gettimeofday(struct timeval *restrict tv, void *restrict tz)
 
 	if (!w.ready)
 		return (int)syscall(SYS_gettimeofday, tv, tz);
+	sys_clock_read();
 	ns = clock_now(CLOCK_REALTIME);
 	tv->tv_sec = floor_div(ns, NS);
 	tv->tv_usec = (ns - (int64_t)tv->tv_sec * NS) / 1000;
@@ -1549,8 +1573,10 @@ time_t time(time_t *t)
 
 	if (!w.ready)
 		now = (time_t)syscall(SYS_time, NULL);
-	else
+	else {
+		sys_clock_read();
 		now = (time_t)floor_div(clock_now(CLOCK_REALTIME), NS);
+	}
 	if (t)
 		*t = now;
 	return now;
