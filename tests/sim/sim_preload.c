@@ -1098,18 +1098,46 @@ static void read_starts(struct dev *d)
 	}
 }
 
+/*
+ * Gaussian sigma, plus Exp(exp_ns) (the PHC side reads late), plus +-outlier_ns with
+ * probability prob. A part that is 0 draws nothing, so adding a part to one scenario
+ * leaves the random streams of the others as they were.
+ */
+static int64_t noise_shape(struct dev *d, int64_t sigma_ns, int64_t exp_ns, double prob,
+			   int64_t outlier_ns)
+{
+	double n = 0;
+
+	if (sigma_ns)
+		n += sim_rng_gauss(&d->rng) * (double)sigma_ns;
+	if (exp_ns)
+		n += sim_rng_exp(&d->rng, (double)exp_ns);
+	if (prob > 0 && sim_rng_uniform(&d->rng) < prob)
+		n += (sim_rng_uniform(&d->rng) < 0.5 ? -1.0 : 1.0) * (double)outlier_ns;
+	return llround(n);
+}
+
 static int64_t reading_noise(struct dev *d)
 {
 	const struct sim_phc_conf *c = d->conf;
-	double n = 0;
 
-	if (c->noise_ns)
-		n += sim_rng_gauss(&d->rng) * (double)c->noise_ns;
-	if (c->noise_exp_ns)
-		n += sim_rng_exp(&d->rng, (double)c->noise_exp_ns);
-	if (c->outlier_prob > 0 && sim_rng_uniform(&d->rng) < c->outlier_prob)
-		n += (sim_rng_uniform(&d->rng) < 0.5 ? -1.0 : 1.0) * (double)c->outlier_ns;
-	return llround(n);
+	return noise_shape(d, c->noise_ns, c->noise_exp_ns, c->outlier_prob, c->outlier_ns);
+}
+
+/*
+ * Where in a window of delay ns the PHC is sampled: at asymmetry, or with window_spread
+ * uniformly over that share of the window around it (within the window), so that a
+ * longer window gives a larger error about the point a reader assumes.
+ */
+static int64_t sample_point(struct dev *d, int64_t delay)
+{
+	double f = d->conf->asymmetry;
+
+	if (d->conf->window_spread > 0) {
+		f += d->conf->window_spread * (sim_rng_uniform(&d->rng) - 0.5);
+		f = f < 0 ? 0 : f > 1 ? 1 : f;
+	}
+	return llround((double)delay * f);
 }
 
 /*
@@ -1123,8 +1151,8 @@ static int64_t read_phc(struct dev *d)
 
 	read_starts(d);
 	delay = sample_delay(d);
-	at = w.now_ns + llround((double)delay * d->conf->asymmetry);
 	noise = reading_noise(d);
+	at = w.now_ns + sample_point(d, delay);
 	v = phc_at(d, at) + (phc_frozen_at(d, at) ? 0 : noise);
 	advance_to(w.now_ns + delay);
 	return v;
@@ -1202,8 +1230,8 @@ static int phc_ioctl(struct dev *d, unsigned long req, void *arg)
 			return r;
 		read_starts(d);
 		memset(sp, 0, sizeof(*sp));
-		noise = c->precise_noise_ns ? sim_rng_gauss(&d->rng) * (double)c->precise_noise_ns
-					    : 0.0;
+		noise = (double)noise_shape(d, c->precise_noise_ns, c->precise_noise_exp_ns,
+					    c->precise_outlier_prob, c->precise_outlier_ns);
 		if (phc_frozen_at(d, w.now_ns))
 			noise = 0.0;
 		sp->device = ptp_time(phc_at(d, w.now_ns) + llround(noise));
