@@ -64,6 +64,7 @@ PHC2SYS_ARGS = ["-s", "/dev/ptp0", "-c", "CLOCK_REALTIME", "-m", "-q"]
 SWEEP_NS = (10, 30, 100, 300, 1000, 3000, 10000, 30000, 100000)
 # The scenario events after which --plot zooms in.
 ZOOM_EVENTS = ("phc_step", "suspend", "leap", "kernel_leap")
+COLORS = ("tab:blue", "tab:orange", "tab:green", "tab:red")
 
 TITLE = ("Error of CLOCK_REALTIME against the PHC's time, time-averaged from the first "
          "10 s below 1 us to the end of the run, event recoveries included")
@@ -638,19 +639,25 @@ def plot(opts, scns, res, budgets):
             if not runs:
                 continue
             suffix = "" if b == "default" else "-1read"
-            fig, ax = plt.subplots(figsize=(10, 4))
-            for d, r in runs:
-                t = [x for x, _ in r["series"]]
-                ax.plot(t, [e / 1e3 for _, e in r["series"]], lw=0.6, label=d)
+            # One panel per peer, on one scale: overlaid, an hour of noise hides them.
+            fig, axes = plt.subplots(len(runs), 1, figsize=(10, 1.2 + 1.6 * len(runs)),
+                                     sharex=True, sharey=True, squeeze=False)
             settled = [abs(e) for _, r in runs for x, e in r["series"] if x > 60]
-            if settled:
-                lim = sorted(settled)[int(0.999 * (len(settled) - 1))] * 1.3 / 1e3
-                ax.set_ylim(-lim, lim)
-            ax.set_xlabel("true time (s)")
-            ax.set_ylabel("error of CLOCK_REALTIME (us)")
-            ax.set_title("%s%s: error against the PHC" % (scn.name, suffix))
-            ax.legend(loc="upper right", fontsize="small")
-            ax.grid(alpha=0.3)
+            lim = sorted(settled)[int(0.99 * (len(settled) - 1))] * 1.5 / 1e3 \
+                if settled else None
+            for (d, r), ax, color in zip(runs, axes[:, 0], COLORS):
+                ax.plot([x for x, _ in r["series"]], [e / 1e3 for _, e in r["series"]],
+                        lw=0.5, color=color)
+                ax.set_title("%s: σ %s, mean %s, max %s" % (
+                    d, fmt_ns(r["sd"]), fmt_ns(r["mean"]), fmt_ns(r["max"])),
+                    fontsize="small", loc="left")
+                ax.grid(alpha=0.3)
+                if lim:
+                    ax.set_ylim(-lim, lim)
+            axes[-1, 0].set_xlabel("true time (s)")
+            fig.supylabel("error of CLOCK_REALTIME (us)")
+            fig.suptitle("%s%s: error against the PHC (clipped to 1.5 x its 99th "
+                         "percentile)" % (scn.name, suffix))
             fig.tight_layout()
             path = os.path.join(opts.plot, "%s%s.png" % (scn.name, suffix))
             fig.savefig(path, dpi=100)
@@ -663,10 +670,10 @@ def plot(opts, scns, res, budgets):
                     continue
                 seen.add(ev)
                 fig, ax = plt.subplots(figsize=(10, 4))
-                for d, r in runs:
+                for (d, r), color in zip(runs, COLORS):
                     pts = [(x, e) for x, e in r["series"] if t0 - 5 <= x <= t0 + 40]
                     ax.plot([x - t0 for x, _ in pts], [e / 1e6 for _, e in pts], lw=0.8,
-                            marker=".", ms=2, label=d)
+                            marker=".", ms=2, label=d, color=color)
                 ax.axvline(0, color="grey", lw=0.5)
                 ax.set_xlabel("seconds from the %s" % ev)
                 ax.set_ylabel("error of CLOCK_REALTIME (ms)")
@@ -678,7 +685,7 @@ def plot(opts, scns, res, budgets):
                 fig.savefig(path, dpi=100)
                 plt.close(fig)
                 written.append(path)
-    print("- plots: " + ", ".join(os.path.relpath(p) for p in written))
+    print("- plots: " + ", ".join(written))
 
 
 def ensure_matplotlib():
