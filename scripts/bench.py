@@ -265,7 +265,10 @@ def phcsyncd_conf(scn, opts, budget):
     if opts.servo:
         lines.append("servo " + opts.servo)
     lines += opts.phcsyncd_conf
-    return "".join(line + "\n" for line in lines)
+    # A key is given once: a later line (the options over the scenario's) wins.
+    last = {line.split()[0]: i for i, line in enumerate(lines) if line.split()}
+    return "".join(line + "\n" for i, line in enumerate(lines)
+                   if line.split() and last[line.split()[0]] == i)
 
 
 def chronyd_conf(scn, budget, pidfile):

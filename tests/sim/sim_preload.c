@@ -26,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/random.h>
 #include <sys/select.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -103,6 +104,7 @@ static struct world {
 	double step_ppb; /* system oscillator: sum of sys_freq_step events */
 	double osc_ppb;	 /* system oscillator error in the current cell */
 	struct sim_rng osc_rng;
+	struct sim_rng getrandom_rng; /* what getrandom() gives the program */
 	bool suspended;
 	int64_t resume_at_ns;
 	int64_t slept_ns;
@@ -947,6 +949,7 @@ static void world_init(void)
 		tai_utc += s->leap[i].sign;
 	}
 	sim_rng_seed(&w.osc_rng, s->seed, 0);
+	sim_rng_seed(&w.getrandom_rng, s->seed, 1000);
 	sysfs_init();
 	w.ndev = s->nphc;
 	for (int i = 0; i < s->nphc; i++) {
@@ -1517,6 +1520,26 @@ ssize_t readlink(const char *path, char *buf, size_t len)
 
 	return syscall(SYS_readlinkat, AT_FDCWD, sysfs_path(path, p, sizeof(p)) ? p : path, buf,
 		       len);
+}
+
+/* ---- interposed: randomness ---- */
+
+/*
+ * The program's random bytes come from the scenario's seed, so that a program that draws
+ * them (chronyd spreads its timers so) gives the same trace on every run.
+ */
+ssize_t getrandom(void *buf, size_t len, unsigned flags)
+{
+	unsigned char *p = buf;
+
+	if (!w.ready)
+		return syscall(SYS_getrandom, buf, len, flags);
+	for (size_t i = 0; i < len; i += 8) {
+		uint64_t v = sim_rng_next(&w.getrandom_rng);
+
+		memcpy(p + i, &v, len - i < 8 ? len - i : 8);
+	}
+	return (ssize_t)len;
 }
 
 /* ---- interposed: reading clocks ---- */

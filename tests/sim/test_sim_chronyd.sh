@@ -2,9 +2,10 @@
 # SPDX-License-Identifier: BSD-2-Clause
 # Acceptance: Debian's chronyd, unpacked by 'scripts/deps.sh --peers' and never installed,
 # disciplines the simulated CLOCK_REALTIME from /dev/ptp0 under phcsim: it steps once,
-# then slews and locks, and every clock call it makes is simulated (CAP_SYS_TIME is gone,
-# the trace records its adjustments). Usage: test_sim_chronyd.sh PHCSIM SCENARIO.
-# Skipped without that chronyd (PHCSYNC_CHRONYD names another).
+# then slews and locks, every clock call it makes is simulated (CAP_SYS_TIME is gone,
+# the trace records its adjustments), and a second run gives the same trace.
+# Usage: test_sim_chronyd.sh PHCSIM SCENARIO. Skipped without that chronyd
+# (PHCSYNC_CHRONYD names another).
 set -u
 phcsim=$1 scn=$2
 chronyd=${PHCSYNC_CHRONYD:-${PHCSYNC_PEERS:-/var/cache/phcsync-peers}/chrony/usr/sbin/chronyd}
@@ -40,4 +41,8 @@ rms=$(sed -n 's/.*last half: rms \([0-9]*\) ns.*/\1/p' "$tmp/err")
 max=$(sed -n 's/.*last half: rms [0-9]* ns, max |offset| \([0-9]*\) ns.*/\1/p' "$tmp/err")
 [ -n "$rms" ] && [ "$rms" -lt 1000 ] || fail "true RMS offset over the last half: '$rms' ns"
 [ -n "$max" ] && [ "$max" -lt 5000 ] || fail "true max |offset| over the last half: '$max' ns"
+# The same scenario and seed give the same trace (its timers' randomness is the seed's).
+"$phcsim" -s "$scn" -t "$tmp/trace2" -- \
+	"$chronyd" -d -u root -F 0 -f "$tmp/chrony.conf" >/dev/null 2>&1 || fail "the second run failed"
+cmp -s "$tmp/trace" "$tmp/trace2" || fail "two runs gave different traces"
 echo "ok: rms $rms ns, max $max ns, $nfreq frequency adjustments"
