@@ -101,7 +101,9 @@ NOTES = """\
 - At the 1 read/s budget: phcsyncd readings 1, phc2sys -N 1 -R 1, chronyd dpoll 0 (one
   reading a second, still 25 samples each on a device without cross-timestamps).
 - phcsyncd's leap table is its default (leapfile auto: the host's tzdata) and chronyd's is
-  right/UTC; phc2sys without ptp4l knows of no leap second.
+  right/UTC; phc2sys without ptp4l knows of no leap second. A kernel that inserts the
+  leap does so at REALTIME's midnight, which differs from UTC's by the error itself: the
+  trace cannot say when in between, so that sliver counts as after the leap.
 - Noise (tests/sim/README.md): the steady scenarios give every readout method, PRECISE
   included, 100 ns Gaussian plus 150 ns one-sided (exponential, the PHC reads late) noise,
   one reading in 1000 off by +-5 us, and on window reads a sampling point spread over
@@ -374,6 +376,7 @@ def figures(run, phc0, second_half=False):
     freqs = []
     reads = 0
     end_t = 0.0
+    leap_at = None
     for rec in run.records:
         kind = rec["type"]
         t = rec["t"]
@@ -388,12 +391,24 @@ def figures(run, phc0, second_half=False):
                 sys_path.add(t, rec["offset_ns"] - rec["step_ns"])
             sys_path.add(t, rec["offset_ns"])
         elif kind == "kernel_leap":
+            # True UTC repeats (skips) a second at its midnight, and the kernel inserts
+            # (deletes) one at REALTIME's, which is later or earlier by the error itself;
+            # the trace writes kernel_leap at the end of the simulator's time step, so it
+            # does not say when in between. The records between the two that still show
+            # the whole second are counted as after the kernel's leap.
             marks.append((t, "leap"))
+            if leap_at is not None:
+                for i in range(leap_at, len(sys_path.v)):
+                    if sys_path.v[i] * rec["sign"] > 0.5e9:
+                        sys_path.v[i] -= rec["sign"] * 1e9
+                leap_at = None
         elif kind == "event":
             ev = rec["event"]
             events.append(t)
             marks.append((t, ev))
-            if ev == "suspend":
+            if ev == "leap":
+                leap_at = len(sys_path.v)
+            elif ev == "suspend":
                 asleep = t
             elif ev == "resume":
                 gaps.append((asleep, t))
