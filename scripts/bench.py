@@ -374,6 +374,7 @@ def figures(run, phc0, second_half=False):
     events = [0.0]
     marks = []
     freqs = []
+    steered = []
     reads = 0
     end_t = 0.0
     leap_at = None
@@ -386,6 +387,8 @@ def figures(run, phc0, second_half=False):
                 sys_path.add(t, rec["offset_ns"])
                 freqs.append((t, rec["freq_ppb"]))
         elif kind == "adj":
+            if "freq_ppb" in rec or "step_ns" in rec:
+                steered.append(t)
             if "step_ns" in rec:
                 steps += rec["step_ns"] != 0
                 sys_path.add(t, rec["offset_ns"] - rec["step_ns"])
@@ -475,6 +478,7 @@ def figures(run, phc0, second_half=False):
         "reads": reads / awake if awake > 0 else 0.0,
         "fsd": math.sqrt(sum((f - fmean) ** 2 for f in fwin) / len(fwin)) if fwin else 0.0,
         "locked": first is not None,
+        "idle": not any(t >= window[0][0] for t in steered),
         "series": [(t, er) for t, _, er in err],
         "marks": marks,
         "gaps": gaps,
@@ -632,7 +636,9 @@ def noise_sweep(harness, work, opts, tools):
             row = [fmt_level(level)]
             for d in peers:
                 r = res.get((b, str(level), d))
-                row += ["-", "-"] if r is None else [fmt_ns(r["sd"]), "%.3f" % (r["fsd"] / 1e3)]
+                idle = " !" if r is not None and r["idle"] else ""
+                row += ["-", "-"] if r is None else [fmt_ns(r["sd"]) + idle,
+                                                     "%.3f" % (r["fsd"] / 1e3) + idle]
             rows.append(row)
         print_table(head, rows, opts.markdown, left=1, group=False)
         print()
@@ -640,6 +646,9 @@ def noise_sweep(harness, work, opts, tools):
           "ppm: the\n  scatter of CLOCK_REALTIME's frequency error (tick records, once a "
           "second) there.\n- The base scenario's other settings (outliers, window spread, "
           "oscillator) stay as they are.")
+    if any(r["idle"] for r in res.values()):
+        print("- !: the peer made no frequency adjustment or step in the second half: it "
+              "stopped\n  steering (its log, kept with --keep, says why).")
     return res, budgets
 
 
