@@ -230,6 +230,13 @@ class Scenario:
         d.update(profile=self.profile, precise="precise" in d["ops"].split(","),
                  sys_random_walk_ppb=self.rw_ppb, reads_per_s=reads_per_s,
                  burst=max(1, round(reads_per_s)))
+        # kalman_bound takes the noise that grows with the window as noise_window x
+        # delay_jitter (ns of sigma); the simulator's window_spread X samples the PHC
+        # uniformly over X of a window W = delay + Exp(delay_jitter): sigma X sqrt(E[W^2]/12).
+        if d["window_spread"] and d["delay_jitter"]:
+            dl, j = d["delay"], d["delay_jitter"]
+            sigma = d["window_spread"] * math.sqrt((dl * dl + 2 * dl * j + 2 * j * j) / 12)
+            d["noise_window"] = sigma / j
         return d
 
 
