@@ -21,9 +21,9 @@ import argparse
 import bisect
 import concurrent.futures
 import fnmatch
+import importlib.util
 import math
 import os
-import re
 import shlex
 import shutil
 import sys
@@ -77,8 +77,9 @@ NOTES = """\
   following the PHC is the best a daemon can do), from the trace's true offsets at every
   tick (1/s) and clock adjustment, linear in between; so the figures are time averages,
   whatever the phase of a daemon's polls against the ticks.
-- σ: the scatter of the error about its mean (its standard deviation); mean: the bias, which includes the
-  one-sided read noise no daemon can observe; rms: both together; max: the largest |error|.
+- σ: the scatter of the error about its mean (its standard deviation); mean: the bias,
+  which includes the one-sided read noise no daemon can observe; rms: both together; max:
+  the largest |error|.
   All from the first moment the error stays below 1 us for 10 s to the end of the run, so
   the recovery from every mid-run event counts: that is what users feel. Seconds while the
   guest is suspended are left out (nothing runs to see them).
@@ -725,9 +726,7 @@ def plot(opts, scns, res, budgets):
 def ensure_matplotlib():
     """With --plot, matplotlib from Debian's python3-matplotlib: when this interpreter
     lacks it (a private Python first in PATH), run again under /usr/bin/python3."""
-    try:
-        import matplotlib  # noqa: F401
-    except ImportError:
+    if importlib.util.find_spec("matplotlib") is None:
         system = "/usr/bin/python3"
         if os.path.realpath(sys.executable) != os.path.realpath(system) and \
                 os.access(system, os.X_OK):

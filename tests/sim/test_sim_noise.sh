@@ -17,7 +17,9 @@ fail() { echo "FAIL: $*"; exit 1; }
 # 12 digits of the nanoseconds (doubles hold them exactly).
 awk '
 function ns(s) { return substr(s, length(s) - 11) + 0 }
-function diff(a, b,   d) { d = ns(a) - ns(b); if (d > 5e11) d -= 1e12; if (d < -5e11) d += 1e12; return d }
+function diff(a, b,   d) {
+	d = ns(a) - ns(b); if (d > 5e11) d -= 1e12; if (d < -5e11) d += 1e12; return d
+}
 function bad(msg) { print "FAIL: " msg; failed = 1 }
 # From the probe'"'"'s step on, REALTIME keeps a constant offset from the PHC (its error is
 # that of the reading the step used, so it comes out of the data below).
