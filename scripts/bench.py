@@ -79,10 +79,9 @@ NOTES = """\
   whatever the phase of a daemon's polls against the ticks.
 - σ: the scatter of the error about its mean (its standard deviation); mean: the bias,
   which includes the one-sided read noise no daemon can observe; rms: both together; max:
-  the largest |error|.
-  All from the first moment the error stays below 1 us for 10 s to the end of the run, so
-  the recovery from every mid-run event counts: that is what users feel. Seconds while the
-  guest is suspended are left out (nothing runs to see them).
+  the largest |error|. All from the first moment the error stays below 1 us for 10 s to
+  the end of the run, so the recovery from every mid-run event counts: that is what users
+  feel. Seconds while the guest is suspended are left out (nothing runs to see them).
 - lock: how long until the error stays below 1 us to the end of the run ("never" if it
   does not), counted from the start, or from the scenario event (jump, leap, resume)
   before that moment: the time to recover. On the noisier devices the noise tail crosses
