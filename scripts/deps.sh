@@ -16,6 +16,8 @@ peers=${PHCSYNC_PEERS:-/var/cache/phcsync-peers}
 fetch_chrony() {
 	tmp=$(mktemp -d)
 	trap 'rm -rf "$tmp"' EXIT
+	# apt downloads as its own user where it can.
+	chown _apt "$tmp" 2>/dev/null || true
 	(cd "$tmp" && apt-get download chrony)
 	rm -rf "$peers/chrony"
 	mkdir -p "$peers/chrony"
