@@ -26,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/random.h>
 #include <sys/select.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -45,6 +46,13 @@
 #define CELL_NS 100000000LL /* the oscillator error is constant over 0.1 s cells */
 #define GRACE_NS (10 * NS)  /* how long after SIGTERM the program may keep waiting */
 #define MAX_FD 4096
+/*
+ * Reading a system clock takes no time, except in a busy loop: past SPIN_READS reads in a
+ * row without time passing (chronyd measures the clock's precision so), each read takes
+ * SPIN_READ_NS, or the loop would never end.
+ */
+#define SPIN_READS 1000
+#define SPIN_READ_NS 20
 #define PTP_MAJOR 248 /* any major: programs only print it */
 #define SYSFS_PTP "/sys/class/ptp"
 
@@ -96,6 +104,7 @@ static struct world {
 	double step_ppb; /* system oscillator: sum of sys_freq_step events */
 	double osc_ppb;	 /* system oscillator error in the current cell */
 	struct sim_rng osc_rng;
+	struct sim_rng getrandom_rng; /* what getrandom() gives the program */
 	bool suspended;
 	int64_t resume_at_ns;
 	int64_t slept_ns;
@@ -105,6 +114,7 @@ static struct world {
 	struct dev dev[SIM_MAX_PHC];
 	struct fdmap fds[MAX_FD];
 	uint64_t reads_total;
+	int spin; /* system clock reads since time last passed */
 	FILE *trace;
 	char dir[PATH_MAX]; /* root of the fake sysfs */
 	bool own_dir;
@@ -594,6 +604,8 @@ static int64_t min64(int64_t a, int64_t b)
 
 static void advance_to(int64_t target_ns)
 {
+	if (w.now_ns < target_ns)
+		w.spin = 0;
 	while (w.now_ns < target_ns) {
 		int64_t next = min64(target_ns, (w.cell + 1) * CELL_NS);
 		int leap;
@@ -937,6 +949,7 @@ static void world_init(void)
 		tai_utc += s->leap[i].sign;
 	}
 	sim_rng_seed(&w.osc_rng, s->seed, 0);
+	sim_rng_seed(&w.getrandom_rng, s->seed, 1000);
 	sysfs_init();
 	w.ndev = s->nphc;
 	for (int i = 0; i < s->nphc; i++) {
@@ -1088,18 +1101,46 @@ static void read_starts(struct dev *d)
 	}
 }
 
+/*
+ * Gaussian sigma, plus Exp(exp_ns) (the PHC side reads late), plus +-outlier_ns with
+ * probability prob. A part that is 0 draws nothing, so adding a part to one scenario
+ * leaves the random streams of the others as they were.
+ */
+static int64_t noise_shape(struct dev *d, int64_t sigma_ns, int64_t exp_ns, double prob,
+			   int64_t outlier_ns)
+{
+	double n = 0;
+
+	if (sigma_ns)
+		n += sim_rng_gauss(&d->rng) * (double)sigma_ns;
+	if (exp_ns)
+		n += sim_rng_exp(&d->rng, (double)exp_ns);
+	if (prob > 0 && sim_rng_uniform(&d->rng) < prob)
+		n += (sim_rng_uniform(&d->rng) < 0.5 ? -1.0 : 1.0) * (double)outlier_ns;
+	return llround(n);
+}
+
 static int64_t reading_noise(struct dev *d)
 {
 	const struct sim_phc_conf *c = d->conf;
-	double n = 0;
 
-	if (c->noise_ns)
-		n += sim_rng_gauss(&d->rng) * (double)c->noise_ns;
-	if (c->noise_exp_ns)
-		n += sim_rng_exp(&d->rng, (double)c->noise_exp_ns);
-	if (c->outlier_prob > 0 && sim_rng_uniform(&d->rng) < c->outlier_prob)
-		n += (sim_rng_uniform(&d->rng) < 0.5 ? -1.0 : 1.0) * (double)c->outlier_ns;
-	return llround(n);
+	return noise_shape(d, c->noise_ns, c->noise_exp_ns, c->outlier_prob, c->outlier_ns);
+}
+
+/*
+ * Where in a window of delay ns the PHC is sampled: at asymmetry, or with window_spread
+ * uniformly over that share of the window around it (within the window), so that a
+ * longer window gives a larger error about the point a reader assumes.
+ */
+static int64_t sample_point(struct dev *d, int64_t delay)
+{
+	double f = d->conf->asymmetry;
+
+	if (d->conf->window_spread > 0) {
+		f += d->conf->window_spread * (sim_rng_uniform(&d->rng) - 0.5);
+		f = f < 0 ? 0 : f > 1 ? 1 : f;
+	}
+	return llround((double)delay * f);
 }
 
 /*
@@ -1113,8 +1154,8 @@ static int64_t read_phc(struct dev *d)
 
 	read_starts(d);
 	delay = sample_delay(d);
-	at = w.now_ns + llround((double)delay * d->conf->asymmetry);
 	noise = reading_noise(d);
+	at = w.now_ns + sample_point(d, delay);
 	v = phc_at(d, at) + (phc_frozen_at(d, at) ? 0 : noise);
 	advance_to(w.now_ns + delay);
 	return v;
@@ -1192,8 +1233,8 @@ static int phc_ioctl(struct dev *d, unsigned long req, void *arg)
 			return r;
 		read_starts(d);
 		memset(sp, 0, sizeof(*sp));
-		noise = c->precise_noise_ns ? sim_rng_gauss(&d->rng) * (double)c->precise_noise_ns
-					    : 0.0;
+		noise = (double)noise_shape(d, c->precise_noise_ns, c->precise_noise_exp_ns,
+					    c->precise_outlier_prob, c->precise_outlier_ns);
 		if (phc_frozen_at(d, w.now_ns))
 			noise = 0.0;
 		sp->device = ptp_time(phc_at(d, w.now_ns) + llround(noise));
@@ -1481,7 +1522,36 @@ ssize_t readlink(const char *path, char *buf, size_t len)
 		       len);
 }
 
+/* ---- interposed: randomness ---- */
+
+/*
+ * The program's random bytes come from the scenario's seed, so that a program that draws
+ * them (chronyd spreads its timers so) gives the same trace on every run.
+ */
+ssize_t getrandom(void *buf, size_t len, unsigned flags)
+{
+	unsigned char *p = buf;
+
+	if (!w.ready)
+		return syscall(SYS_getrandom, buf, len, flags);
+	for (size_t i = 0; i < len; i += 8) {
+		uint64_t v = sim_rng_next(&w.getrandom_rng);
+
+		memcpy(p + i, &v, len - i < 8 ? len - i : 8);
+	}
+	return (ssize_t)len;
+}
+
 /* ---- interposed: reading clocks ---- */
+
+/* A system clock read: free, but for a busy loop (SPIN_READS). */
+static void sys_clock_read(void)
+{
+	if (++w.spin > SPIN_READS) {
+		advance_to(w.now_ns + SPIN_READ_NS);
+		w.spin = SPIN_READS;
+	}
+}
 
 static int phc_gettime(clockid_t id, int64_t *ns)
 {
@@ -1511,6 +1581,10 @@ int clock_gettime(clockid_t id, struct timespec *ts)
 		return (int)syscall(SYS_clock_gettime, id, ts);
 	else
 		r = 0;
+	if (r == 0 && !is_phc_clockid(id)) {
+		sys_clock_read();
+		sim_kernel_gettime(&w.k, id, &ns);
+	}
 	if (r) {
 		errno = -r;
 		return -1;
@@ -1535,6 +1609,7 @@ int gettimeofday(struct timeval *restrict tv, void *restrict tz)
 
 	if (!w.ready)
 		return (int)syscall(SYS_gettimeofday, tv, tz);
+	sys_clock_read();
 	ns = clock_now(CLOCK_REALTIME);
 	tv->tv_sec = floor_div(ns, NS);
 	tv->tv_usec = (ns - (int64_t)tv->tv_sec * NS) / 1000;
@@ -1549,8 +1624,10 @@ time_t time(time_t *t)
 
 	if (!w.ready)
 		now = (time_t)syscall(SYS_time, NULL);
-	else
+	else {
+		sys_clock_read();
 		now = (time_t)floor_div(clock_now(CLOCK_REALTIME), NS);
+	}
 	if (t)
 		*t = now;
 	return now;

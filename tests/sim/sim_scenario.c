@@ -276,7 +276,8 @@ static int parse_phc_key(struct parser *p, struct sim_scenario *s, char **tok, i
 	static const char *const keys[] = {
 		"clock_name",	"timescale",	 "offset",	    "freq_ppb",	 "delay",
 		"delay_jitter", "asymmetry",	 "noise",	    "noise_exp", "outlier_prob",
-		"outlier",	"precise_noise", "max_reads_per_s", "ops"};
+		"outlier",	"precise_noise", "max_reads_per_s", "ops",
+		"precise_noise_exp", "precise_outlier_prob", "precise_outlier", "window_spread"};
 	struct sim_phc_conf *c;
 	const char *k = tok[0];
 	const char *v = ntok > 1 ? tok[1] : "";
@@ -326,6 +327,16 @@ static int parse_phc_key(struct parser *p, struct sim_scenario *s, char **tok, i
 		bad = parse_time(v, &c->outlier_ns) || c->outlier_ns < 0;
 	} else if (strcmp(k, "precise_noise") == 0) {
 		bad = parse_time(v, &c->precise_noise_ns) || c->precise_noise_ns < 0;
+	} else if (strcmp(k, "precise_noise_exp") == 0) {
+		bad = parse_time(v, &c->precise_noise_exp_ns) || c->precise_noise_exp_ns < 0;
+	} else if (strcmp(k, "precise_outlier_prob") == 0) {
+		bad = parse_double(v, &c->precise_outlier_prob) || c->precise_outlier_prob < 0 ||
+		      c->precise_outlier_prob > 1;
+	} else if (strcmp(k, "precise_outlier") == 0) {
+		bad = parse_time(v, &c->precise_outlier_ns) || c->precise_outlier_ns < 0;
+	} else if (strcmp(k, "window_spread") == 0) {
+		bad = parse_double(v, &c->window_spread) || c->window_spread < 0 ||
+		      c->window_spread > 1;
 	} else if (strcmp(k, "max_reads_per_s") == 0) {
 		bad = parse_int(v, 0, 1000000, &n);
 		c->max_reads_per_s = (int)n;

@@ -37,6 +37,11 @@ struct sim_phc_conf {
 	double outlier_prob;	  /* probability of a large outlier per sample */
 	int64_t outlier_ns;	  /* its size (sign random) */
 	int64_t precise_noise_ns; /* Gaussian sigma of a cross-timestamp */
+	int64_t precise_noise_exp_ns;  /* mean of its one-sided exponential part (PHC late) */
+	double precise_outlier_prob;   /* probability of a large outlier per cross-timestamp */
+	int64_t precise_outlier_ns;    /* its size (sign random) */
+	double window_spread;	       /* the PHC is sampled uniformly over this share of
+					  the read window around asymmetry, 0..1 */
 	int max_reads_per_s;	  /* 0: unlimited; beyond it: EBUSY */
 };
 

@@ -133,6 +133,40 @@ START_TEST(test_phc_faults)
 }
 END_TEST
 
+/* The noise shapes: defaults 0 (the profile's Gaussian only), then each key. */
+START_TEST(test_noise_shapes)
+{
+	const char *text = "phc kvm 0\n"
+			   "phc ena 1\n"
+			   "precise_noise 100ns\n"
+			   "precise_noise_exp 150ns\n"
+			   "precise_outlier_prob 0.001\n"
+			   "precise_outlier 5us\n"
+			   "window_spread 0.25\n"
+			   "outlier_prob 1e-4\n"
+			   "outlier 20us\n";
+
+	ck_assert_msg(sim_scenario_parse(&s, text, "t", err, sizeof(err)) == 0, "%s", err);
+	ck_assert_int_eq(s.phc[0].precise_noise_ns, 20);
+	ck_assert_int_eq(s.phc[0].precise_noise_exp_ns, 0);
+	ck_assert_double_eq(s.phc[0].precise_outlier_prob, 0);
+	ck_assert_int_eq(s.phc[0].precise_outlier_ns, 0);
+	ck_assert_double_eq(s.phc[0].window_spread, 0);
+	ck_assert_int_eq(s.phc[1].precise_noise_ns, 100);
+	ck_assert_int_eq(s.phc[1].precise_noise_exp_ns, 150);
+	ck_assert_double_eq(s.phc[1].precise_outlier_prob, 0.001);
+	ck_assert_int_eq(s.phc[1].precise_outlier_ns, 5000);
+	ck_assert_double_eq(s.phc[1].window_spread, 0.25);
+	ck_assert_double_eq(s.phc[1].outlier_prob, 1e-4);
+	ck_assert_int_eq(s.phc[1].outlier_ns, 20000);
+	/* The bounds themselves are accepted. */
+	ck_assert_int_eq(sim_scenario_parse(&s, "phc kvm\nwindow_spread 1\nprecise_outlier_prob 1\n"
+						"window_spread 0\nprecise_outlier_prob 0\n",
+					    "t", err, sizeof(err)),
+			 0);
+}
+END_TEST
+
 /* Each bad line is reported with its origin and line number. */
 START_TEST(test_errors)
 {
@@ -171,6 +205,16 @@ START_TEST(test_errors)
 		{"phc kvm 0\nat 1 phc_delay_spike 0 1001ms 1s\n", "t:2: bad delay '1001ms'"},
 		{"phc kvm 0\nat 1 phc_delay_spike 0 0 1s\n", "t:2: bad delay '0'"},
 		{"phc kvm 0\nat 1 phc_error 0 EAGAIN 1s\n", "EOPNOTSUPP, EINTR)"},
+		{"precise_noise_exp 5ns\n", "t:1: 'precise_noise_exp' outside a 'phc' block"},
+		{"phc kvm\nprecise_noise_exp -1ns\n", "t:2: bad value '-1ns' for 'precise_noise_exp'"},
+		{"phc kvm\nprecise_noise_exp 1 s\n", "t:2: 'precise_noise_exp' takes one value"},
+		{"phc kvm\nprecise_outlier_prob 1.01\n", "t:2: bad value '1.01'"},
+		{"phc kvm\nprecise_outlier_prob -0.1\n", "t:2: bad value '-0.1'"},
+		{"phc kvm\nprecise_outlier_prob often\n", "t:2: bad value 'often'"},
+		{"phc kvm\nprecise_outlier -5us\n", "t:2: bad value '-5us' for 'precise_outlier'"},
+		{"phc kvm\nwindow_spread 1.5\n", "t:2: bad value '1.5' for 'window_spread'"},
+		{"phc kvm\nwindow_spread -0.5\n", "t:2: bad value '-0.5' for 'window_spread'"},
+		{"phc kvm\nwindow_spread\n", "t:2: 'window_spread' takes one value"},
 	};
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -192,6 +236,7 @@ int main(void)
 	tcase_add_test(tc, test_events_sorted);
 	tcase_add_test(tc, test_exec);
 	tcase_add_test(tc, test_phc_faults);
+	tcase_add_test(tc, test_noise_shapes);
 	tcase_add_test(tc, test_errors);
 	suite_add_tcase(su, tc);
 	sr = srunner_create(su);
