@@ -3,8 +3,14 @@
  * The control socket server. It lives in the daemon's poll loop, so every socket is non-
  * blocking and every buffer bounded: a client gets at most CTL_REQUEST_MAX bytes of request
  * and CTL_CLIENT_TIMEOUT_NS to be served, and at most CTL_MAX_CLIENTS are held at once.
- * A connection beyond that is accepted, told "busy" and closed rather than left in the
- * backlog, so that a client never waits without knowing why.
+ *
+ * A request is read as soon as its connection is accepted, so a client that sends its line
+ * at once (as phcsyncctl does) is served without ever waiting for a slot. When every slot
+ * is taken, a newcomer takes the slot of the oldest client that has not sent a whole
+ * request, a partial line before a silent one: clients that hold slots without asking
+ * (slowloris) cannot keep anyone out. Only when every held client is being answered is a
+ * newcomer told "busy" and closed rather than left in the backlog, so that a client never
+ * waits without knowing why.
  */
 #include <errno.h>
 #include <grp.h>
@@ -36,6 +42,7 @@ struct client {
 	uid_t uid;
 	pid_t pid;
 	bool privileged;
+	uint64_t seq; /* accept order: the oldest is evicted first */
 	size_t in_len;
 	size_t out_len;
 	size_t out_sent;
@@ -50,6 +57,7 @@ struct ctl {
 	dev_t dev;
 	ino_t ino;
 	struct ctl_handlers h;
+	uint64_t accepted;
 	struct client clients[CTL_MAX_CLIENTS];
 };
 
@@ -423,6 +431,35 @@ static void reject_busy(int fd)
 	close(fd);
 }
 
+/*
+ * The slot a newcomer may take when none is free: the oldest client with part of a line,
+ * else the oldest that sent nothing. A client being answered keeps its slot. NULL: none.
+ */
+static struct client *pick_victim(struct ctl *c)
+{
+	struct client *best = NULL;
+
+	for (int i = 0; i < CTL_MAX_CLIENTS; i++) {
+		struct client *cl = &c->clients[i];
+
+		if (cl->state != CLIENT_READ)
+			continue;
+		if (!best || (cl->in_len > 0) > (best->in_len > 0) ||
+		    ((cl->in_len > 0) == (best->in_len > 0) && cl->seq < best->seq))
+			best = cl;
+	}
+	return best;
+}
+
+static void evict(struct client *cl)
+{
+	log_debug("control: dropping a client (pid %d) without a whole request for a newer one",
+		  (int)cl->pid);
+	reject_busy(cl->fd);
+	cl->fd = -1;
+	cl->state = CLIENT_FREE;
+}
+
 static void accept_clients(struct ctl *c, int64_t now_mono_ns)
 {
 	for (int k = 0; k < ACCEPT_BATCH; k++) {
@@ -443,10 +480,15 @@ static void accept_clients(struct ctl *c, int64_t now_mono_ns)
 			if (c->clients[i].state == CLIENT_FREE)
 				cl = &c->clients[i];
 		if (!cl) {
-			reject_busy(fd);
-			continue;
+			cl = pick_victim(c);
+			if (!cl) {
+				reject_busy(fd);
+				continue;
+			}
+			evict(cl);
 		}
 		cl->fd = fd;
+		cl->seq = c->accepted++;
 		cl->state = CLIENT_READ;
 		cl->deadline_ns = now_mono_ns + CTL_CLIENT_TIMEOUT_NS;
 		cl->in_len = 0;
@@ -462,6 +504,8 @@ static void accept_clients(struct ctl *c, int64_t now_mono_ns)
 			cl->pid = 0;
 			cl->privileged = false;
 		}
+		/* What is already there is served now, before a later newcomer could evict it. */
+		client_read(c, cl);
 	}
 }
 

@@ -13,7 +13,11 @@
 
 #include "phcsync/status.h"
 
-/* Clients served at once; a connection beyond them gets a "busy" error and is closed. */
+/*
+ * Clients held at once. A newcomer beyond them takes the slot of the oldest client without
+ * a whole request (one with part of a line first); only when all are being answered is it
+ * told "busy" and closed. A client so displaced is told "busy" too.
+ */
 #define CTL_MAX_CLIENTS 16
 /* pollfd entries ctl_pollfds may add: the listening socket and every client. */
 #define CTL_POLLFDS_MAX (1 + CTL_MAX_CLIENTS)
