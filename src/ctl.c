@@ -4,13 +4,12 @@
  * blocking and every buffer bounded: a client gets at most CTL_REQUEST_MAX bytes of request
  * and CTL_CLIENT_TIMEOUT_NS to be served, and at most CTL_MAX_CLIENTS are held at once.
  *
- * A request is read as soon as its connection is accepted, so a client that sends its line
- * at once (as phcsyncctl does) is served without ever waiting for a slot. When every slot
- * is taken, a newcomer takes the slot of the oldest client that has not sent a whole
- * request, a partial line before a silent one: clients that hold slots without asking
- * (slowloris) cannot keep anyone out. Only when every held client is being answered is a
- * newcomer told "busy" and closed rather than left in the backlog, so that a client never
- * waits without knowing why.
+ * When every slot is taken, what the held clients have sent is read first (a whole request
+ * is served there and then); if that frees no slot, a newcomer takes the slot of the
+ * oldest client that has still not sent a whole request, a partial line before a silent
+ * one, so that clients holding slots without asking (slowloris) cannot keep anyone out.
+ * Only when every held client is being answered is a newcomer told "busy" and closed
+ * rather than left in the backlog, so that a client never waits without knowing why.
  */
 #include <errno.h>
 #include <grp.h>
@@ -460,6 +459,26 @@ static void evict(struct client *cl)
 	cl->state = CLIENT_FREE;
 }
 
+/*
+ * A free slot when all are taken, or NULL. Reading the held clients first serves those
+ * whose request has arrived, so that only a client without a whole request is displaced.
+ */
+static struct client *make_room(struct ctl *c)
+{
+	struct client *cl;
+
+	for (int i = 0; i < CTL_MAX_CLIENTS; i++)
+		if (c->clients[i].state == CLIENT_READ)
+			client_read(c, &c->clients[i]);
+	for (int i = 0; i < CTL_MAX_CLIENTS; i++)
+		if (c->clients[i].state == CLIENT_FREE)
+			return &c->clients[i];
+	cl = pick_victim(c);
+	if (cl)
+		evict(cl);
+	return cl;
+}
+
 static void accept_clients(struct ctl *c, int64_t now_mono_ns)
 {
 	for (int k = 0; k < ACCEPT_BATCH; k++) {
@@ -479,13 +498,11 @@ static void accept_clients(struct ctl *c, int64_t now_mono_ns)
 		for (int i = 0; i < CTL_MAX_CLIENTS && !cl; i++)
 			if (c->clients[i].state == CLIENT_FREE)
 				cl = &c->clients[i];
+		if (!cl)
+			cl = make_room(c);
 		if (!cl) {
-			cl = pick_victim(c);
-			if (!cl) {
-				reject_busy(fd);
-				continue;
-			}
-			evict(cl);
+			reject_busy(fd);
+			continue;
 		}
 		cl->fd = fd;
 		cl->seq = c->accepted++;
@@ -504,8 +521,6 @@ static void accept_clients(struct ctl *c, int64_t now_mono_ns)
 			cl->pid = 0;
 			cl->privileged = false;
 		}
-		/* What is already there is served now, before a later newcomer could evict it. */
-		client_read(c, cl);
 	}
 }
 

@@ -14,9 +14,9 @@
 #include "phcsync/status.h"
 
 /*
- * Clients held at once. A newcomer beyond them takes the slot of the oldest client without
- * a whole request (one with part of a line first); only when all are being answered is it
- * told "busy" and closed. A client so displaced is told "busy" too.
+ * Clients held at once. A newcomer beyond them takes the slot of the oldest client that
+ * has not sent a whole request (one with part of a line first), which is told "busy";
+ * only when all are being answered is the newcomer told "busy" and closed.
  */
 #define CTL_MAX_CLIENTS 16
 /* pollfd entries ctl_pollfds may add: the listening socket and every client. */
