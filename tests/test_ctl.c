@@ -410,8 +410,8 @@ START_TEST(test_many_clients)
 		json_object_put(o);
 	}
 	ck_assert_int_eq(answered + busy + closed, connected);
-	/* Each sent its whole request before it was accepted: it was served at once, so no
-	 * slot was ever held for it and nobody was turned away. */
+	/* Each had sent its whole request: with every slot taken, the held ones were read and
+	 * served to make room, so nobody was turned away. */
 	ck_assert_int_eq(answered, connected);
 	ck_assert_int_eq(count_fds(), base);
 	assert_healthy(c, 0);
