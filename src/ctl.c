@@ -190,6 +190,55 @@ static int bind_socket(struct ctl *c, const struct sockaddr_un *addr, bool set_g
 	return 0;
 }
 
+int ctl_check_group(const char *group, char *err, size_t errlen)
+{
+	gid_t gid;
+
+	return resolve_group(group, &gid, err, errlen);
+}
+
+int ctl_check(const char *path, char *err, size_t errlen)
+{
+	char copy[sizeof(((struct sockaddr_un *)0)->sun_path)], up[sizeof(copy)];
+	const char *dir;
+	struct stat sb;
+
+	if (!*path || strlen(path) >= sizeof(copy)) {
+		snprintf(err, errlen, "control socket \"%s\": expected a path of 1 to %zu bytes",
+			 path, sizeof(copy) - 1);
+		return -ENAMETOOLONG;
+	}
+	snprintf(copy, sizeof(copy), "%s", path);
+	dir = dirname(copy);
+	if (stat(dir, &sb) == 0) {
+		if (!S_ISDIR(sb.st_mode)) {
+			snprintf(err, errlen, "%s: not a directory", dir);
+			return -ENOTDIR;
+		}
+		if (access(dir, W_OK | X_OK) < 0) {
+			snprintf(err, errlen, "%s: cannot create the socket in it: %s", dir,
+				 strerror(errno));
+			return -errno;
+		}
+	} else if (errno == ENOENT) {
+		/* ctl_open makes this one directory, not its parents. */
+		snprintf(up, sizeof(up), "%s", dir);
+		if (access(dirname(up), W_OK | X_OK) < 0) {
+			snprintf(err, errlen, "%s: cannot create the control socket directory: %s",
+				 dir, strerror(errno));
+			return -errno;
+		}
+	} else {
+		snprintf(err, errlen, "%s: %s", dir, strerror(errno));
+		return -errno;
+	}
+	if (lstat(path, &sb) == 0 && !S_ISSOCK(sb.st_mode)) {
+		snprintf(err, errlen, "%s: exists and is not a socket; not replacing it", path);
+		return -EEXIST;
+	}
+	return 0;
+}
+
 int ctl_open(struct ctl **out, const char *path, const char *group,
 	     const struct ctl_handlers *handlers, char *err, size_t errlen)
 {
