@@ -34,8 +34,9 @@ bad() {
 	echo "# preload: $(cat "$tmp/report")"
 }
 
-# check CASE STATUS PATTERN [ARGS...]: --check-config -f $tmp/CASE.conf (written by the
-# caller) ARGS; its exit status must be STATUS and a line of its output match PATTERN.
+# check CASE STATUS PATTERN ARGS...: phcsyncd $mode (--check-config unless said) ARGS; its
+# exit status must be STATUS and a line of its output match PATTERN.
+mode=--check-config
 check() {
 	case=$1
 	want=$2
@@ -44,9 +45,9 @@ check() {
 	: >"$tmp/report"
 	if [ "$(id -u)" -eq 0 ]; then
 		set -- capsh --drop=cap_sys_time -- -c 'exec env LD_PRELOAD="$0" "$@"' "$preload" \
-			"$daemon" --check-config "$@"
+			"$daemon" $mode "$@"
 	else
-		set -- env LD_PRELOAD="$preload" "$daemon" --check-config "$@"
+		set -- env LD_PRELOAD="$preload" "$daemon" $mode "$@"
 	fi
 	PLAIN_REPORT=$tmp/report PLAIN_CLOCK_READS=1 PLAIN_WATCH="/dev/ptp:$tmp/no-such-dir" \
 		timeout 30 "$@" >"$tmp/out" 2>"$tmp/err"
@@ -116,6 +117,10 @@ check drift-dir 2 "drift-dir.conf: driftfile: $tmp/missing/drift: cannot be writ
 # FIFOs: refused at once, never waited on.
 mkfifo "$tmp/fifo" || exit 1
 check fifo-conf 2 "$tmp/fifo: cannot read: not a regular file" -f "$tmp/fifo"
+# Start-up reads the file the same way (observe-only, and it never gets further).
+mode="-n -x"
+check fifo-start 2 "$tmp/fifo: cannot read: not a regular file" -f "$tmp/fifo"
+mode=--check-config
 conf fifo-leap "leapfile $tmp/fifo"
 check fifo-leap 2 "leapfile: $tmp/fifo: cannot read: not a regular file" -f "$tmp/fifo-leap.conf"
 conf fifo-drift "driftfile $tmp/fifo"
