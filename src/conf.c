@@ -508,11 +508,15 @@ static void expected(const struct row *k, struct text *t)
 		items = n + 1 + (k->kind == KIND_DEVICE);
 		for (i = 0; i < n; i++)
 			put(t, "%s%s", sep(i, items), k->words[i].word);
-		put(t, "%sa path starting with / (no spaces or control characters, at most %zu bytes%s)",
-		    sep(n, items),
-		    path_max(k), k->kind == KIND_SOCKET ? " to fit an AF_UNIX socket address" : "");
+		put(t,
+		    "%sa path starting with / (no spaces or control characters, at most %zu "
+		    "bytes%s)",
+		    sep(n, items), path_max(k),
+		    k->kind == KIND_SOCKET ? " to fit an AF_UNIX socket address" : "");
 		if (k->kind == KIND_DEVICE)
-			put(t, "%s" IFACE_PREFIX "NAME (NAME 1 to %d bytes, no /, :, spaces or controls)",
+			put(t,
+			    "%s" IFACE_PREFIX
+			    "NAME (NAME 1 to %d bytes, no /, :, spaces or controls)",
 			    sep(n + 1, items), IFACE_NAME_MAX);
 		break;
 	}
@@ -562,8 +566,8 @@ static int set(struct conf *c, const struct row *k, const char *name, unsigned l
 		return fail(err, errlen, name, lineno, "%s: missing value, expected %s",
 			    k->key.name, want.buf);
 	conf_escape(val, len, shown, sizeof(shown));
-	return fail(err, errlen, name, lineno, "%s: expected %s, got \"%s\"", k->key.name,
-		    want.buf, shown);
+	return fail(err, errlen, name, lineno, "%s: expected %s, got \"%s\"", k->key.name, want.buf,
+		    shown);
 }
 
 static const struct row *find(const char *key, size_t len)

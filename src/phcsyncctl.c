@@ -156,7 +156,8 @@ static int exchange(int fd, const char *path, const char *command, char *raw, si
 	}
 	raw[done] = '\0';
 	if (!done && send_err) {
-		fprintf(stderr, "phcsyncctl: %s: cannot send the request: %s (phcsyncd is stopping?)\n",
+		fprintf(stderr,
+			"phcsyncctl: %s: cannot send the request: %s (phcsyncd is stopping?)\n",
 			path, strerror(send_err));
 		return -send_err;
 	}
@@ -226,7 +227,8 @@ static bool reply_busy(const struct reply *r)
 static void sleep_ns(int64_t ns)
 {
 	clock_nanosleep(CLOCK_MONOTONIC, 0,
-			&(struct timespec){.tv_sec = ns / NS_PER_S, .tv_nsec = ns % NS_PER_S}, NULL);
+			&(struct timespec){.tv_sec = ns / NS_PER_S, .tv_nsec = ns % NS_PER_S},
+			NULL);
 }
 
 /*
@@ -477,8 +479,10 @@ static int cmd_waitsync(const struct options *opt, int argc, char **argv)
 		}
 		left_ns = (int64_t)(timeout_s * 1e9) - (mono_ns() - start_ns);
 		if (left_ns <= 0) {
+			if (!state)
+				state = reply_busy(r) ? "unknown, phcsyncd busy" : "unknown";
 			fprintf(stderr, "phcsyncctl: not synchronised within %g s (state %s",
-				timeout_s, state ? state : reply_busy(r) ? "unknown, phcsyncd busy" : "unknown");
+				timeout_s, state);
 			if (get_num(r->obj, "last_offset_ns", &offset))
 				fprintf(stderr, ", offset %s",
 					human_ns(a, sizeof(a), offset, true));

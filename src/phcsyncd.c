@@ -200,12 +200,13 @@ static int check_config(const struct options *o, const struct conf *conf)
 	int problems;
 
 	conf_escape(o->conf_path, strlen(o->conf_path), shown, sizeof(shown));
-	problems = preflight_check(conf, shown, o->device ? "-s" : shown, SYSFS_PTP, stdout,
-				   stderr);
+	problems =
+		preflight_check(conf, shown, o->device ? "-s" : shown, SYSFS_PTP, stdout, stderr);
 	if (problems) {
 		fflush(stdout);
-		fprintf(stderr, "%s: %d problem%s: phcsyncd would not start, or would run without "
-				"what is named\n",
+		fprintf(stderr,
+			"%s: %d problem%s: phcsyncd would not start, or would run without "
+			"what is named\n",
 			shown, problems, problems == 1 ? "" : "s");
 		return EXIT_CONFIG;
 	}

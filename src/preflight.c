@@ -126,8 +126,8 @@ static void check_drift(struct check *c, const struct conf *conf)
 	snprintf(dir, sizeof(dir), "%s", conf->driftfile);
 	fd = open(dirname(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0) {
-		problem(c, c->file, "driftfile", "%s: cannot be written: %s: %s",
-			conf->driftfile, dir, strerror(errno));
+		problem(c, c->file, "driftfile", "%s: cannot be written: %s: %s", conf->driftfile,
+			dir, strerror(errno));
 		return;
 	}
 	close(fd);
@@ -170,8 +170,10 @@ static void check_device(struct check *c, const struct conf *conf, const char *o
 		}
 		note(c, "device", "%s: %s (%s)", conf->device, choice.path, choice.clock_name);
 	} else if (conf->wait_for_device)
-		note(c, "device", "%s: not there now (%s); phcsyncd would wait for it "
-		     "(wait_for_device yes)", conf->device, msg[0] ? msg : strerror(-ret));
+		note(c, "device",
+		     "%s: not there now (%s); phcsyncd would wait for it "
+		     "(wait_for_device yes)",
+		     conf->device, msg[0] ? msg : strerror(-ret));
 	else
 		problem(c, origin, "device", "%s (wait_for_device no)",
 			msg[0] ? msg : strerror(-ret));

@@ -431,7 +431,7 @@ END_TEST
 
 #define PATH_RULE "(no spaces or control characters, at most 255 bytes)"
 #define DEVICE_EXPECTED                                                                            \
-	"auto, a path starting with / " PATH_RULE " or interface:NAME (NAME 1 to 15 bytes, no /, "  \
+	"auto, a path starting with / " PATH_RULE " or interface:NAME (NAME 1 to 15 bytes, no /, " \
 	":, spaces or controls)"
 #define LEAPFILE_EXPECTED "auto, none or a path starting with / " PATH_RULE
 #define DRIFTFILE_EXPECTED "none or a path starting with / " PATH_RULE
@@ -1336,13 +1336,13 @@ static void assert_printable(const char *msg)
 }
 
 /* Every C0 control but tab (white space, refused in paths as such) and DEL. */
-static const unsigned char controls[] = {0x01, 0x04, 0x07, 0x08, 0x0b, 0x0c, 0x0d, 0x0e,
-					 0x1b, 0x1f, 0x7f};
+static const unsigned char controls[] = {0x01, 0x04, 0x07, 0x08, 0x0b, 0x0c,
+					 0x0d, 0x0e, 0x1b, 0x1f, 0x7f};
 
 START_TEST(test_control_bytes_refused)
 {
-	static const char *const keys[] = {"device", "leapfile", "driftfile", "control_socket",
-					   "control_group", "user"};
+	static const char *const keys[] = {"device",	     "leapfile",      "driftfile",
+					   "control_socket", "control_group", "user"};
 	char text[128], want[256];
 	struct conf c;
 
@@ -1422,13 +1422,14 @@ START_TEST(test_file_not_regular)
 	/* Returns at once: no writer is waited for, nothing is read. */
 	ck_assert_int_eq(conf_parse_file(&c, fifo, err, sizeof(err)), -1);
 	ck_assert_int_eq(errno, EINVAL);
-	snprintf(want, sizeof(want), "%s: cannot read: not a regular file (a FIFO, socket or device?)",
-		 fifo);
+	snprintf(want, sizeof(want),
+		 "%s: cannot read: not a regular file (a FIFO, socket or device?)", fifo);
 	ck_assert_str_eq(err, want);
 	unlink(fifo);
 	rmdir(dir);
 	ck_assert_int_eq(conf_parse_file(&c, "/dev/null", err, sizeof(err)), -1);
-	ck_assert_str_eq(err, "/dev/null: cannot read: not a regular file (a FIFO, socket or device?)");
+	ck_assert_str_eq(err,
+			 "/dev/null: cannot read: not a regular file (a FIFO, socket or device?)");
 }
 END_TEST
 
