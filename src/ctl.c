@@ -8,8 +8,10 @@
  * is served there and then); if that frees no slot, a newcomer takes the slot of the
  * oldest client that has still not sent a whole request, a partial line before a silent
  * one, so that clients holding slots without asking (slowloris) cannot keep anyone out.
- * Only when every held client is being answered is a newcomer told "busy" and closed
- * rather than left in the backlog, so that a client never waits without knowing why.
+ * Root and the daemon's user may also take the slot of another user's client whose reply
+ * is not being read. Otherwise, when every held client is being answered, a newcomer is
+ * told "busy" and closed rather than left in the backlog, so that a client never waits
+ * without knowing why.
  */
 #include <errno.h>
 #include <grp.h>
@@ -511,10 +513,13 @@ static void evict(struct client *cl)
 /*
  * A free slot when all are taken, or NULL. Reading the held clients first serves those
  * whose request has arrived, so that only a client without a whole request is displaced.
+ * Failing that, a privileged newcomer (root or the daemon's user) takes the slot of the
+ * oldest unprivileged client whose reply is not being read: other users cannot keep root
+ * out by asking and not reading. That client's reply is cut short.
  */
-static struct client *make_room(struct ctl *c)
+static struct client *make_room(struct ctl *c, bool privileged)
 {
-	struct client *cl;
+	struct client *cl = NULL;
 
 	for (int i = 0; i < CTL_MAX_CLIENTS; i++)
 		if (c->clients[i].state == CLIENT_READ)
@@ -523,8 +528,24 @@ static struct client *make_room(struct ctl *c)
 		if (c->clients[i].state == CLIENT_FREE)
 			return &c->clients[i];
 	cl = pick_victim(c);
-	if (cl)
+	if (cl) {
 		evict(cl);
+		return cl;
+	}
+	if (!privileged)
+		return NULL;
+	for (int i = 0; i < CTL_MAX_CLIENTS; i++) {
+		struct client *w = &c->clients[i];
+
+		if (w->state == CLIENT_WRITE && !w->privileged && (!cl || w->seq < cl->seq))
+			cl = w;
+	}
+	if (cl) {
+		log_debug("control: cutting the reply to uid %u (pid %d) short for a privileged "
+			  "client",
+			  (unsigned)cl->uid, (int)cl->pid);
+		client_drop(cl);
+	}
 	return cl;
 }
 
@@ -534,6 +555,7 @@ static void accept_clients(struct ctl *c, int64_t now_mono_ns)
 		struct ucred cred;
 		socklen_t cred_len = sizeof(cred);
 		struct client *cl = NULL;
+		bool privileged;
 		int fd;
 
 		fd = accept4(c->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
@@ -544,11 +566,15 @@ static void accept_clients(struct ctl *c, int64_t now_mono_ns)
 				log_warn("control: accept: %s", strerror(errno));
 			return;
 		}
+		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &cred_len) < 0)
+			cred = (struct ucred){.uid = (uid_t)-1, .gid = (gid_t)-1, .pid = 0};
+		/* Asked now, not at open: the daemon may have dropped to its user since. */
+		privileged = cred.uid != (uid_t)-1 && (cred.uid == 0 || cred.uid == geteuid());
 		for (int i = 0; i < CTL_MAX_CLIENTS && !cl; i++)
 			if (c->clients[i].state == CLIENT_FREE)
 				cl = &c->clients[i];
 		if (!cl)
-			cl = make_room(c);
+			cl = make_room(c, privileged);
 		if (!cl) {
 			reject_busy(fd);
 			continue;
@@ -560,16 +586,9 @@ static void accept_clients(struct ctl *c, int64_t now_mono_ns)
 		cl->in_len = 0;
 		cl->out_len = 0;
 		cl->out_sent = 0;
-		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &cred_len) == 0) {
-			cl->uid = cred.uid;
-			cl->pid = cred.pid;
-			/* Asked now, not at open: the daemon may have dropped to its user since. */
-			cl->privileged = cred.uid == 0 || cred.uid == geteuid();
-		} else {
-			cl->uid = (uid_t)-1;
-			cl->pid = 0;
-			cl->privileged = false;
-		}
+		cl->uid = cred.uid;
+		cl->pid = cred.pid;
+		cl->privileged = privileged;
 	}
 }
 

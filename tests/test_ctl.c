@@ -936,6 +936,94 @@ START_TEST(test_busy_when_all_answering)
 }
 END_TEST
 
+/*
+ * In the child, as nobody: hold every slot with a metrics request whose reply it does not
+ * read until told; then read them all. Exits 0 when exactly one reply was cut short.
+ */
+static void slow_reader_child(gid_t gid, uid_t uid, int to_parent, int from_parent)
+{
+	static char buf[CTL_REPLY_MAX + 1];
+	int fds[CTL_MAX_CLIENTS], cut = 0;
+	char byte;
+
+	if (setgroups(0, NULL) < 0 || setgid(gid) < 0 || setuid(uid) < 0 ||
+	    read(from_parent, &byte, 1) != 1)
+		_exit(10);
+	for (int i = 0; i < CTL_MAX_CLIENTS; i++)
+		if ((fds[i] = client_connect(sock_path)) < 0)
+			_exit(11);
+	if (write(to_parent, "c", 1) != 1 || read(from_parent, &byte, 1) != 1)
+		_exit(12);
+	for (int i = 0; i < CTL_MAX_CLIENTS; i++)
+		if (send(fds[i], "metrics\n", 8, MSG_NOSIGNAL) != 8)
+			_exit(13);
+	if (write(to_parent, "s", 1) != 1 || read(from_parent, &byte, 1) != 1)
+		_exit(14);
+	for (int i = 0; i < CTL_MAX_CLIENTS; i++) {
+		if (!child_read(fds[i], buf, sizeof(buf)) && !buf[0])
+			_exit(15);
+		cut += buf[strlen(buf) - 1] != '\n';
+	}
+	_exit(cut == 1 ? 0 : 20 + cut);
+}
+
+/* Root's status gets a slot even when other users hold every one and read nothing. */
+START_TEST(test_root_displaces_unprivileged_readers)
+{
+	struct group *gr = getgrnam("nogroup");
+	struct passwd *pw = getpwnam("nobody");
+	struct pollfd fds[CTL_POLLFDS_MAX];
+	int up[2], down[2], status, n, tiny = 1;
+	struct json_object *o;
+	struct ctl *c;
+	char byte;
+	pid_t pid;
+
+	ck_assert_ptr_nonnull(gr);
+	ck_assert_ptr_nonnull(pw);
+	ck_assert_int_eq(pipe(up), 0);
+	ck_assert_int_eq(pipe(down), 0);
+	/* The child first, so that it holds nothing of the server's. */
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0)
+		slow_reader_child(gr->gr_gid, pw->pw_uid, up[1], down[0]);
+	c = open_server(sock_path, "nogroup");
+	big_names = true;
+	ck_assert_int_eq(write(down[1], "o", 1), 1);
+	ck_assert_int_eq(read(up[0], &byte, 1), 1);
+	pump(c, 0);
+	/* Every slot held; each reply will need many rounds of POLLOUT. */
+	n = ctl_pollfds(c, fds, CTL_POLLFDS_MAX);
+	ck_assert_int_eq(n, CTL_POLLFDS_MAX);
+	for (int i = 1; i < n; i++)
+		ck_assert_int_eq(setsockopt(fds[i].fd, SOL_SOCKET, SO_SNDBUF, &tiny, sizeof(tiny)), 0);
+	ck_assert_int_eq(write(down[1], "g", 1), 1);
+	ck_assert_int_eq(read(up[0], &byte, 1), 1);
+	pump(c, 0);
+	n = ctl_pollfds(c, fds, CTL_POLLFDS_MAX);
+	for (int i = 1; i < n; i++)
+		ck_assert_int_eq(fds[i].events, POLLOUT);
+	big_names = false;
+	o = ask(c, "status\n", 0);
+	ck_assert(reply_ok(o));
+	json_object_put(o);
+	big_names = true;
+	/* The child reads its replies now; the server keeps writing them until it is done. */
+	ck_assert_int_eq(write(down[1], "e", 1), 1);
+	while (waitpid(pid, &status, WNOHANG) == 0)
+		pump(c, 0);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child status %d", status);
+	big_names = false;
+	close(up[0]);
+	close(up[1]);
+	close(down[0]);
+	close(down[1]);
+	assert_healthy(c, 0);
+	ctl_close(c);
+}
+END_TEST
+
 static Suite *ctl_suite(void)
 {
 	Suite *s = suite_create("ctl");
@@ -957,6 +1045,7 @@ static Suite *ctl_suite(void)
 	tcase_add_test(tc, test_live_socket_refused);
 	tcase_add_test(tc, test_socket_mode_group_and_dir);
 	tcase_add_test(tc, test_unprivileged_peer);
+	tcase_add_test(tc, test_root_displaces_unprivileged_readers);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -16,7 +16,8 @@
 /*
  * Clients held at once. A newcomer beyond them takes the slot of the oldest client that
  * has not sent a whole request (one with part of a line first), which is told "busy";
- * only when all are being answered is the newcomer told "busy" and closed.
+ * root or the daemon's user may take that of another user's client being answered (its
+ * reply is cut short). Otherwise the newcomer is told "busy" and closed.
  */
 #define CTL_MAX_CLIENTS 16
 /* pollfd entries ctl_pollfds may add: the listening socket and every client. */
