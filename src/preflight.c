@@ -122,12 +122,17 @@ static void check_drift(struct check *c, const struct conf *conf)
 			conf->driftfile, driftfile_strerror(ret));
 		return;
 	}
-	/* Not there yet is fine if it can be written there later. */
+	/*
+	 * Not there yet is normal. Its directory may be missing too and still appear before
+	 * start (systemd's StateDirectory= makes /var/lib/phcsyncd): a note, not a problem.
+	 */
 	snprintf(dir, sizeof(dir), "%s", conf->driftfile);
 	fd = open(dirname(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0) {
-		problem(c, c->file, "driftfile", "%s: cannot be written: %s: %s", conf->driftfile,
-			dir, strerror(errno));
+		note(c, "driftfile",
+		     "%s: not there yet, and %s: %s: it cannot be written unless the directory "
+		     "is made before phcsyncd starts",
+		     conf->driftfile, dir, strerror(errno));
 		return;
 	}
 	close(fd);

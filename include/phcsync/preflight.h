@@ -16,7 +16,8 @@
  * - control_socket: control_group resolves, the socket's directory exists or can be made,
  *   nothing but a socket is in its place;
  * - leapfile: the table loads and verifies (hash, expiry, sanity), the default ones too;
- * - driftfile: readable and sane, or absent in a directory that exists;
+ * - driftfile: readable and sane, or absent (a missing directory is only a note: systemd
+ *   may make it at start);
  * - device: resolved as start-up resolves it (auto and interface:NAME through sysfs and
  *   netlink; a path is opened O_RDONLY|O_NONBLOCK and closed, never read, no ioctl); a
  *   missing one is only a note with wait_for_device yes;
