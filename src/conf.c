@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -286,13 +287,54 @@ static bool has_space(const char *s)
 	return strpbrk(s, " \t\r\f\v") != NULL;
 }
 
+/* C0 controls and DEL: in a path they are a typo or an attack on whoever reads the log. */
+static bool has_control(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			return true;
+	return false;
+}
+
+size_t conf_escape(const char *s, size_t len, char *out, size_t outlen)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t n = 0;
+
+	if (!outlen)
+		return 0;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char ch = (unsigned char)s[i];
+		char esc[4];
+		size_t k = 0;
+
+		if (ch == '\\' || ch == '"') {
+			esc[k++] = '\\';
+			esc[k++] = (char)ch;
+		} else if (ch >= 0x20 && ch < 0x7f) {
+			esc[k++] = (char)ch;
+		} else {
+			esc[k++] = '\\';
+			esc[k++] = 'x';
+			esc[k++] = hex[ch >> 4];
+			esc[k++] = hex[ch & 15];
+		}
+		if (n + k >= outlen)
+			break;
+		memcpy(out + n, esc, k);
+		n += k;
+	}
+	out[n] = '\0';
+	return n;
+}
+
 /* The kernel's rule for interface names (dev_valid_name): others can never match. */
 static bool is_ifname(const char *s)
 {
 	size_t len = strlen(s);
 
 	return len >= 1 && len <= IFACE_NAME_MAX && strcmp(s, ".") != 0 && strcmp(s, "..") != 0 &&
-	       strpbrk(s, "/:") == NULL && !has_space(s);
+	       strpbrk(s, "/:") == NULL && !has_space(s) && !has_control(s);
 }
 
 /* Names as useradd and groupadd accept them by default, less the trailing $ of machine accounts. */
@@ -326,7 +368,7 @@ static bool parse_path(const struct row *k, const char *s, size_t len, union val
 		}
 	}
 	v->s = s;
-	return s[0] == '/' && len <= path_max(k) && !has_space(s);
+	return s[0] == '/' && len <= path_max(k) && !has_space(s) && !has_control(s);
 }
 
 static bool in_range(const struct row *k, double v)
@@ -478,26 +520,33 @@ static void expected(const struct row *k, struct text *t)
 		items = n + 1 + (k->kind == KIND_DEVICE);
 		for (i = 0; i < n; i++)
 			put(t, "%s%s", sep(i, items), k->words[i].word);
-		put(t, "%sa path starting with / (no spaces, at most %zu bytes%s)", sep(n, items),
-		    path_max(k), k->kind == KIND_SOCKET ? " to fit an AF_UNIX socket address" : "");
+		put(t,
+		    "%sa path starting with / (no spaces or control characters, at most %zu "
+		    "bytes%s)",
+		    sep(n, items), path_max(k),
+		    k->kind == KIND_SOCKET ? " to fit an AF_UNIX socket address" : "");
 		if (k->kind == KIND_DEVICE)
-			put(t, "%s" IFACE_PREFIX "NAME (NAME 1 to %d bytes, no /, : or spaces)",
+			put(t,
+			    "%s" IFACE_PREFIX
+			    "NAME (NAME 1 to %d bytes, no /, :, spaces or controls)",
 			    sep(n + 1, items), IFACE_NAME_MAX);
 		break;
 	}
 }
 
-/* "NAME:LINE: " then fmt in err, or "NAME: " when lineno is 0. */
+/* "NAME:LINE: " then fmt in err, or "NAME: " when lineno is 0; NAME is escaped. */
 static int fail(char *err, size_t errlen, const char *name, unsigned lineno, const char *fmt, ...)
 	__attribute__((format(printf, 5, 6)));
 
 static int fail(char *err, size_t errlen, const char *name, unsigned lineno, const char *fmt, ...)
 {
+	char shown[CONF_ECHO_MAX];
 	int n;
 
+	conf_escape(name, strlen(name), shown, sizeof(shown));
 	/* snprintf writes nothing when errlen is 0, so err may then be NULL. */
-	n = lineno ? snprintf(err, errlen, "%s:%u: ", name, lineno)
-		   : snprintf(err, errlen, "%s: ", name);
+	n = lineno ? snprintf(err, errlen, "%s:%u: ", shown, lineno)
+		   : snprintf(err, errlen, "%s: ", shown);
 	if (n >= 0 && (size_t)n < errlen) {
 		va_list ap;
 
@@ -513,7 +562,7 @@ static int set(struct conf *c, const struct row *k, const char *name, unsigned l
 	       const char *val, size_t len, char *err, size_t errlen)
 {
 	struct text want = {.used = 0};
-	char buf[VALUE_MAX];
+	char buf[VALUE_MAX], shown[CONF_ECHO_MAX];
 	union value v;
 
 	if (len > 0 && len < sizeof(buf)) {
@@ -528,8 +577,9 @@ static int set(struct conf *c, const struct row *k, const char *name, unsigned l
 	if (len == 0)
 		return fail(err, errlen, name, lineno, "%s: missing value, expected %s",
 			    k->key.name, want.buf);
-	return fail(err, errlen, name, lineno, "%s: expected %s, got \"%.*s\"", k->key.name,
-		    want.buf, (int)len, val);
+	conf_escape(val, len, shown, sizeof(shown));
+	return fail(err, errlen, name, lineno, "%s: expected %s, got \"%s\"", k->key.name, want.buf,
+		    shown);
 }
 
 static const struct row *find(const char *key, size_t len)
@@ -558,8 +608,12 @@ int conf_set(struct conf *c, const char *key, const char *value, const char *ori
 {
 	const struct row *k = find(key, strlen(key));
 
-	if (!k)
-		return fail(err, errlen, origin, 0, "%s: unknown key", key);
+	if (!k) {
+		char shown[CONF_ECHO_MAX];
+
+		conf_escape(key, strlen(key), shown, sizeof(shown));
+		return fail(err, errlen, origin, 0, "%s: unknown key", shown);
+	}
 	return set(c, k, origin, 0, value, strlen(value), err, errlen);
 }
 
@@ -596,8 +650,12 @@ static int parse_line(struct conf *c, const char *name, unsigned lineno, const c
 	}
 
 	k = find(key, key_len);
-	if (!k)
-		return fail(err, errlen, name, lineno, "%.*s: unknown key", (int)key_len, key);
+	if (!k) {
+		char shown[CONF_ECHO_MAX];
+
+		conf_escape(key, key_len, shown, sizeof(shown));
+		return fail(err, errlen, name, lineno, "%s: unknown key", shown);
+	}
 	if (seen[k - keys])
 		return fail(err, errlen, name, lineno,
 			    "%s: expected once, already given on line %u", k->key.name,
@@ -675,17 +733,44 @@ static int read_all(int fd, char **out, size_t *out_len)
 	return 0;
 }
 
+/*
+ * Open path for reading if it is a regular file: an fd, or -errno (-EINVAL: something
+ * else, such as a FIFO or a device). O_NONBLOCK, so that opening a FIFO does not wait for
+ * a writer; opened first and then asked what it is, so that nothing can change between
+ * the check and the use.
+ */
+static int open_regular(const char *path)
+{
+	struct stat sb;
+	int fd, e;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &sb) < 0) {
+		e = errno;
+		close(fd);
+		return -e;
+	}
+	if (!S_ISREG(sb.st_mode)) {
+		close(fd);
+		return S_ISDIR(sb.st_mode) ? -EISDIR : -EINVAL;
+	}
+	return fd;
+}
+
 int conf_parse_file(struct conf *c, const char *path, char *err, size_t errlen)
 {
 	char *text = NULL;
 	size_t len = 0;
-	int fd, ret, e;
+	int fd, ret;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	fd = open_regular(path);
 	if (fd < 0) {
-		e = errno;
-		fail(err, errlen, path, 0, "cannot read: %s", strerror(e));
-		errno = e;
+		fail(err, errlen, path, 0, "cannot read: %s",
+		     fd == -EINVAL ? "not a regular file (a FIFO, socket or device?)"
+				   : strerror(-fd));
+		errno = -fd;
 		return -1;
 	}
 	ret = read_all(fd, &text, &len);

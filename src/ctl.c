@@ -3,8 +3,15 @@
  * The control socket server. It lives in the daemon's poll loop, so every socket is non-
  * blocking and every buffer bounded: a client gets at most CTL_REQUEST_MAX bytes of request
  * and CTL_CLIENT_TIMEOUT_NS to be served, and at most CTL_MAX_CLIENTS are held at once.
- * A connection beyond that is accepted, told "busy" and closed rather than left in the
- * backlog, so that a client never waits without knowing why.
+ *
+ * When every slot is taken, what the held clients have sent is read first (a whole request
+ * is served there and then); if that frees no slot, a newcomer takes the slot of the
+ * oldest client that has still not sent a whole request, a partial line before a silent
+ * one, so that clients holding slots without asking (slowloris) cannot keep anyone out.
+ * Root and the daemon's user may also take the slot of another user's client whose reply
+ * is not being read. Otherwise, when every held client is being answered, a newcomer is
+ * told "busy" and closed rather than left in the backlog, so that a client never waits
+ * without knowing why.
  */
 #include <errno.h>
 #include <grp.h>
@@ -36,6 +43,7 @@ struct client {
 	uid_t uid;
 	pid_t pid;
 	bool privileged;
+	uint64_t seq; /* accept order: the oldest is evicted first */
 	size_t in_len;
 	size_t out_len;
 	size_t out_sent;
@@ -50,6 +58,7 @@ struct ctl {
 	dev_t dev;
 	ino_t ino;
 	struct ctl_handlers h;
+	uint64_t accepted;
 	struct client clients[CTL_MAX_CLIENTS];
 };
 
@@ -179,6 +188,55 @@ static int bind_socket(struct ctl *c, const struct sockaddr_un *addr, bool set_g
 	if (listen(c->listen_fd, SOMAXCONN) < 0) {
 		snprintf(err, errlen, "%s: cannot listen: %s", addr->sun_path, strerror(errno));
 		return -errno;
+	}
+	return 0;
+}
+
+int ctl_check_group(const char *group, char *err, size_t errlen)
+{
+	gid_t gid;
+
+	return resolve_group(group, &gid, err, errlen);
+}
+
+int ctl_check(const char *path, char *err, size_t errlen)
+{
+	char copy[sizeof(((struct sockaddr_un *)0)->sun_path)], up[sizeof(copy)];
+	const char *dir;
+	struct stat sb;
+
+	if (!*path || strlen(path) >= sizeof(copy)) {
+		snprintf(err, errlen, "control socket \"%s\": expected a path of 1 to %zu bytes",
+			 path, sizeof(copy) - 1);
+		return -ENAMETOOLONG;
+	}
+	snprintf(copy, sizeof(copy), "%s", path);
+	dir = dirname(copy);
+	if (stat(dir, &sb) == 0) {
+		if (!S_ISDIR(sb.st_mode)) {
+			snprintf(err, errlen, "%s: not a directory", dir);
+			return -ENOTDIR;
+		}
+		if (access(dir, W_OK | X_OK) < 0) {
+			snprintf(err, errlen, "%s: cannot create the socket in it: %s", dir,
+				 strerror(errno));
+			return -errno;
+		}
+	} else if (errno == ENOENT) {
+		/* ctl_open makes this one directory, not its parents. */
+		snprintf(up, sizeof(up), "%s", dir);
+		if (access(dirname(up), W_OK | X_OK) < 0) {
+			snprintf(err, errlen, "%s: cannot create the control socket directory: %s",
+				 dir, strerror(errno));
+			return -errno;
+		}
+	} else {
+		snprintf(err, errlen, "%s: %s", dir, strerror(errno));
+		return -errno;
+	}
+	if (lstat(path, &sb) == 0 && !S_ISSOCK(sb.st_mode)) {
+		snprintf(err, errlen, "%s: exists and is not a socket; not replacing it", path);
+		return -EEXIST;
 	}
 	return 0;
 }
@@ -423,12 +481,81 @@ static void reject_busy(int fd)
 	close(fd);
 }
 
+/*
+ * The slot a newcomer may take when none is free: the oldest client with part of a line,
+ * else the oldest that sent nothing. A client being answered keeps its slot. NULL: none.
+ */
+static struct client *pick_victim(struct ctl *c)
+{
+	struct client *best = NULL;
+
+	for (int i = 0; i < CTL_MAX_CLIENTS; i++) {
+		struct client *cl = &c->clients[i];
+
+		if (cl->state != CLIENT_READ)
+			continue;
+		if (!best || (cl->in_len > 0) > (best->in_len > 0) ||
+		    ((cl->in_len > 0) == (best->in_len > 0) && cl->seq < best->seq))
+			best = cl;
+	}
+	return best;
+}
+
+static void evict(struct client *cl)
+{
+	log_debug("control: dropping a client (pid %d) without a whole request for a newer one",
+		  (int)cl->pid);
+	reject_busy(cl->fd);
+	cl->fd = -1;
+	cl->state = CLIENT_FREE;
+}
+
+/*
+ * A free slot when all are taken, or NULL. Reading the held clients first serves those
+ * whose request has arrived, so that only a client without a whole request is displaced.
+ * Failing that, a privileged newcomer (root or the daemon's user) takes the slot of the
+ * oldest unprivileged client whose reply is not being read: other users cannot keep root
+ * out by asking and not reading. That client's reply is cut short.
+ */
+static struct client *make_room(struct ctl *c, bool privileged)
+{
+	struct client *cl = NULL;
+
+	for (int i = 0; i < CTL_MAX_CLIENTS; i++)
+		if (c->clients[i].state == CLIENT_READ)
+			client_read(c, &c->clients[i]);
+	for (int i = 0; i < CTL_MAX_CLIENTS; i++)
+		if (c->clients[i].state == CLIENT_FREE)
+			return &c->clients[i];
+	cl = pick_victim(c);
+	if (cl) {
+		evict(cl);
+		return cl;
+	}
+	if (!privileged)
+		return NULL;
+	for (int i = 0; i < CTL_MAX_CLIENTS; i++) {
+		struct client *w = &c->clients[i];
+
+		if (w->state == CLIENT_WRITE && !w->privileged && (!cl || w->seq < cl->seq))
+			cl = w;
+	}
+	if (cl) {
+		log_debug("control: cutting the reply to uid %u (pid %d) short for a privileged "
+			  "client",
+			  (unsigned)cl->uid, (int)cl->pid);
+		client_drop(cl);
+	}
+	return cl;
+}
+
 static void accept_clients(struct ctl *c, int64_t now_mono_ns)
 {
 	for (int k = 0; k < ACCEPT_BATCH; k++) {
 		struct ucred cred;
 		socklen_t cred_len = sizeof(cred);
 		struct client *cl = NULL;
+		bool privileged;
 		int fd;
 
 		fd = accept4(c->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
@@ -439,29 +566,29 @@ static void accept_clients(struct ctl *c, int64_t now_mono_ns)
 				log_warn("control: accept: %s", strerror(errno));
 			return;
 		}
+		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &cred_len) < 0)
+			cred = (struct ucred){.uid = (uid_t)-1, .gid = (gid_t)-1, .pid = 0};
+		/* Asked now, not at open: the daemon may have dropped to its user since. */
+		privileged = cred.uid != (uid_t)-1 && (cred.uid == 0 || cred.uid == geteuid());
 		for (int i = 0; i < CTL_MAX_CLIENTS && !cl; i++)
 			if (c->clients[i].state == CLIENT_FREE)
 				cl = &c->clients[i];
+		if (!cl)
+			cl = make_room(c, privileged);
 		if (!cl) {
 			reject_busy(fd);
 			continue;
 		}
 		cl->fd = fd;
+		cl->seq = c->accepted++;
 		cl->state = CLIENT_READ;
 		cl->deadline_ns = now_mono_ns + CTL_CLIENT_TIMEOUT_NS;
 		cl->in_len = 0;
 		cl->out_len = 0;
 		cl->out_sent = 0;
-		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &cred_len) == 0) {
-			cl->uid = cred.uid;
-			cl->pid = cred.pid;
-			/* Asked now, not at open: the daemon may have dropped to its user since. */
-			cl->privileged = cred.uid == 0 || cred.uid == geteuid();
-		} else {
-			cl->uid = (uid_t)-1;
-			cl->pid = 0;
-			cl->privileged = false;
-		}
+		cl->uid = cred.uid;
+		cl->pid = cred.pid;
+		cl->privileged = privileged;
 	}
 }
 

@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "phcsync/driftfile.h"
@@ -101,16 +102,31 @@ int driftfile_parse(const char *text, size_t len, double *freq_ppb, double *unc_
 	return 0;
 }
 
+const char *driftfile_strerror(int ret)
+{
+	if (ret == -EINVAL)
+		return "corrupt or absurd content";
+	if (ret == -EMEDIUMTYPE)
+		return "not a regular file (a FIFO, socket or device?)";
+	return strerror(-ret);
+}
+
 int driftfile_read(const char *path, double *freq_ppb, double *unc_ppb)
 {
 	/* One byte more than allowed, to tell a full file from an oversized one. */
 	char buf[DRIFTFILE_SIZE_MAX + 1];
+	struct stat sb = {0};
 	size_t got = 0;
 	int fd, err = 0;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* O_NONBLOCK: a FIFO must not hang the daemon; what was opened is what is checked. */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 	if (fd < 0)
 		return -errno;
+	if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode)) {
+		close(fd);
+		return S_ISDIR(sb.st_mode) ? -EISDIR : -EMEDIUMTYPE;
+	}
 	while (got < sizeof(buf)) {
 		ssize_t n = read(fd, buf + got, sizeof(buf) - got);
 

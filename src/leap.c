@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -428,13 +429,23 @@ int leap_parse(const void *buf, size_t len, const char *name, struct leap_table 
 
 int leap_load(const char *path, struct leap_table **table, char *err, size_t errlen)
 {
+	struct stat sb = {0};
 	size_t len = 0;
 	char *buf;
 	int fd, ret;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* O_NONBLOCK: a FIFO must not hang the daemon; what was opened is what is checked. */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 	if (fd < 0)
 		return fail(err, errlen, -errno, path, NULL, 0, "cannot open: %s", strerror(errno));
+	if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode)) {
+		ret = fail(err, errlen, S_ISDIR(sb.st_mode) ? -EISDIR : -EINVAL, path, NULL, 0,
+			   "cannot read: %s",
+			   S_ISDIR(sb.st_mode) ? strerror(EISDIR)
+					       : "not a regular file (a FIFO, socket or device?)");
+		close(fd);
+		return ret;
+	}
 	buf = malloc(LEAP_FILE_MAX + 1);
 	if (!buf) {
 		close(fd);

@@ -31,6 +31,10 @@
 #define IO_TIMEOUT_S 5
 #define WAITSYNC_TIMEOUT_S 60.0
 #define WAITSYNC_MAX_OFFSET_NS 1000000LL
+/* How long a "busy" daemon is asked again, and the pauses between the tries. */
+#define BUSY_RETRY_S 5
+#define BUSY_PAUSE_MIN_NS 10000000LL
+#define BUSY_PAUSE_MAX_NS 500000000LL
 
 enum exit_code { EXIT_OK = 0, EXIT_FAILED = 1, EXIT_UNREACHABLE = 2, EXIT_USAGE = 3 };
 
@@ -108,11 +112,17 @@ static int connect_socket(const char *path)
 	return fd;
 }
 
+/*
+ * Send the request, then read the reply to the close. A daemon that cannot take the
+ * request (too many clients) answers and closes without reading it, so a send that fails
+ * with EPIPE or ECONNRESET may still have a reply waiting: it is read before any verdict.
+ */
 static int exchange(int fd, const char *path, const char *command, char *raw, size_t rawlen)
 {
 	char line[64];
 	size_t len, done = 0;
 	ssize_t n;
+	int send_err = 0;
 
 	len = (size_t)snprintf(line, sizeof(line), "%s\n", command);
 	while (done < len) {
@@ -120,11 +130,12 @@ static int exchange(int fd, const char *path, const char *command, char *raw, si
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
-			fprintf(stderr, "phcsyncctl: %s: cannot send the request: %s%s\n", path,
-				strerror(errno),
-				errno == EPIPE || errno == ECONNRESET ? " (phcsyncd is stopping?)"
-								      : "");
-			return -errno;
+			send_err = errno;
+			if (send_err == EPIPE || send_err == ECONNRESET)
+				break;
+			fprintf(stderr, "phcsyncctl: %s: cannot send the request: %s\n", path,
+				strerror(send_err));
+			return -send_err;
 		}
 		done += (size_t)n;
 	}
@@ -144,6 +155,12 @@ static int exchange(int fd, const char *path, const char *command, char *raw, si
 		done += (size_t)n;
 	}
 	raw[done] = '\0';
+	if (!done && send_err) {
+		fprintf(stderr,
+			"phcsyncctl: %s: cannot send the request: %s (phcsyncd is stopping?)\n",
+			path, strerror(send_err));
+		return -send_err;
+	}
 	if (!done) {
 		fprintf(stderr,
 			"phcsyncctl: %s: the daemon closed the connection without a reply\n", path);
@@ -197,6 +214,43 @@ static const char *get_str(struct json_object *o, const char *key)
 	if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_string))
 		return NULL;
 	return json_object_get_string(v);
+}
+
+/* The daemon had no room for the request and did not read it: asking again is safe. */
+static bool reply_busy(const struct reply *r)
+{
+	const char *error = get_str(r->obj, "error");
+
+	return !r->ok && error && !strncmp(error, "busy", 4);
+}
+
+static void sleep_ns(int64_t ns)
+{
+	clock_nanosleep(CLOCK_MONOTONIC, 0,
+			&(struct timespec){.tv_sec = ns / NS_PER_S, .tv_nsec = ns % NS_PER_S},
+			NULL);
+}
+
+/*
+ * request(), asked again while the daemon answers "busy", for up to BUSY_RETRY_S: a busy
+ * daemon frees a slot as soon as it has answered someone.
+ */
+static int request_retrying(const char *path, const char *command, struct reply *r)
+{
+	int64_t pause_ns = BUSY_PAUSE_MIN_NS, waited_ns = 0;
+	int ret;
+
+	for (;;) {
+		ret = request(path, command, r);
+		if (ret < 0 || !reply_busy(r) || waited_ns >= BUSY_RETRY_S * NS_PER_S)
+			return ret;
+		json_object_put(r->obj);
+		r->obj = NULL;
+		sleep_ns(pause_ns);
+		waited_ns += pause_ns;
+		if (pause_ns < BUSY_PAUSE_MAX_NS)
+			pause_ns *= 2;
+	}
 }
 
 /* Numbers only: a null (no meaningful value) or missing field returns false. */
@@ -387,7 +441,7 @@ static bool parse_int64(const char *s, int64_t *out)
 static int cmd_waitsync(const struct options *opt, int argc, char **argv)
 {
 	double timeout_s = WAITSYNC_TIMEOUT_S, offset;
-	int64_t max_offset_ns = WAITSYNC_MAX_OFFSET_NS, start_ns = mono_ns(), left_ns;
+	int64_t max_offset_ns = WAITSYNC_MAX_OFFSET_NS, start_ns = mono_ns(), left_ns, pause_ns;
 	const char *state;
 	struct reply *r;
 	char a[64];
@@ -425,8 +479,10 @@ static int cmd_waitsync(const struct options *opt, int argc, char **argv)
 		}
 		left_ns = (int64_t)(timeout_s * 1e9) - (mono_ns() - start_ns);
 		if (left_ns <= 0) {
+			if (!state)
+				state = reply_busy(r) ? "unknown, phcsyncd busy" : "unknown";
 			fprintf(stderr, "phcsyncctl: not synchronised within %g s (state %s",
-				timeout_s, state ? state : "unknown");
+				timeout_s, state);
 			if (get_num(r->obj, "last_offset_ns", &offset))
 				fprintf(stderr, ", offset %s",
 					human_ns(a, sizeof(a), offset, true));
@@ -435,13 +491,10 @@ static int cmd_waitsync(const struct options *opt, int argc, char **argv)
 			free(r);
 			return EXIT_FAILED;
 		}
+		/* Busy: a slot frees as soon as the daemon has answered someone. */
+		pause_ns = reply_busy(r) ? BUSY_PAUSE_MIN_NS * 10 : NS_PER_S;
 		json_object_put(r->obj);
-		if (left_ns > NS_PER_S)
-			left_ns = NS_PER_S;
-		clock_nanosleep(CLOCK_MONOTONIC, 0,
-				&(struct timespec){.tv_sec = left_ns / NS_PER_S,
-						   .tv_nsec = left_ns % NS_PER_S},
-				NULL);
+		sleep_ns(left_ns < pause_ns ? left_ns : pause_ns);
 	}
 }
 
@@ -456,7 +509,7 @@ static int cmd_simple(const struct options *opt, const char *command)
 		fprintf(stderr, "phcsyncctl: out of memory\n");
 		return EXIT_FAILED;
 	}
-	if (request(opt->socket_path, command, r) < 0) {
+	if (request_retrying(opt->socket_path, command, r) < 0) {
 		free(r);
 		return EXIT_UNREACHABLE;
 	}

@@ -27,6 +27,7 @@
 #include "phcsync/log.h"
 #include "phcsync/notify.h"
 #include "phcsync/phc.h"
+#include "phcsync/preflight.h"
 #include "phcsync/privdrop.h"
 #include "phcsync/sandbox.h"
 #include "phcsync/sync.h"
@@ -187,6 +188,30 @@ static int load_conf(const struct options *o, struct conf *conf)
 	}
 	log_early(LOG_ERR, "%s", err);
 	return -1;
+}
+
+/*
+ * --check-config after the parse: what start-up would load and find (preflight.h). It
+ * returns before run(), so nothing here reaches clk, act or the PHC's readout.
+ */
+static int check_config(const struct options *o, const struct conf *conf)
+{
+	char shown[CONF_ECHO_MAX];
+	int problems;
+
+	conf_escape(o->conf_path, strlen(o->conf_path), shown, sizeof(shown));
+	problems =
+		preflight_check(conf, shown, o->device ? "-s" : shown, SYSFS_PTP, stdout, stderr);
+	if (problems) {
+		fflush(stdout);
+		fprintf(stderr,
+			"%s: %d problem%s: phcsyncd would not start, or would run without "
+			"what is named\n",
+			shown, problems, problems == 1 ? "" : "s");
+		return EXIT_CONFIG;
+	}
+	printf("%s: configuration OK\n", shown);
+	return EXIT_OK;
 }
 
 /* The name of an errno value, such as "EINVAL", for messages a simulator's author reads. */
@@ -723,10 +748,8 @@ int main(int argc, char **argv)
 		log_early(LOG_ERR, "phcsyncd: %s", err);
 		return EXIT_CONFIG;
 	}
-	if (opts.check_config) {
-		printf("%s: configuration OK\n", opts.conf_path);
-		return EXIT_OK;
-	}
+	if (opts.check_config)
+		return check_config(&opts, &conf);
 	if (opts.list_devices)
 		return list_devices();
 

@@ -48,13 +48,14 @@ static int keep_only_sys_time(void)
 	return ret;
 }
 
-int privdrop_to_user(const char *user, char *err, size_t errlen)
+/* The checks before any change: the user exists and we may become it. */
+static int look_up(const char *user, struct passwd *pw, char *buf, size_t buflen, char *err,
+		   size_t errlen)
 {
-	char buf[4096];
-	struct passwd pw, *found = NULL;
-	int e, ret;
+	struct passwd *found = NULL;
+	int e;
 
-	e = getpwnam_r(user, &pw, buf, sizeof(buf), &found);
+	e = getpwnam_r(user, pw, buf, buflen, &found);
 	if (e)
 		return fail(e, err, errlen, user, "looking up the user");
 	if (!found) {
@@ -65,6 +66,26 @@ int privdrop_to_user(const char *user, char *err, size_t errlen)
 		snprintf(err, errlen, "cannot become user %s: only root can switch users", user);
 		return -EPERM;
 	}
+	return 0;
+}
+
+int privdrop_check_user(const char *user, char *err, size_t errlen)
+{
+	char buf[4096];
+	struct passwd pw;
+
+	return look_up(user, &pw, buf, sizeof(buf), err, errlen);
+}
+
+int privdrop_to_user(const char *user, char *err, size_t errlen)
+{
+	char buf[4096];
+	struct passwd pw;
+	int ret;
+
+	ret = look_up(user, &pw, buf, sizeof(buf), err, errlen);
+	if (ret < 0)
+		return ret;
 	ret = drop_bounding_set();
 	if (ret < 0)
 		return fail(-ret, err, errlen, user, "dropping capabilities from the bounding set");

@@ -128,8 +128,7 @@ static bool load_drift(const char *path, double *freq_ppb)
 		return false;
 	}
 	if (ret < 0) {
-		log_warn("driftfile %s: ignored: %s", path,
-			 ret == -EINVAL ? "corrupt or absurd content" : strerror(-ret));
+		log_warn("driftfile %s: ignored: %s", path, driftfile_strerror(ret));
 		return false;
 	}
 	log_info("driftfile %s: starting from %+.3f ppb (uncertainty %.3f ppb)", path, freq, unc);

@@ -10,6 +10,8 @@
  *   poll-fd FD MODE     an fd in a poll set that is no socket nor device (octal st_mode)
  *   lookup CALL PATH    access or stat of a path under a PLAIN_WATCH prefix (':'-separated)
  *   spin                PLAIN_SPIN_MAX polls in a row found an fd ready: the loop spins
+ *   clock-read CALL ID  with PLAIN_CLOCK_READS=1, any reading of a clock (clock_gettime,
+ *                       and clock_adjtime or adjtimex asked for the state only)
  *
  * Faults: PLAIN_BOOTTIME_ERRNO fails CLOCK_BOOTTIME with that errno; PLAIN_MONO_ERRNO fails
  * CLOCK_MONOTONIC after PLAIN_MONO_OK_CALLS good calls (0: from the first).
@@ -42,6 +44,7 @@ static long hup_at = -1, term_at = -1, spin_max = 1000;
 static int boottime_errno, mono_errno;
 static long mono_ok_calls = -1;
 static const char *watch;
+static bool clock_reads;
 
 static void report(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
@@ -118,6 +121,7 @@ __attribute__((constructor)) static void plain_init(void)
 	mono_errno = (int)env_long("PLAIN_MONO_ERRNO", 0);
 	mono_ok_calls = env_long("PLAIN_MONO_OK_CALLS", 0);
 	watch = getenv("PLAIN_WATCH");
+	clock_reads = env_long("PLAIN_CLOCK_READS", 0) != 0;
 }
 
 /* ---- the clocks ---- */
@@ -128,6 +132,8 @@ int clock_gettime(clockid_t id, struct timespec *ts)
 
 	if (!real)
 		real = (int (*)(clockid_t, struct timespec *))dlsym(RTLD_NEXT, "clock_gettime");
+	if (clock_reads)
+		report("clock-read clock_gettime %d\n", (int)id);
 	if (id == CLOCK_BOOTTIME && boottime_errno) {
 		errno = boottime_errno;
 		return -1;
@@ -155,6 +161,8 @@ int clock_adjtime(clockid_t id, struct timex *tx)
 
 	if (tx->modes)
 		refuse("clock_adjtime");
+	if (clock_reads)
+		report("clock-read clock_adjtime %d\n", (int)id);
 	if (!real)
 		real = (int (*)(clockid_t, struct timex *))dlsym(RTLD_NEXT, "clock_adjtime");
 	return real(id, tx);
@@ -166,6 +174,8 @@ int adjtimex(struct timex *tx)
 
 	if (tx->modes)
 		refuse("adjtimex");
+	if (clock_reads)
+		report("clock-read adjtimex 0\n");
 	if (!real)
 		real = (int (*)(struct timex *))dlsym(RTLD_NEXT, "adjtimex");
 	return real(tx);

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "check_main.h"
@@ -431,15 +432,15 @@ START_TEST(test_small_error_buffer)
 }
 END_TEST
 
+#define PATH_RULE "(no spaces or control characters, at most 255 bytes)"
 #define DEVICE_EXPECTED                                                                            \
-	"auto, a path starting with / (no spaces, at most 255 bytes) or interface:NAME (NAME 1 "   \
-	"to "                                                                                      \
-	"15 bytes, no /, : or spaces)"
-#define LEAPFILE_EXPECTED "auto, none or a path starting with / (no spaces, at most 255 bytes)"
-#define DRIFTFILE_EXPECTED "none or a path starting with / (no spaces, at most 255 bytes)"
+	"auto, a path starting with / " PATH_RULE " or interface:NAME (NAME 1 to 15 bytes, no /, " \
+	":, spaces or controls)"
+#define LEAPFILE_EXPECTED "auto, none or a path starting with / " PATH_RULE
+#define DRIFTFILE_EXPECTED "none or a path starting with / " PATH_RULE
 #define SOCKET_EXPECTED                                                                            \
-	"none or a path starting with / (no spaces, at most 107 bytes to fit an AF_UNIX socket "   \
-	"address)"
+	"none or a path starting with / (no spaces or control characters, at most 107 bytes to "   \
+	"fit an AF_UNIX socket address)"
 #define NAME_RULE                                                                                  \
 	"(a lower-case letter or _, then lower-case letters, digits, _ or -, at most 32 bytes)"
 #define GROUP_EXPECTED "a group name " NAME_RULE
@@ -1329,6 +1330,113 @@ START_TEST(test_reload_documented)
 }
 END_TEST
 
+/* No byte of a message may be a control character a terminal or the journal would act on. */
+static void assert_printable(const char *msg)
+{
+	for (const char *p = msg; *p; p++)
+		ck_assert_msg((unsigned char)*p >= 0x20 && (unsigned char)*p < 0x7f,
+			      "byte 0x%02x at %zu of \"%s\"", (unsigned char)*p, (size_t)(p - msg),
+			      msg);
+}
+
+/* Every C0 control but tab (white space, refused in paths as such) and DEL. */
+static const unsigned char controls[] = {0x01, 0x04, 0x07, 0x08, 0x0b, 0x0c,
+					 0x0d, 0x0e, 0x1b, 0x1f, 0x7f};
+
+START_TEST(test_control_bytes_refused)
+{
+	static const char *const keys[] = {"device",	     "leapfile",      "driftfile",
+					   "control_socket", "control_group", "user"};
+	char text[128], want[256];
+	struct conf c;
+
+	for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++) {
+		/* 0x0d ends the value as white space would; put it mid-word anyway. */
+		snprintf(text, sizeof(text), "readings 3\n%s %sa%cb\n", keys[k],
+			 strstr(keys[k], "group") || !strcmp(keys[k], "user") ? "" : "/x/",
+			 controls[_i]);
+		ck_assert_int_eq(parse(&c, text), -1);
+		snprintf(want, sizeof(want), "test.conf:2: %s: expected ", keys[k]);
+		ck_assert_msg(strstr(err, want) == err, "%s", err);
+		assert_printable(err);
+		if (controls[_i] != 0x0d && controls[_i] != 0x0b && controls[_i] != 0x0c) {
+			snprintf(want, sizeof(want), "a\\x%02xb\"", controls[_i]);
+			ck_assert_msg(strstr(err, want) != NULL, "%s lacks %s", err, want);
+		}
+	}
+	/* The command line goes through the same check. */
+	snprintf(text, sizeof(text), "/dev/ptp%c", controls[_i]);
+	conf_defaults(&c);
+	ck_assert_int_eq(conf_set(&c, "device", text, "-s", err, sizeof(err)), -1);
+	assert_printable(err);
+	snprintf(text, sizeof(text), "interface:e%c", controls[_i]);
+	ck_assert_int_eq(conf_set(&c, "device", text, "-s", err, sizeof(err)), -1);
+	assert_printable(err);
+}
+END_TEST
+
+START_TEST(test_echo_escaped)
+{
+	struct conf c;
+
+	/* An unknown key, a bad value with a high byte, a quote and a backslash. */
+	ck_assert_int_eq(parse(&c, "\x1b]0;owned\x07key 1\n"), -1);
+	ck_assert_str_eq(err, "test.conf:1: \\x1b]0;owned\\x07key: unknown key");
+	ck_assert_int_eq(parse(&c, "servo \"p\\\xc3\xa9\"\n"), -1);
+	ck_assert_str_eq(err, "test.conf:1: servo: expected pi, got \"\\\"p\\\\\\xc3\\xa9\\\"\"");
+	/* The file's own name is escaped too. */
+	conf_defaults(&c);
+	ck_assert_int_eq(conf_parse_buffer(&c, "a\x1b[2Jb.conf", "x\n", 2, err, sizeof(err)), -1);
+	ck_assert_str_eq(err, "a\\x1b[2Jb.conf:1: x: unknown key");
+	ck_assert_int_eq(conf_set(&c, "\x04", "1", "-s", err, sizeof(err)), -1);
+	ck_assert_str_eq(err, "-s: \\x04: unknown key");
+	/* A path with UTF-8 is a path: accepted, and shown escaped only when echoed. */
+	ck_assert_int_eq(parse(&c, "leapfile /caf\xc3\xa9\n"), 0);
+	ck_assert_str_eq(c.leapfile, "/caf\xc3\xa9");
+}
+END_TEST
+
+START_TEST(test_escape)
+{
+	char out[16];
+
+	ck_assert_uint_eq(conf_escape("ab", 2, out, sizeof(out)), 2);
+	ck_assert_str_eq(out, "ab");
+	ck_assert_uint_eq(conf_escape("a\0b", 3, out, sizeof(out)), 6);
+	ck_assert_str_eq(out, "a\\x00b");
+	/* Cut at a whole escape: never half of one. */
+	ck_assert_uint_eq(conf_escape("abc\x1b", 4, out, 7), 3);
+	ck_assert_str_eq(out, "abc");
+	ck_assert_uint_eq(conf_escape("abc\x1b", 4, out, 8), 7);
+	ck_assert_uint_eq(conf_escape("x", 1, out, 1), 0);
+	ck_assert_str_eq(out, "");
+	ck_assert_uint_eq(conf_escape("x", 1, out, 0), 0);
+}
+END_TEST
+
+START_TEST(test_file_not_regular)
+{
+	char dir[] = "/tmp/test_conf.XXXXXX", fifo[64], want[160];
+	struct conf c;
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(fifo, sizeof(fifo), "%s/fifo", dir);
+	ck_assert_int_eq(mkfifo(fifo, 0600), 0);
+	conf_defaults(&c);
+	/* Returns at once: no writer is waited for, nothing is read. */
+	ck_assert_int_eq(conf_parse_file(&c, fifo, err, sizeof(err)), -1);
+	ck_assert_int_eq(errno, EINVAL);
+	snprintf(want, sizeof(want),
+		 "%s: cannot read: not a regular file (a FIFO, socket or device?)", fifo);
+	ck_assert_str_eq(err, want);
+	unlink(fifo);
+	rmdir(dir);
+	ck_assert_int_eq(conf_parse_file(&c, "/dev/null", err, sizeof(err)), -1);
+	ck_assert_str_eq(err,
+			 "/dev/null: cannot read: not a regular file (a FIFO, socket or device?)");
+}
+END_TEST
+
 static Suite *conf_suite(void)
 {
 	Suite *s = suite_create("conf");
@@ -1354,6 +1462,10 @@ static Suite *conf_suite(void)
 	tcase_add_loop_test(tc, test_errors, 0, sizeof(bad) / sizeof(bad[0]));
 	tcase_add_loop_test(tc, test_path_length, 0, sizeof(path_keys) / sizeof(path_keys[0]));
 	tcase_add_test(tc, test_nul_byte);
+	tcase_add_loop_test(tc, test_control_bytes_refused, 0,
+			    sizeof(controls) / sizeof(controls[0]));
+	tcase_add_test(tc, test_echo_escaped);
+	tcase_add_test(tc, test_escape);
 	tcase_add_test(tc, test_set);
 	tcase_add_test(tc, test_reload_classes);
 	tcase_add_loop_test(tc, test_reload_diff_each_key, 0, sizeof(changed) / sizeof(changed[0]));
@@ -1364,6 +1476,7 @@ static Suite *conf_suite(void)
 
 	tcase_add_test(tf, test_file_missing);
 	tcase_add_test(tf, test_file_is_directory);
+	tcase_add_test(tf, test_file_not_regular);
 	tcase_add_test(tf, test_file_parse);
 	tcase_add_test(tf, test_file_large);
 	tcase_add_test(tf, test_example_parses_to_defaults);

@@ -343,6 +343,15 @@ START_TEST(test_read_rejects_bad_files)
 	ck_assert_int_eq(driftfile_read(path, &freq, &unc), 0);
 	ck_assert_double_eq(unc, 2);
 	ck_assert_int_eq(driftfile_read(dir, &freq, &unc), -EISDIR);
+	/* Anything but a regular file is refused at once: a FIFO without a writer too. */
+	in_dir(path, sizeof(path), "fifo");
+	ck_assert_int_eq(mkfifo(path, 0600), 0);
+	ck_assert_int_eq(driftfile_read(path, &freq, &unc), -EMEDIUMTYPE);
+	ck_assert_str_eq(driftfile_strerror(-EMEDIUMTYPE),
+			 "not a regular file (a FIFO, socket or device?)");
+	unlink(path);
+	ck_assert_int_eq(driftfile_read("/dev/null", &freq, &unc), -EMEDIUMTYPE);
+	ck_assert_str_eq(driftfile_strerror(-EINVAL), "corrupt or absurd content");
 	cleanup();
 }
 END_TEST

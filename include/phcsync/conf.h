@@ -97,7 +97,7 @@ void conf_defaults(struct conf *c);
  * Set one key as a file line `KEY VALUE` would, with the same checks (for the command
  * line). value is taken whole: no comment or white space is stripped. Returns 0, or -1
  * with c left unchanged and one of these in err (ORIGIN is origin, such as "-s"):
- *   ORIGIN: KEY: expected WHAT, got "VALUE"
+ *   ORIGIN: KEY: expected WHAT, got "VALUE"    (VALUE as conf_escape shows it)
  *   ORIGIN: KEY: missing value, expected WHAT    (value is "")
  *   ORIGIN: KEY: unknown key
  * WHAT is the text the file's messages use for that key.
@@ -114,9 +114,21 @@ int conf_parse_buffer(struct conf *c, const char *name, const char *text, size_t
 
 /*
  * Read and parse a file, named by path in messages. Returns 0, or -1 with a message in err
- * ("PATH: cannot read: reason" for I/O errors) and c left unchanged; errno then says why
- * (EINVAL for a bad line), so that a caller can take a missing file as all defaults.
+ * ("PATH: cannot read: reason" for I/O errors and for anything but a regular file, which is
+ * opened without waiting, so a FIFO cannot hang the caller) and c left unchanged; errno then
+ * says why (EINVAL for a bad line or a file that is not regular), so that a caller can take
+ * a missing file as all defaults.
  */
 int conf_parse_file(struct conf *c, const char *path, char *err, size_t errlen);
+
+/* Room for a value or name as conf_escape shows it (longer ones are cut). */
+#define CONF_ECHO_MAX 1024
+
+/*
+ * Write s (len bytes) to out (outlen bytes, NUL-terminated) so that it is safe to show on a
+ * terminal or in the journal: bytes outside printable ASCII as \xHH, \ and " with a \.
+ * Returns the length written; what does not fit is cut at a whole escape.
+ */
+size_t conf_escape(const char *s, size_t len, char *out, size_t outlen);
 
 #endif

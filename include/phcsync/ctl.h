@@ -13,7 +13,12 @@
 
 #include "phcsync/status.h"
 
-/* Clients served at once; a connection beyond them gets a "busy" error and is closed. */
+/*
+ * Clients held at once. A newcomer beyond them takes the slot of the oldest client that
+ * has not sent a whole request (one with part of a line first), which is told "busy";
+ * root or the daemon's user may take that of another user's client being answered (its
+ * reply is cut short). Otherwise the newcomer is told "busy" and closed.
+ */
 #define CTL_MAX_CLIENTS 16
 /* pollfd entries ctl_pollfds may add: the listening socket and every client. */
 #define CTL_POLLFDS_MAX (1 + CTL_MAX_CLIENTS)
@@ -42,6 +47,16 @@ struct ctl;
  */
 int ctl_open(struct ctl **out, const char *path, const char *group,
 	     const struct ctl_handlers *handlers, char *err, size_t errlen);
+
+/*
+ * What ctl_open would find at path, changing nothing: its length, a directory the socket
+ * can be made in (or one ctl_open can create), and no other kind of file in its place. A
+ * live socket is not refused here (the running daemon's). 0, or -errno with err.
+ */
+int ctl_check(const char *path, char *err, size_t errlen);
+
+/* Whether ctl_open would find group (a name or number): 0, or -errno with err. */
+int ctl_check_group(const char *group, char *err, size_t errlen);
 
 /* Add the server's fds to fds (up to max, CTL_POLLFDS_MAX is enough); returns the count. */
 int ctl_pollfds(const struct ctl *c, struct pollfd *fds, int max);

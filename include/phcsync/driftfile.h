@@ -27,8 +27,14 @@ int driftfile_format(char *buf, size_t len, double freq_ppb, double unc_ppb);
  */
 int driftfile_parse(const char *text, size_t len, double *freq_ppb, double *unc_ppb);
 
-/* Read and parse path: 0, -errno from open/read (-ENOENT: none yet) or -EINVAL. */
+/*
+ * Read and parse path: 0, -errno from open/read (-ENOENT: none yet), -EMEDIUMTYPE when it
+ * is not a regular file (opened without waiting: a FIFO cannot hang the caller) or -EINVAL.
+ */
 int driftfile_read(const char *path, double *freq_ppb, double *unc_ppb);
+
+/* What a driftfile_read() error means, for a message. */
+const char *driftfile_strerror(int ret);
 
 /*
  * Replace path atomically: write path.tmp, fsync, rename over path, fsync the directory.

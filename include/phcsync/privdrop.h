@@ -14,6 +14,9 @@
  */
 int privdrop_to_user(const char *user, char *err, size_t errlen);
 
+/* What privdrop_to_user checks before it changes anything: 0, -ENOENT or -EPERM (err). */
+int privdrop_check_user(const char *user, char *err, size_t errlen);
+
 /*
  * Whether the process holds, effective or permitted, any capability besides CAP_SYS_TIME
  * (it needs no other): 1 or 0, or -errno when its sets cannot be read.

@@ -266,11 +266,12 @@ def ctl_waitsync(t):
 
 @case
 def ctl_robust(t):
-    """A client storm at 30 s (200 at once, silent ones, 1 MiB, junk, a disconnect mid-
-    reply, then a status that must be answered); afterwards no missed poll in the trace
-    and the daemon still answers."""
+    """A client storm at 30 s (200 silent at once, 1 MiB, junk, a disconnect mid-reply,
+    16 slowloris clients that must not keep 40 status requests out, then a status that
+    must be answered); afterwards no missed poll in the trace and the daemon still
+    answers."""
     c = Clients(t)
-    abuse = [sys.executable, os.path.join(HERE, "ctl_abuse.py"), c.sock]
+    abuse = [sys.executable, os.path.join(HERE, "ctl_abuse.py"), c.sock, "--ctl", c.ctl]
     c.at("30.5s", f"{shlex.join(abuse)} >{shlex.quote(c.path('abuse.out'))} 2>&1")
     c.at("60.5s", c.ctl_cmd(["-j", "status"], "after.json"))
     r = c.run(duration="70s")
