@@ -1383,7 +1383,7 @@ START_TEST(test_echo_escaped)
 	ck_assert_int_eq(parse(&c, "\x1b]0;owned\x07key 1\n"), -1);
 	ck_assert_str_eq(err, "test.conf:1: \\x1b]0;owned\\x07key: unknown key");
 	ck_assert_int_eq(parse(&c, "servo \"p\\\xc3\xa9\"\n"), -1);
-	ck_assert_str_eq(err, "test.conf:1: servo: expected pi, got \"\\\"p\\\\\\xc3\\xa9\\\"\"");
+	ck_assert_str_eq(err, "test.conf:1: servo: expected pi or kalman, got \"\\\"p\\\\\\xc3\\xa9\\\"\"");
 	/* The file's own name is escaped too. */
 	conf_defaults(&c);
 	ck_assert_int_eq(conf_parse_buffer(&c, "a\x1b[2Jb.conf", "x\n", 2, err, sizeof(err)), -1);
