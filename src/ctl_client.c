@@ -221,10 +221,28 @@ void ctl_client_print_status(FILE *out, struct json_object *o)
 		fprintf(out, "Uptime          : %.0f s\n", v);
 }
 
+/* At most 32 bytes of s for a message, bytes other than printable ASCII as \xNN. */
+static const char *echo(char *buf, size_t len, const char *s)
+{
+	size_t o = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; s[i] && i < 32 && o + 5 < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c >= 0x20 && c < 0x7f)
+			buf[o++] = (char)c;
+		else
+			o += (size_t)snprintf(buf + o, len - o, "\\x%02x", c);
+		buf[o] = '\0';
+	}
+	return buf;
+}
+
 int ctl_client_waitsync_args(int argc, char *const argv[], double *timeout_s,
 			     int64_t *max_offset_ns, char *err, size_t errlen)
 {
-	char *end;
+	char shown[160], *end;
 
 	if (argc > 2) {
 		snprintf(err, errlen, "expected [TIMEOUT_S [MAX_OFFSET_NS]]");
@@ -238,8 +256,8 @@ int ctl_client_waitsync_args(int argc, char *const argv[], double *timeout_s,
 		if (!*argv[0] || *end || errno || !isfinite(v) || v < 0.0 ||
 		    v > CTL_CLIENT_TIMEOUT_MAX_S) {
 			snprintf(err, errlen,
-				 "TIMEOUT_S \"%.32s\": expected seconds from 0 to %.0f (a year)",
-				 argv[0], CTL_CLIENT_TIMEOUT_MAX_S);
+				 "TIMEOUT_S \"%s\": expected seconds from 0 to %.0f (a year)",
+				 echo(shown, sizeof(shown), argv[0]), CTL_CLIENT_TIMEOUT_MAX_S);
 			return -EINVAL;
 		}
 		*timeout_s = v;
@@ -251,8 +269,8 @@ int ctl_client_waitsync_args(int argc, char *const argv[], double *timeout_s,
 		v = strtoll(argv[1], &end, 10);
 		if (!*argv[1] || *end || errno || v < 0) {
 			snprintf(err, errlen,
-				 "MAX_OFFSET_NS \"%.32s\": expected an integer from 0 to %" PRId64,
-				 argv[1], INT64_MAX);
+				 "MAX_OFFSET_NS \"%s\": expected an integer from 0 to %" PRId64,
+				 echo(shown, sizeof(shown), argv[1]), INT64_MAX);
 			return -EINVAL;
 		}
 		*max_offset_ns = v;

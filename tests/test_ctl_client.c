@@ -125,6 +125,11 @@ START_TEST(test_waitsync_args)
 		{"-1", NULL, 0, 0, "TIMEOUT_S \"-1\": expected seconds"},
 		{"", NULL, 0, 0, "TIMEOUT_S \"\": expected seconds"},
 		{"1s", NULL, 0, 0, "TIMEOUT_S \"1s\": expected seconds"},
+		/* Echoed escaped, and cut: no control byte reaches the terminal. */
+		{"\x1b]0;x\a\n", NULL, 0, 0, "TIMEOUT_S \"\\x1b]0;x\\x07\\x0a\": expected seconds"},
+		{"123456789012345678901234567890123", NULL, 0, 0,
+		 "TIMEOUT_S \"12345678901234567890123456789012\": expected seconds"},
+		{"1", "\xff", 0, 0, "MAX_OFFSET_NS \"\\xff\": expected an integer"},
 		{"1", "-1", 0, 0, "MAX_OFFSET_NS \"-1\": expected an integer from 0 to "},
 		{"1", "9223372036854775808", 0, 0, "MAX_OFFSET_NS \"9223372036854775808\""},
 		{"1", "1.0", 0, 0, "MAX_OFFSET_NS \"1.0\""},
