@@ -19,9 +19,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 all=(conf leap driftfile ctl_proto ctl_client phc)
-# CI runs: about 10 s of one CPU each, ctl_proto's replies and json-c checks cost the most.
-declare -A ci_runs=([conf]=150000 [leap]=100000 [driftfile]=200000 [ctl_proto]=8000
-	[ctl_client]=100000 [phc]=100000)
+# CI runs: about 15 s of one CPU each; ctl_proto writes and checks three replies a run.
+declare -A ci_runs=([conf]=400000 [leap]=250000 [driftfile]=500000 [ctl_proto]=20000
+	[ctl_client]=250000 [phc]=250000)
 
 build=build-fuzz
 mode=time
