@@ -23,8 +23,8 @@ all=(conf leap driftfile ctl_proto ctl_client phc)
 declare -A ci_runs=([conf]=400000 [leap]=250000 [driftfile]=500000 [ctl_proto]=20000
 	[ctl_client]=250000 [phc]=250000)
 
-build=build-fuzz
-mode=time
+build="build-fuzz"
+mode="time"
 amount=300
 seed=
 keep=
@@ -33,7 +33,7 @@ while [ $# -gt 0 ]; do
 	--build) build=$2; shift 2 ;;
 	--ci) mode=ci; seed=${seed:-1}; shift ;;
 	--runs) mode=runs; amount=$2; shift 2 ;;
-	--time) mode=time; amount=$2; shift 2 ;;
+	--time) mode="time"; amount=$2; shift 2 ;;
 	--seed) seed=$2; shift 2 ;;
 	--keep) keep=$2; shift 2 ;;
 	-h|--help) sed -n '3,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
@@ -47,7 +47,11 @@ harnesses=("$@")
 if [ ! -d "$build" ]; then
 	CC=clang meson setup "$build" -Dfuzz=true -Dtests=false
 fi
-ninja -C "$build" $(printf 'tests/fuzz/fuzz_%s ' "${harnesses[@]}")
+targets=()
+for h in "${harnesses[@]}"; do
+	targets+=("tests/fuzz/fuzz_$h")
+done
+ninja -C "$build" "${targets[@]}"
 
 work=${keep:-$(mktemp -d /tmp/phcsync-libfuzzer.XXXXXX)}
 mkdir -p "$work"

@@ -227,7 +227,7 @@ static const char *echo(char *buf, size_t len, const char *s)
 	size_t o = 0;
 
 	buf[0] = '\0';
-	for (size_t i = 0; s[i] && i < 32 && o + 5 < len; i++) {
+	for (size_t i = 0; i < 32 && s[i] && o + 5 < len; i++) {
 		unsigned char c = (unsigned char)s[i];
 
 		if (c >= 0x20 && c < 0x7f)
