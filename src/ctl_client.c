@@ -126,6 +126,18 @@ static const char *utc_time(char *buf, size_t len, double t)
 	return buf;
 }
 
+void ctl_client_put_text(FILE *out, const char *s)
+{
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c < 0x20 || c == 0x7f)
+			fprintf(out, "\\x%02x", c);
+		else
+			fputc(c, out);
+	}
+}
+
 void ctl_client_print_status(FILE *out, struct json_object *o)
 {
 	const char *device = ctl_client_str(o, "device"), *name = ctl_client_str(o, "clock_name");
@@ -136,16 +148,27 @@ void ctl_client_print_status(FILE *out, struct json_object *o)
 	double v, w;
 	int64_t i, j;
 
-	fprintf(out, "Device          : %s", device && *device ? device : "none");
-	if (name && *name)
-		fprintf(out, " (%s)", name);
-	fprintf(out, "\nReadout         : %s\n", readout && *readout ? readout : "-");
-	fprintf(out, "State           : %s", state ? state : "-");
-	if (servo && *servo)
-		fprintf(out, ", servo %s", servo);
+	fprintf(out, "Device          : ");
+	ctl_client_put_text(out, device && *device ? device : "none");
+	if (name && *name) {
+		fprintf(out, " (");
+		ctl_client_put_text(out, name);
+		fprintf(out, ")");
+	}
+	fprintf(out, "\nReadout         : ");
+	ctl_client_put_text(out, readout && *readout ? readout : "-");
+	fprintf(out, "\nState           : ");
+	ctl_client_put_text(out, state ? state : "-");
+	if (servo && *servo) {
+		fprintf(out, ", servo ");
+		ctl_client_put_text(out, servo);
+	}
 	fprintf(out, "\n");
-	if (algorithm && *algorithm)
-		fprintf(out, "Servo           : %s\n", algorithm);
+	if (algorithm && *algorithm) {
+		fprintf(out, "Servo           : ");
+		ctl_client_put_text(out, algorithm);
+		fprintf(out, "\n");
+	}
 	if (ctl_client_num(o, "last_sample_utc_s", &v) &&
 	    ctl_client_num(o, "last_sample_age_s", &w))
 		fprintf(out, "Last sample     : %s, %.1f s ago\n", utc_time(a, sizeof(a), v), w);

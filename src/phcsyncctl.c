@@ -310,7 +310,9 @@ static int cmd_simple(const struct options *opt, const char *command)
 			code = EXIT_FAILED;
 	} else if (!r->ok) {
 		text = ctl_client_str(r->obj, "error");
-		fprintf(stderr, "phcsyncctl: %s: %s\n", command, text ? text : "failed");
+		fprintf(stderr, "phcsyncctl: %s: ", command);
+		ctl_client_put_text(stderr, text ? text : "failed");
+		fputc('\n', stderr);
 		code = EXIT_FAILED;
 	} else if (!strcmp(command, "status")) {
 		ctl_client_print_status(stdout, r->obj);
@@ -319,7 +321,9 @@ static int cmd_simple(const struct options *opt, const char *command)
 		fputs(text ? text : "", stdout);
 	} else {
 		text = ctl_client_str(r->obj, "message");
-		printf("%s: %s\n", command, text && *text ? text : "ok");
+		printf("%s: ", command);
+		ctl_client_put_text(stdout, text && *text ? text : "ok");
+		putchar('\n');
 	}
 	json_object_put(r->obj);
 	free(r);

@@ -90,6 +90,18 @@ START_TEST(test_leap_dates_out_of_range)
 }
 END_TEST
 
+/* Texts from the daemon reach the terminal with their control bytes escaped. */
+START_TEST(test_texts_escaped)
+{
+	summary_has("{\"ok\":true,\"version\":1,\"device\":\"/dev/ptp0\\u001b[2J\","
+		    "\"clock_name\":\"a\\nb\\u007f\",\"state\":\"locked\\r\",\"readout\":\"\\t\","
+		    "\"servo_state\":\"\xc3\xa9\"}",
+		    "Device          : /dev/ptp0\\x1b[2J (a\\x0ab\\x7f)\n"
+		    "Readout         : \\x09\n"
+		    "State           : locked\\x0d, servo \xc3\xa9\n");
+}
+END_TEST
+
 /* Huge and odd numbers print, whatever their size. */
 START_TEST(test_numbers_any_size)
 {
@@ -204,6 +216,7 @@ static Suite *ctl_client_suite(void)
 	tcase_add_test(tc, test_parse_refuses);
 	tcase_add_test(tc, test_leap_dates_out_of_range);
 	tcase_add_test(tc, test_numbers_any_size);
+	tcase_add_test(tc, test_texts_escaped);
 	tcase_add_test(tc, test_waitsync_args);
 	tcase_add_test(tc, test_synced);
 	suite_add_tcase(s, tc);

@@ -27,7 +27,12 @@ int ctl_client_parse(const char *raw, struct json_object **obj, bool *ok, char *
 /* The string field key, or NULL when missing or not a string. */
 const char *ctl_client_str(struct json_object *o, const char *key);
 
-/* A status reply as the human summary of `phcsyncctl status`. */
+/* Write s to out with control bytes (below 0x20, 0x7f) as \xNN: a reply's text reaches no
+ * terminal as an escape sequence. */
+void ctl_client_put_text(FILE *out, const char *s);
+
+/* A status reply as the human summary of `phcsyncctl status`; its texts as
+ * ctl_client_put_text writes them. */
 void ctl_client_print_status(FILE *out, struct json_object *o);
 
 /*

@@ -1,16 +1,14 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * phcsyncctl's side: any bytes as the daemon's reply are refused or printed as the status
- * summary without undefined behaviour; the input split at NUL bytes is also waitsync's
- * arguments, accepted only inside their documented ranges.
+ * summary without undefined behaviour and without a control byte; the input split at NUL bytes is
+ * also waitsync's arguments, accepted only inside their documented ranges.
  */
 #include <errno.h>
 #include <math.h>
 
 #include "fuzz.h"
 #include "phcsync/ctl_client.h"
-
-static FILE *sink;
 
 static void check_args(const uint8_t *data, size_t size)
 {
@@ -45,16 +43,25 @@ static void check_args(const uint8_t *data, size_t size)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	char *raw = fuzz_strndup(data, size), err[256] = "";
-	struct json_object *o = (struct json_object *)&sink;
+	struct json_object *o = (struct json_object *)err;
 	double offset_ns = 0;
 	bool ok;
 
-	if (!sink)
-		sink = fopen("/dev/null", "w");
-	FUZZ_CHECK(sink, "/dev/null");
 	if (ctl_client_parse(raw, &o, &ok, err, sizeof(err)) == 0) {
 		FUZZ_CHECK(o && json_object_is_type(o, json_type_object), "not an object");
-		ctl_client_print_status(sink, o);
+		char *text = NULL;
+		size_t len = 0;
+		FILE *f = open_memstream(&text, &len);
+
+		FUZZ_CHECK(f, "open_memstream");
+		ctl_client_print_status(f, o);
+		fclose(f);
+		/* Lines of text: no control byte from the reply reaches the terminal. */
+		for (size_t i = 0; i < len; i++)
+			FUZZ_CHECK(text[i] == '\n' || ((unsigned char)text[i] >= 0x20 &&
+						       (unsigned char)text[i] != 0x7f),
+				   "byte 0x%02x at %zu of the summary", (unsigned char)text[i], i);
+		free(text);
 		(void)ctl_client_synced(o, ok, INT64_MAX, &offset_ns);
 		(void)ctl_client_synced(o, ok, 0, &offset_ns);
 		(void)ctl_client_str(o, "metrics");
