@@ -5,7 +5,7 @@
 #   scripts/libfuzzer.sh [--build DIR] [--ci | --runs N | --time S] [--seed S] [--keep DIR]
 #                        [HARNESS...]
 #
-# --ci      a fixed number of runs per harness, sized for CI (a few minutes in all), seed 1
+# --ci      a fixed number of runs per harness, sized for CI (about a minute of CPU in all), seed 1
 # --runs N  N runs of each harness
 # --time S  S seconds of each harness (default 300), a random seed unless --seed
 # --keep    where the new inputs and any crash go (default: a temporary directory, removed
@@ -36,7 +36,7 @@ while [ $# -gt 0 ]; do
 	--time) mode="time"; amount=$2; shift 2 ;;
 	--seed) seed=$2; shift 2 ;;
 	--keep) keep=$2; shift 2 ;;
-	-h|--help) sed -n '3,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h|--help) sed -n '3,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	-*) echo "libfuzzer.sh: unknown option $1" >&2; exit 3 ;;
 	*) break ;;
 	esac
