@@ -301,8 +301,8 @@ static int64_t burst_scatter_ns(const struct phc_reading *r, int n)
 	int m = 0;
 
 	for (int i = 1; i < n && m < BURST_STEPS_MAX; i++) {
-		if (burst_step(r, i, &sys, &d[m], &window) && window >= 0 &&
-		    d[m] > -MAX_DELAY_NS && d[m] < MAX_DELAY_NS)
+		if (burst_step(r, i, &sys, &d[m], &window) && window >= 0 && d[m] > -MAX_DELAY_NS &&
+		    d[m] < MAX_DELAY_NS)
 			m++;
 	}
 	if (m < BURST_NOISE_MIN)
@@ -339,7 +339,8 @@ static bool burst_within(const struct phc_reading *r, int n, int64_t margin_ns, 
 			if (window_ns < 0)
 				continue;
 			snprintf(why, whylen,
-				 "two reads of the burst are centuries apart on the PHC or the system "
+				 "two reads of the burst are centuries apart on the PHC or the "
+				 "system "
 				 "clock");
 			return false;
 		}
