@@ -272,8 +272,9 @@ static int cmd_waitsync(const struct options *opt, int argc, char **argv)
 		if (left_ns <= 0) {
 			if (!state)
 				state = reply_busy(r) ? "unknown, phcsyncd busy" : "unknown";
-			fprintf(stderr, "phcsyncctl: not synchronised within %g s (state %s",
-				timeout_s, state);
+			fprintf(stderr, "phcsyncctl: not synchronised within %g s (state ",
+				timeout_s);
+			ctl_client_put_text(stderr, state);
 			if (ctl_client_num(r->obj, "last_offset_ns", &offset))
 				fprintf(stderr, ", offset %s",
 					ctl_client_human_ns(a, sizeof(a), offset, true));

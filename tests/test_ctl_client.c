@@ -85,6 +85,16 @@ START_TEST(test_leap_dates_out_of_range)
 		    "Leap table      : valid until -9223372036854775808 s");
 	summary_has("{\"ok\":true,\"version\":1,\"leap_expiry_utc_s\":1814140800}",
 		    "Leap table      : valid until 2027-06-28");
+	/* A double far outside time_t once went through a cast: undefined behaviour. */
+	summary_has("{\"ok\":true,\"version\":1,\"last_sample_utc_s\":1e300,"
+		    "\"last_sample_age_s\":-1e300}",
+		    "Last sample     : 100000000000000005250476025520442024870446858110815915491");
+	summary_has("{\"ok\":true,\"version\":1,\"last_sample_utc_s\":-0.5,"
+		    "\"last_sample_age_s\":0}",
+		    "Last sample     : -0.5, 0.0 s ago");
+	summary_has("{\"ok\":true,\"version\":1,\"last_sample_utc_s\":1814400000.25,"
+		    "\"last_sample_age_s\":1.5}",
+		    "Last sample     : 2027-07-01 00:00:00.2 UTC, 1.5 s ago");
 	summary_has("{\"ok\":true,\"version\":1,\"leap_smear_ns\":-9223372036854775808}",
 		    "Leap smear      : -9223372036.854776 s in effect");
 }

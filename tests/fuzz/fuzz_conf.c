@@ -9,10 +9,20 @@
 
 #include "fuzz.h"
 #include "phcsync/conf.h"
+#include "phcsync/filter.h"
 #include "phcsync/phc.h"
 
 #define IN_RANGE(v, lo, hi) ((v) >= (lo) && (v) <= (hi))
-#define STR_OK(field) (memchr((field), '\0', sizeof(field)) != NULL)
+#define STR_OK(field) (memchr((field), '\0', sizeof(field)) != NULL && no_controls(field))
+
+/* Paths and names carry no control byte (they reach logs and terminals). */
+static bool no_controls(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			return false;
+	return true;
+}
 
 static bool real_ok(double v, double lo, double hi, bool zero_ok)
 {
@@ -23,7 +33,7 @@ static void check_ranges(const struct conf *c)
 {
 	FUZZ_CHECK(STR_OK(c->device) && STR_OK(c->leapfile) && STR_OK(c->control_socket) &&
 			   STR_OK(c->control_group) && STR_OK(c->driftfile) && STR_OK(c->user),
-		   "a string is not terminated");
+		   "a string is not terminated or has a control byte");
 	FUZZ_CHECK(c->device[0], "empty device");
 	FUZZ_CHECK(IN_RANGE(c->readout, PHC_METHOD_AUTO, PHC_METHOD_COUNT - 1), "readout %d",
 		   c->readout);
@@ -32,7 +42,9 @@ static void check_ranges(const struct conf *c)
 		   c->max_reads_per_second);
 	FUZZ_CHECK(real_ok(c->poll_interval_s, 0.015625, 64, false), "poll_interval %g",
 		   c->poll_interval_s);
-	FUZZ_CHECK(c->servo == SERVO_PI, "servo %d", (int)c->servo);
+	FUZZ_CHECK(c->servo == SERVO_PI || c->servo == SERVO_KALMAN, "servo %d", (int)c->servo);
+	FUZZ_CHECK(IN_RANGE(c->burst_combine, FILTER_COMBINE_BAND, FILTER_COMBINE_TRIMMED),
+		   "burst_combine %d", c->burst_combine);
 	FUZZ_CHECK(real_ok(c->pi_kp, 0, 10, false) && real_ok(c->pi_ki, 0, 10, false),
 		   "pi_kp %g pi_ki %g", c->pi_kp, c->pi_ki);
 	/* Thresholds of up to 1e9 s keep their nanoseconds inside int64. */
@@ -65,12 +77,14 @@ static void check_ranges(const struct conf *c)
 		   c->reference_freq_limit_ppm);
 }
 
-/* An error message names the origin and is one line. */
+/* An error message names the origin and echoes the input escaped: printable ASCII only. */
 static void check_message(const char *err, const char *origin)
 {
 	FUZZ_CHECK(!strncmp(err, origin, strlen(origin)) && err[strlen(origin)] == ':',
 		   "message \"%s\" does not start with %s:", err, origin);
-	FUZZ_CHECK(!strchr(err, '\n'), "message \"%s\" has a newline", err);
+	for (const char *c = err; *c; c++)
+		FUZZ_CHECK(*c >= 0x20 && *c < 0x7f, "byte 0x%02x in message \"%s\"",
+			   (unsigned char)*c, err);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

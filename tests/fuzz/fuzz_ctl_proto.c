@@ -69,6 +69,14 @@ static void take_status(struct fuzz_in *in, struct status *st)
 	TAKE(in, st->max_error_ns);
 	TAKE(in, st->slew_remaining_ns);
 	TAKE(in, st->reference_rate_ppb);
+	take_text(in, st->servo, sizeof(st->servo));
+	TAKE(in, st->last_sample_age_s);
+	TAKE(in, st->last_sample_utc_s);
+	TAKE(in, st->freq_residual_ppb);
+	TAKE(in, st->freq_skew_ppb);
+	TAKE(in, st->freq_window);
+	take_text(in, st->build_version, sizeof(st->build_version));
+	take_text(in, st->build_features, sizeof(st->build_features));
 }
 
 /* RFC 3629 UTF-8, no NUL. */

@@ -3,8 +3,8 @@
  * The readout path under a hostile device: the input is what a fake PHC answers to each
  * ioctl and clock_gettime (capabilities, timestamps of every method, error codes), and the
  * poll sizes and time steps of the caller. Readings go through phc_read, the filter, the
- * burst check and the PI servo, as measure and decide use them; their results must stay
- * inside what each documents.
+ * burst checks and the servo (PI or Kalman, with any burst_combine), as measure and decide
+ * use them; their results must stay inside what each documents.
  */
 #include <errno.h>
 #include <math.h>
@@ -122,10 +122,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct phc *p;
 	int64_t mono_ns = 0;
 	int method;
+	uint8_t setup;
 	char why[256];
 
 	in = (struct fuzz_in){data, size};
-	method = (int)(fuzz_u8(&in) % (PHC_METHOD_COUNT + 1)) - 1;
+	/* The first byte: the method (or auto), the servo and how bursts are combined. */
+	setup = fuzz_u8(&in);
+	method = (int)(setup % (PHC_METHOD_COUNT + 1)) - 1;
 	if (phc_open(&p, "/dev/ptp0", method, &fake_sys) < 0)
 		return 0;
 	FUZZ_CHECK(phc_current_method(p) >= 0 && phc_current_method(p) < PHC_METHOD_COUNT,
@@ -134,8 +137,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	servo_params_defaults(&sp, 1.0);
 	sp.first_step_threshold_ns = 20000;
 	sp.step_threshold_ns = 128000000;
-	sv = servo_create(SERVO_PI, &sp, 0.0);
+	sv = servo_create(setup & 0x08 ? SERVO_KALMAN : SERVO_PI, &sp, 0.0);
 	FUZZ_CHECK(f && sv, "create");
+	filter_set_combine(f, (enum filter_combine)((setup >> 4) % (FILTER_COMBINE_TRIMMED + 1)));
 
 	for (int poll = 0; poll < 64 && in.left; poll++) {
 		int want = fuzz_u8(&in) % (PTP_MAX_SAMPLES + 2);
@@ -160,6 +164,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 					   r[i].sys_before_ns == r[i].sys_after_ns,
 				   "a precise reading with a window");
 		(void)filter_burst_consistent(r, n, why, sizeof(why));
+		(void)filter_burst_check(f, r, n, why, sizeof(why));
 		ret = filter_process(f, r, n, &s);
 		FUZZ_CHECK(ret == 0 || ret == -EAGAIN || ret == -EINVAL, "filter %d", ret);
 		if (ret == -EINVAL)
@@ -172,6 +177,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_CHECK(isfinite(freq_ppb) && fabs(freq_ppb) <= sp.max_freq_ppb, "frequency %g",
 			   freq_ppb);
 		FUZZ_CHECK(st >= SERVO_UNLOCKED && st <= SERVO_LOCKED_STABLE, "state %d", (int)st);
+		FUZZ_CHECK(isfinite(servo_freq_ppb(sv)), "servo frequency %g", servo_freq_ppb(sv));
+		FUZZ_CHECK(servo_noise_ns(sv) == -1 ||
+				   (isfinite(servo_noise_ns(sv)) && servo_noise_ns(sv) >= 0),
+			   "noise %g", servo_noise_ns(sv));
 		if (st == SERVO_STEP)
 			servo_reset(sv);
 	}
