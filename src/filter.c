@@ -272,15 +272,26 @@ static int64_t lower_median(int64_t *v, int n)
 	return v[(n - 1) / 2];
 }
 
-/* The PHC's step between reads i-1 and i less the system clock's, and their windows. */
-static void burst_step(const struct phc_reading *r, int i, int64_t *sys_ns, int64_t *diff_ns,
+/*
+ * The PHC's step between reads i-1 and i less the system clock's, and their windows. A
+ * window beyond int64 is -1 (an absurd reading, the filter's to refuse); false when a step
+ * is: the reads are centuries apart, which no PHC that follows the system clock can be.
+ */
+static bool burst_step(const struct phc_reading *r, int i, int64_t *sys_ns, int64_t *diff_ns,
 		       int64_t *window_ns)
 {
-	*sys_ns = (r[i].sys_before_ns - r[i - 1].sys_before_ns) / 2 +
-		  (r[i].sys_after_ns - r[i - 1].sys_after_ns) / 2;
-	*diff_ns = (r[i].phc_ns - r[i - 1].phc_ns) - *sys_ns;
-	*window_ns = (r[i].sys_after_ns - r[i].sys_before_ns) +
-		     (r[i - 1].sys_after_ns - r[i - 1].sys_before_ns);
+	int64_t before_ns, after_ns, phc_ns, w0_ns, w1_ns;
+
+	if (__builtin_sub_overflow(r[i].sys_after_ns, r[i].sys_before_ns, &w1_ns) ||
+	    __builtin_sub_overflow(r[i - 1].sys_after_ns, r[i - 1].sys_before_ns, &w0_ns) ||
+	    __builtin_add_overflow(w1_ns, w0_ns, window_ns))
+		*window_ns = -1;
+	if (__builtin_sub_overflow(r[i].sys_before_ns, r[i - 1].sys_before_ns, &before_ns) ||
+	    __builtin_sub_overflow(r[i].sys_after_ns, r[i - 1].sys_after_ns, &after_ns) ||
+	    __builtin_sub_overflow(r[i].phc_ns, r[i - 1].phc_ns, &phc_ns))
+		return false;
+	*sys_ns = before_ns / 2 + after_ns / 2;
+	return !__builtin_sub_overflow(phc_ns, *sys_ns, diff_ns);
 }
 
 /* The median absolute deviation of the steps (sane windows only); -1 with too few. */
@@ -290,8 +301,8 @@ static int64_t burst_scatter_ns(const struct phc_reading *r, int n)
 	int m = 0;
 
 	for (int i = 1; i < n && m < BURST_STEPS_MAX; i++) {
-		burst_step(r, i, &sys, &d[m], &window);
-		if (window >= 0 && d[m] > -MAX_DELAY_NS && d[m] < MAX_DELAY_NS)
+		if (burst_step(r, i, &sys, &d[m], &window) && window >= 0 && d[m] > -MAX_DELAY_NS &&
+		    d[m] < MAX_DELAY_NS)
 			m++;
 	}
 	if (m < BURST_NOISE_MIN)
@@ -303,16 +314,39 @@ static int64_t burst_scatter_ns(const struct phc_reading *r, int n)
 	return lower_median(dev, m);
 }
 
+/* Whether diff lies further than margin outside [-window, window]; window, margin >= 0. */
+static bool outside(int64_t diff_ns, int64_t window_ns, int64_t margin_ns)
+{
+	int64_t excess_ns;
+
+	if (diff_ns > window_ns)
+		return __builtin_sub_overflow(diff_ns, window_ns, &excess_ns) ||
+		       excess_ns > margin_ns;
+	if (diff_ns < -window_ns)
+		return __builtin_sub_overflow(-window_ns, diff_ns, &excess_ns) ||
+		       excess_ns > margin_ns;
+	return false;
+}
+
 static bool burst_within(const struct phc_reading *r, int n, int64_t margin_ns, char *why,
 			 size_t whylen)
 {
 	for (int i = 1; i < n; i++) {
 		int64_t sys_ns, diff_ns, window_ns;
 
-		burst_step(r, i, &sys_ns, &diff_ns, &window_ns);
+		if (!burst_step(r, i, &sys_ns, &diff_ns, &window_ns)) {
+			/* Unless the window says the reading itself is absurd. */
+			if (window_ns < 0)
+				continue;
+			snprintf(why, whylen,
+				 "two reads of the burst are centuries apart on the PHC or the "
+				 "system "
+				 "clock");
+			return false;
+		}
 		if (window_ns < 0)
 			continue;
-		if (diff_ns > window_ns + margin_ns || diff_ns < -window_ns - margin_ns) {
+		if (outside(diff_ns, window_ns, margin_ns)) {
 			snprintf(why, whylen,
 				 "the PHC moved %+.9f s against the system clock between two reads "
 				 "%.0f ns apart",

@@ -25,6 +25,12 @@
 #define NUMBER_DIGITS_MAX 12
 
 #define TZIF_HEADER_SIZE 44
+/* 10000-01-01: no table date may be later, which also keeps date arithmetic in range. */
+#define LAST_UTC_S 253402300800LL
+/* IERS announces a leap about six months ahead and a list is good for about a year; the
+ * bounds leave room for that without accepting dates moved from one stamp to the other. */
+#define ANNOUNCE_MAX_S (731LL * DAY_S)
+#define EXPIRY_SPAN_MAX_S (1096LL * DAY_S)
 
 struct leap_entry {
 	int64_t utc_s;
@@ -65,6 +71,16 @@ static bool first_of_month(int64_t utc_s)
 	if ((int64_t)t != utc_s || !gmtime_r(&t, &tm))
 		return false;
 	return tm.tm_mday == 1 && tm.tm_hour == 0 && tm.tm_min == 0 && tm.tm_sec == 0;
+}
+
+/* utc_s as YYYY-MM-DD for messages, or the number when gmtime cannot say. */
+static void date(char buf[32], int64_t utc_s)
+{
+	time_t t = (time_t)utc_s;
+	struct tm tm;
+
+	if ((int64_t)t != utc_s || !gmtime_r(&t, &tm) || !strftime(buf, 32, "%Y-%m-%d", &tm))
+		snprintf(buf, 32, "%" PRId64, utc_s);
 }
 
 /*
@@ -194,6 +210,7 @@ static int parse_list(const char *text, size_t len, const char *name, struct lea
 		      char *err, size_t errlen)
 {
 	uint8_t want[SHA1_DIGEST_SIZE], got[SHA1_DIGEST_SIZE];
+	char updated[32], expiry[32], last[32];
 	size_t updated_line = 0, expiry_line = 0, hash_line = 0, n = 0;
 	const char *p = text, *end = text + len;
 	struct sha1_ctx hash;
@@ -271,6 +288,22 @@ static int parse_list(const char *text, size_t len, const char *name, struct lea
 	if (memcmp(want, got, sizeof(got)))
 		return fail(err, errlen, -EINVAL, name, "line", hash_line,
 			    "hash mismatch: the data is not what #h was computed over");
+	/* The hash covers the digits only, so it cannot tell a date from another made of the
+	 * same digits moved between the #$ and #@ lines: the dates must also make sense. */
+	date(updated, t->updated_s);
+	date(expiry, t->expiry_s);
+	date(last, t->entries[t->count - 1].utc_s);
+	if (t->updated_s < FIRST_UTC_S || t->updated_s >= LAST_UTC_S)
+		return fail(err, errlen, -EINVAL, name, "line", updated_line,
+			    "last update (#$) %s not between 1972 and 9999", updated);
+	if (t->expiry_s <= t->updated_s || t->expiry_s - t->updated_s > EXPIRY_SPAN_MAX_S)
+		return fail(err, errlen, -EINVAL, name, "line", expiry_line,
+			    "expiry (#@) %s not within %lld days after the last update (#$) %s",
+			    expiry, EXPIRY_SPAN_MAX_S / DAY_S, updated);
+	if (t->entries[t->count - 1].utc_s - t->updated_s > ANNOUNCE_MAX_S)
+		return fail(err, errlen, -EINVAL, name, "line", updated_line,
+			    "last leap %s more than %lld days after the last update (#$) %s", last,
+			    ANNOUNCE_MAX_S / DAY_S, updated);
 	return 0;
 }
 
@@ -333,11 +366,18 @@ static int tzif_leaps(const unsigned char *rec, const struct tzif_header *h, uns
 		if (occ <= prev_occ)
 			return fail(err, errlen, -EINVAL, name, "leap record", i + 1,
 				    "occurrence not after the previous one");
+		/* The bound keeps occ - prev_corr in range: |prev_corr| <= LEAP_ENTRIES_MAX. */
+		if (occ > LAST_UTC_S)
+			return fail(err, errlen, -EINVAL, name, "leap record", i + 1,
+				    "occurrence %" PRId64 " after the year 9999", occ);
 		if (i == 0 && dir != 1 && dir != -1)
 			return fail(err, errlen, -EINVAL, name, "leap record", i + 1,
 				    "table truncated at the start (correction %" PRId64 ")", corr);
 		if (dir == 0 && i == h->leapcnt - 1 && h->version >= '4') {
 			t->expiry_s = occ - prev_corr;
+			if (t->expiry_s <= t->entries[t->count - 1].utc_s)
+				return fail(err, errlen, -EINVAL, name, "leap record", i + 1,
+					    "expiry not after the last leap");
 			break;
 		}
 		if (dir != 1 && dir != -1)
@@ -365,6 +405,9 @@ static int parse_tzif(const unsigned char *buf, size_t len, const char *name, st
 	tzif_header(buf, &h);
 	if (h.version != '\0' && (h.version < '2' || h.version > '4'))
 		return fail(err, errlen, -EINVAL, name, NULL, 0, "unsupported TZif version");
+	if (!h.typecnt || !h.charcnt)
+		return fail(err, errlen, -EINVAL, name, NULL, 0,
+			    "no local time type or no abbreviation (RFC 8536 requires both)");
 	size = tzif_block_size(&h, 4);
 	if (size > len - TZIF_HEADER_SIZE)
 		return fail(err, errlen, -EINVAL, name, NULL, 0, "truncated TZif data");
@@ -381,6 +424,10 @@ static int parse_tzif(const unsigned char *buf, size_t len, const char *name, st
 			return fail(err, errlen, -EINVAL, name, NULL, 0,
 				    "bad TZif version 2+ header");
 		tzif_header(second, &h);
+		if (!h.typecnt || !h.charcnt)
+			return fail(
+				err, errlen, -EINVAL, name, NULL, 0,
+				"no local time type or no abbreviation (RFC 8536 requires both)");
 		time_size = 8;
 		block = second + TZIF_HEADER_SIZE;
 		left -= TZIF_HEADER_SIZE;

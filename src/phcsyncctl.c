@@ -6,9 +6,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
-#include <inttypes.h>
 #include <json-c/json.h>
-#include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "phcsync/ctl_client.h"
 #include "phcsync/ctl_proto.h"
 #include "phcsync/units.h"
 
@@ -172,8 +171,7 @@ static int exchange(int fd, const char *path, const char *command, char *raw, si
 /* Ask command; returns 0 with the parsed reply, or -errno after one line on stderr. */
 static int request(const char *path, const char *command, struct reply *r)
 {
-	struct json_object *ok, *version;
-	enum json_tokener_error jerr;
+	char err[256];
 	int fd, ret;
 
 	r->obj = NULL;
@@ -184,42 +182,16 @@ static int request(const char *path, const char *command, struct reply *r)
 	close(fd);
 	if (ret < 0)
 		return ret;
-	r->obj = json_tokener_parse_verbose(r->raw, &jerr);
-	if (!r->obj || !json_object_is_type(r->obj, json_type_object) ||
-	    !json_object_object_get_ex(r->obj, "ok", &ok) ||
-	    !json_object_is_type(ok, json_type_boolean) ||
-	    !json_object_object_get_ex(r->obj, "version", &version) ||
-	    !json_object_is_type(version, json_type_int)) {
-		fprintf(stderr, "phcsyncctl: %s: not a phcsyncd reply%s%s\n", path,
-			r->obj ? "" : ": ", r->obj ? "" : json_tokener_error_desc(jerr));
-		json_object_put(r->obj);
-		r->obj = NULL;
-		return -EPROTO;
-	}
-	if (json_object_get_int(version) != CTL_PROTO_VERSION) {
-		fprintf(stderr, "phcsyncctl: %s: protocol version %d, this client speaks %d\n",
-			path, json_object_get_int(version), CTL_PROTO_VERSION);
-		json_object_put(r->obj);
-		r->obj = NULL;
-		return -EPROTO;
-	}
-	r->ok = json_object_get_boolean(ok);
-	return 0;
-}
-
-static const char *get_str(struct json_object *o, const char *key)
-{
-	struct json_object *v;
-
-	if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_string))
-		return NULL;
-	return json_object_get_string(v);
+	ret = ctl_client_parse(r->raw, &r->obj, &r->ok, err, sizeof(err));
+	if (ret < 0)
+		fprintf(stderr, "phcsyncctl: %s: %s\n", path, err);
+	return ret;
 }
 
 /* The daemon had no room for the request and did not read it: asking again is safe. */
 static bool reply_busy(const struct reply *r)
 {
-	const char *error = get_str(r->obj, "error");
+	const char *error = ctl_client_str(r->obj, "error");
 
 	return !r->ok && error && !strncmp(error, "busy", 4);
 }
@@ -253,163 +225,6 @@ static int request_retrying(const char *path, const char *command, struct reply 
 	}
 }
 
-/* Numbers only: a null (no meaningful value) or missing field returns false. */
-static bool get_num(struct json_object *o, const char *key, double *out)
-{
-	struct json_object *v;
-
-	if (!json_object_object_get_ex(o, key, &v))
-		return false;
-	if (!json_object_is_type(v, json_type_int) && !json_object_is_type(v, json_type_double))
-		return false;
-	*out = json_object_get_double(v);
-	return true;
-}
-
-static bool get_int(struct json_object *o, const char *key, int64_t *out)
-{
-	struct json_object *v;
-
-	if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_int))
-		return false;
-	*out = json_object_get_int64(v);
-	return true;
-}
-
-static bool get_bool(struct json_object *o, const char *key)
-{
-	struct json_object *v;
-
-	return json_object_object_get_ex(o, key, &v) && json_object_is_type(v, json_type_boolean) &&
-	       json_object_get_boolean(v);
-}
-
-/* ns in the unit that keeps three decimals meaningful. */
-static const char *human_ns(char *buf, size_t len, double ns, bool sign)
-{
-	double a = fabs(ns);
-
-	if (a < 1e3)
-		snprintf(buf, len, sign ? "%+.0f ns" : "%.0f ns", ns);
-	else if (a < 1e6)
-		snprintf(buf, len, sign ? "%+.3f us" : "%.3f us", ns / 1e3);
-	else if (a < 1e9)
-		snprintf(buf, len, sign ? "%+.3f ms" : "%.3f ms", ns / 1e6);
-	else
-		snprintf(buf, len, sign ? "%+.6f s" : "%.6f s", ns / 1e9);
-	return buf;
-}
-
-static void utc_date(char *buf, size_t len, int64_t t)
-{
-	time_t tt = (time_t)t;
-	struct tm tm;
-
-	if (!gmtime_r(&tt, &tm) || !strftime(buf, len, "%Y-%m-%d", &tm))
-		snprintf(buf, len, "%" PRId64, t);
-}
-
-/* A UNIX time as "YYYY-MM-DD HH:MM:SS.S UTC". */
-static const char *utc_time(char *buf, size_t len, double t)
-{
-	time_t whole = (time_t)t; /* sample times are after 1970 */
-	struct tm tm;
-	char day[32];
-
-	if (!gmtime_r(&whole, &tm) || !strftime(day, sizeof(day), "%Y-%m-%d %H:%M:%S", &tm))
-		snprintf(buf, len, "%.1f", t);
-	else
-		snprintf(buf, len, "%s.%d UTC", day, (int)((t - (double)whole) * 10) % 10);
-	return buf;
-}
-
-static void print_status(struct json_object *o)
-{
-	const char *device = get_str(o, "device"), *name = get_str(o, "clock_name");
-	const char *servo = get_str(o, "servo_state"), *readout = get_str(o, "readout");
-	const char *state = get_str(o, "state"), *algorithm = get_str(o, "servo");
-	char a[64];
-	double v, w;
-	int64_t i, j;
-
-	printf("Device          : %s", device && *device ? device : "none");
-	if (name && *name)
-		printf(" (%s)", name);
-	printf("\nReadout         : %s\n", readout && *readout ? readout : "-");
-	printf("State           : %s", state ? state : "-");
-	if (servo && *servo)
-		printf(", servo %s", servo);
-	printf("\n");
-	if (algorithm && *algorithm)
-		printf("Servo           : %s\n", algorithm);
-	if (get_num(o, "last_sample_utc_s", &v) && get_num(o, "last_sample_age_s", &w))
-		printf("Last sample     : %s, %.1f s ago\n", utc_time(a, sizeof(a), v), w);
-	else
-		printf("Last sample     : none yet\n");
-	if (get_bool(o, "observe_only"))
-		printf("Mode            : observe only, the clock is not adjusted\n");
-	if (get_num(o, "last_offset_ns", &v))
-		printf("Last offset     : %s (system clock %s)\n", human_ns(a, sizeof(a), v, true),
-		       v >= 0 ? "ahead" : "behind");
-	else
-		printf("Last offset     : -\n");
-	if (get_num(o, "rms_offset_ns", &v))
-		printf("RMS offset      : %s\n", human_ns(a, sizeof(a), v, false));
-	if (get_num(o, "max_offset_ns", &v) && get_int(o, "window_updates", &i))
-		printf("Max offset      : %s over the last %" PRId64 " updates\n",
-		       human_ns(a, sizeof(a), v, false), i);
-	/* phc2sys's sign (the adjustment); chrony's tracking shows the uncorrected error. */
-	if (get_num(o, "freq_ppb", &v))
-		printf("Frequency       : %+.3f ppm set on the clock (uncorrected it runs %.3f ppm "
-		       "%s)\n",
-		       v / 1e3, fabs(v) / 1e3, v > 0 ? "slow" : "fast");
-	if (get_num(o, "freq_residual_ppb", &v) && get_num(o, "freq_skew_ppb", &w) &&
-	    get_int(o, "freq_window", &i))
-		printf("Residual freq   : %+.3f ppb, skew %.3f ppb (over %" PRId64 " samples)\n", v,
-		       w, i);
-	if (get_num(o, "delay_ns", &v))
-		printf("Read delay      : %s\n", human_ns(a, sizeof(a), v, false));
-	if (get_num(o, "error_bound_ns", &v))
-		printf("Error bound     : %s\n", human_ns(a, sizeof(a), v, false));
-	if (get_num(o, "poll_interval_s", &v))
-		printf("Poll interval   : %g s\n", v);
-	if (get_int(o, "updates", &i))
-		printf("Updates         : %" PRId64 "\n", i);
-	if (get_int(o, "steps", &i)) {
-		printf("Steps           : %" PRId64, i);
-		if (get_num(o, "last_step_ns", &v) && get_num(o, "last_step_age_s", &w))
-			printf(" (last %s, %.0f s ago)", human_ns(a, sizeof(a), v, true), w);
-		printf("\n");
-	}
-	if (get_int(o, "read_failures", &i))
-		printf("Read failures   : %" PRId64 "\n", i);
-	if (get_int(o, "rejected_bursts", &i))
-		printf("Rejected bursts : %" PRId64 "\n", i);
-	if (get_int(o, "reopens", &i))
-		printf("Reopens         : %" PRId64 "\n", i);
-	if (get_int(o, "tai_utc_s", &i))
-		printf("TAI - UTC       : %" PRId64 " s\n", i);
-	else
-		printf("TAI - UTC       : unknown\n");
-	if (get_int(o, "next_leap", &i) && i && get_int(o, "next_leap_utc_s", &j)) {
-		/* The leap second ends the day before the instant it takes effect. */
-		utc_date(a, sizeof(a), j - 1);
-		printf("Leap second     : %s at the end of %s (UTC)\n", i > 0 ? "insert" : "delete",
-		       a);
-	} else {
-		printf("Leap second     : none known\n");
-	}
-	if (get_int(o, "leap_expiry_utc_s", &i)) {
-		utc_date(a, sizeof(a), i);
-		printf("Leap table      : %s %s\n",
-		       get_bool(o, "leap_table_expired") ? "EXPIRED on" : "valid until", a);
-	}
-	if (get_int(o, "leap_smear_ns", &i) && i)
-		printf("Leap smear      : %+.6f s in effect\n", (double)i / 1e9);
-	if (get_num(o, "uptime_s", &v))
-		printf("Uptime          : %.0f s\n", v);
-}
-
 static int64_t mono_ns(void)
 {
 	struct timespec ts;
@@ -418,39 +233,17 @@ static int64_t mono_ns(void)
 	return (int64_t)ts.tv_sec * NS_PER_S + ts.tv_nsec;
 }
 
-static bool parse_double(const char *s, double *out)
-{
-	char *end;
-
-	errno = 0;
-	*out = strtod(s, &end);
-	return *s && !*end && !errno && isfinite(*out) && *out >= 0.0;
-}
-
-static bool parse_int64(const char *s, int64_t *out)
-{
-	char *end;
-	long long v;
-
-	errno = 0;
-	v = strtoll(s, &end, 10);
-	*out = v;
-	return *s && !*end && !errno && v >= 0;
-}
-
 static int cmd_waitsync(const struct options *opt, int argc, char **argv)
 {
 	double timeout_s = WAITSYNC_TIMEOUT_S, offset;
 	int64_t max_offset_ns = WAITSYNC_MAX_OFFSET_NS, start_ns = mono_ns(), left_ns, pause_ns;
 	const char *state;
 	struct reply *r;
-	char a[64];
+	char a[256];
 	int ret;
 
-	if (argc > 2 || (argc > 0 && !parse_double(argv[0], &timeout_s)) ||
-	    (argc > 1 && !parse_int64(argv[1], &max_offset_ns))) {
-		fprintf(stderr, "phcsyncctl: waitsync: expected [TIMEOUT_S [MAX_OFFSET_NS]], "
-				"non-negative numbers\n");
+	if (ctl_client_waitsync_args(argc, argv, &timeout_s, &max_offset_ns, a, sizeof(a)) < 0) {
+		fprintf(stderr, "phcsyncctl: waitsync: %s\n", a);
 		return EXIT_USAGE;
 	}
 	r = malloc(sizeof(*r));
@@ -464,15 +257,13 @@ static int cmd_waitsync(const struct options *opt, int argc, char **argv)
 			free(r);
 			return EXIT_UNREACHABLE;
 		}
-		state = get_str(r->obj, "state");
-		if (r->ok && state && !strcmp(state, "locked") &&
-		    get_num(r->obj, "last_offset_ns", &offset) &&
-		    fabs(offset) <= (double)max_offset_ns) {
+		state = ctl_client_str(r->obj, "state");
+		if (ctl_client_synced(r->obj, r->ok, max_offset_ns, &offset)) {
 			if (opt->json)
 				fputs(r->raw, stdout);
 			else
 				printf("synchronised: offset %s\n",
-				       human_ns(a, sizeof(a), offset, true));
+				       ctl_client_human_ns(a, sizeof(a), offset, true));
 			json_object_put(r->obj);
 			free(r);
 			return EXIT_OK;
@@ -481,11 +272,12 @@ static int cmd_waitsync(const struct options *opt, int argc, char **argv)
 		if (left_ns <= 0) {
 			if (!state)
 				state = reply_busy(r) ? "unknown, phcsyncd busy" : "unknown";
-			fprintf(stderr, "phcsyncctl: not synchronised within %g s (state %s",
-				timeout_s, state);
-			if (get_num(r->obj, "last_offset_ns", &offset))
+			fprintf(stderr, "phcsyncctl: not synchronised within %g s (state ",
+				timeout_s);
+			ctl_client_put_text(stderr, state);
+			if (ctl_client_num(r->obj, "last_offset_ns", &offset))
 				fprintf(stderr, ", offset %s",
-					human_ns(a, sizeof(a), offset, true));
+					ctl_client_human_ns(a, sizeof(a), offset, true));
 			fprintf(stderr, ")\n");
 			json_object_put(r->obj);
 			free(r);
@@ -518,17 +310,21 @@ static int cmd_simple(const struct options *opt, const char *command)
 		if (!r->ok)
 			code = EXIT_FAILED;
 	} else if (!r->ok) {
-		text = get_str(r->obj, "error");
-		fprintf(stderr, "phcsyncctl: %s: %s\n", command, text ? text : "failed");
+		text = ctl_client_str(r->obj, "error");
+		fprintf(stderr, "phcsyncctl: %s: ", command);
+		ctl_client_put_text(stderr, text ? text : "failed");
+		fputc('\n', stderr);
 		code = EXIT_FAILED;
 	} else if (!strcmp(command, "status")) {
-		print_status(r->obj);
+		ctl_client_print_status(stdout, r->obj);
 	} else if (!strcmp(command, "metrics")) {
-		text = get_str(r->obj, "metrics");
+		text = ctl_client_str(r->obj, "metrics");
 		fputs(text ? text : "", stdout);
 	} else {
-		text = get_str(r->obj, "message");
-		printf("%s: %s\n", command, text && *text ? text : "ok");
+		text = ctl_client_str(r->obj, "message");
+		printf("%s: ", command);
+		ctl_client_put_text(stdout, text && *text ? text : "ok");
+		putchar('\n');
 	}
 	json_object_put(r->obj);
 	free(r);

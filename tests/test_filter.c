@@ -436,6 +436,66 @@ START_TEST(test_burst_steady_backstep_inconsistent)
 }
 END_TEST
 
+/* A PHC that keeps pace with the system clock is consistent; one that jumps is not. */
+START_TEST(test_burst_consistent)
+{
+	struct phc_reading r[3];
+	char why[256] = "";
+
+	for (int i = 0; i < 3; i++)
+		r[i] = reading(T2026_NS + i * 1000, 200, 37000000000LL);
+	ck_assert(filter_burst_consistent(r, 3, why, sizeof(why)));
+	/* Within the read windows and the 10 us margin, and one nanosecond past it. */
+	r[2].phc_ns -= 400 + 10000;
+	ck_assert(filter_burst_consistent(r, 3, why, sizeof(why)));
+	r[2].phc_ns -= 1;
+	ck_assert(!filter_burst_consistent(r, 3, why, sizeof(why)));
+	ck_assert_str_eq(why, "the PHC moved -0.000010401 s against the system clock between two "
+			      "reads 1000 ns apart");
+}
+END_TEST
+
+/* Readings at the ends of int64 (a hostile device): an answer, no overflow (UBSan). */
+START_TEST(test_burst_consistent_extremes)
+{
+	static const int64_t v[] = {
+		INT64_MIN, INT64_MIN + 1,	  -1780000000000000000LL, -1,	    0,
+		1,	   1780000000000000000LL, INT64_MAX - 1,	  INT64_MAX};
+	const size_t nv = sizeof(v) / sizeof(v[0]);
+	struct phc_reading r[2], big[8];
+	struct filter *f = make_filter();
+	char why[256];
+
+	/* Eight sane readings, then extremes written over them one by one; the scatter's
+	 * memory fills from them too. */
+	for (int i = 0; i < 8; i++)
+		big[i] = reading(T2026_NS + i * 1000, 200, 37000000000LL);
+
+	for (size_t a = 0; a < nv; a++)
+		for (size_t b = 0; b < nv; b++)
+			for (size_t c = 0; c < nv; c++) {
+				r[0] = (struct phc_reading){v[a], v[b], v[c]};
+				r[1] = (struct phc_reading){v[c], v[a], v[b]};
+				(void)filter_burst_consistent(r, 2, why, sizeof(why));
+				r[1] = (struct phc_reading){v[b], v[c], v[a]};
+				(void)filter_burst_consistent(r, 2, why, sizeof(why));
+				(void)filter_burst_check(f, big, 8, why, sizeof(why));
+				big[(a + b + c) % 8] = r[(a + c) % 2];
+			}
+	/* What the fuzzer found: a PHC near -292 years, the system clock in 2026. */
+	r[0] = (struct phc_reading){T2026_NS, T2026_NS, T2026_NS};
+	r[1] = (struct phc_reading){T2026_NS, INT64_MIN + 1000000000, T2026_NS};
+	ck_assert(!filter_burst_consistent(r, 2, why, sizeof(why)));
+	ck_assert_str_eq(why, "two reads of the burst are centuries apart on the PHC or the "
+			      "system clock");
+	/* Windows beyond int64 are skipped, not compared. */
+	r[0] = (struct phc_reading){INT64_MIN, 0, INT64_MAX};
+	r[1] = (struct phc_reading){INT64_MIN, INT64_MAX, INT64_MAX};
+	ck_assert(filter_burst_consistent(r, 2, why, sizeof(why)));
+	filter_destroy(f);
+}
+END_TEST
+
 int main(void)
 {
 	TCase *tc = check_tcase("filter", NULL, NULL);
@@ -457,5 +517,7 @@ int main(void)
 	tcase_add_test(tc, test_combine_methods);
 	tcase_add_test(tc, test_burst_consistency_scales_with_noise);
 	tcase_add_test(tc, test_burst_steady_backstep_inconsistent);
+	tcase_add_test(tc, test_burst_consistent);
+	tcase_add_test(tc, test_burst_consistent_extremes);
 	return check_run_tcase("filter", tc);
 }

@@ -208,6 +208,9 @@ static unsigned char *put32(unsigned char *p, uint32_t v)
 	return p;
 }
 
+/* The counts of local time types and abbreviation bytes; RFC 8536 wants neither 0. */
+static uint32_t tzif_typecnt = 1, tzif_charcnt = 4;
+
 static unsigned char *put_block(unsigned char *p, char version, const struct rec *r, size_t n,
 				bool wide)
 {
@@ -215,18 +218,19 @@ static unsigned char *put_block(unsigned char *p, char version, const struct rec
 	p[4] = (unsigned char)version;
 	memset(p + 5, 0, 15);
 	p += 20;
-	/* Counts: isut, isstd, leap, time, type, char; then type 0 (UTC, offset 0, not DST). */
+	/* Counts: isut, isstd, leap, time, type, char; then types like 0 (UTC, offset 0, not
+	 * DST) and the abbreviation "UTC". */
 	p = put32(p, 0);
 	p = put32(p, 0);
 	p = put32(p, (uint32_t)n);
 	p = put32(p, 0);
-	p = put32(p, 1);
-	p = put32(p, 4);
-	p = put32(p, 0);
-	*p++ = 0;
-	*p++ = 0;
-	memcpy(p, "UTC", 4);
-	p += 4;
+	p = put32(p, tzif_typecnt);
+	p = put32(p, tzif_charcnt);
+	memset(p, 0, 6 * tzif_typecnt);
+	p += 6 * tzif_typecnt;
+	memcpy(p, "UTC", tzif_charcnt < 4 ? tzif_charcnt : 4);
+	memset(p + 4, 0, tzif_charcnt > 4 ? tzif_charcnt - 4 : 0);
+	p += tzif_charcnt;
 	for (size_t i = 0; i < n; i++) {
 		if (wide)
 			p = put32(p, (uint32_t)((uint64_t)r[i].occ >> 32));
@@ -802,6 +806,193 @@ START_TEST(test_tzif_truncated_anywhere)
 }
 END_TEST
 
+/* Records near the ends of int64: refused by range, with no overflow on the way. */
+START_TEST(test_tzif_extreme_records)
+{
+	unsigned char buf[4096];
+	struct leap_table *t;
+	struct rec r[2];
+	int64_t utc_s;
+	int tai;
+
+	/* A deletion, then a version 4 expiry at INT64_MAX: less the correction -1 it would
+	 * wrap to INT64_MIN. */
+	r[0] = (struct rec){UTC_2017_S - 1, -1};
+	r[1] = (struct rec){INT64_MAX, -1};
+	parse_fails(buf, build_tzif(buf, '4', r, 2), -EINVAL,
+		    "occurrence 9223372036854775807 after the year 9999 (leap record 2)");
+	r[0] = (struct rec){INT64_MAX - 1, -1};
+	parse_fails(buf, build_tzif(buf, '4', r, 1), -EINVAL,
+		    "occurrence 9223372036854775806 after the year 9999 (leap record 1)");
+	r[0] = (struct rec){INT64_MIN, 1};
+	parse_fails(buf, build_tzif(buf, '4', r, 1), -EINVAL,
+		    "occurrence not after the previous one (leap record 1)");
+
+	/* The last date allowed: an insertion ending 9999-12-31, and one second more. */
+	r[0] = (struct rec){253402300800LL, 1};
+	t = parse_ok((const char *)buf, build_tzif(buf, '2', r, 1));
+	ck_assert_int_eq(leap_entry(t, 1, &utc_s, &tai), 0);
+	ck_assert_int_eq(utc_s, 253402300800LL);
+	ck_assert_int_eq(tai, 11);
+	leap_free(t);
+	r[0].occ++;
+	parse_fails(buf, build_tzif(buf, '2', r, 1), -EINVAL,
+		    "occurrence 253402300801 after the year 9999 (leap record 1)");
+}
+END_TEST
+
+/* RFC 8536: typecnt and charcnt must not be zero, in either header. */
+START_TEST(test_tzif_zero_counts)
+{
+	struct leap_table *list = load_ok(env_path("PHCSYNC_LEAP_LIST"));
+	unsigned char buf[8192];
+	struct rec r[LEAP_ENTRIES_MAX];
+	size_t n = records_of(list, r, false);
+	static const char *const versions = "\0"
+					    "234";
+
+	for (size_t v = 0; v < 4; v++) {
+		tzif_typecnt = 0;
+		parse_fails(buf, build_tzif(buf, versions[v], r, n), -EINVAL,
+			    "no local time type or no abbreviation (RFC 8536 requires both)");
+		tzif_typecnt = 1;
+		tzif_charcnt = 0;
+		parse_fails(buf, build_tzif(buf, versions[v], r, n), -EINVAL,
+			    "no local time type or no abbreviation (RFC 8536 requires both)");
+		/* Larger counts only move the leap records. */
+		tzif_typecnt = 3;
+		tzif_charcnt = 9;
+		leap_free(parse_ok((const char *)buf, build_tzif(buf, versions[v], r, n)));
+		tzif_typecnt = 1;
+		tzif_charcnt = 4;
+	}
+	/* Only the version 2+ header is zero. */
+	{
+		size_t len = build_tzif(buf, '2', r, n);
+		size_t v1 = 44 + 6 + 4 + n * 8;
+
+		ck_assert_int_eq(buf[v1 + 39], 1);
+		buf[v1 + 39] = 0;
+		parse_fails(buf, len, -EINVAL,
+			    "no local time type or no abbreviation (RFC 8536 requires both)");
+	}
+	leap_free(list);
+}
+END_TEST
+
+/* A version 4 expiry must come after the last leap, as the list parser wants too. */
+START_TEST(test_tzif_expiry_not_after_last_leap)
+{
+	static const char *const files[] = {"future-insert.list", "future-delete.list"};
+
+	for (size_t f = 0; f < 2; f++) {
+		struct leap_table *list = load_ok(data_path(files[f])), *t;
+		unsigned char buf[4096];
+		struct rec r[LEAP_ENTRIES_MAX];
+		size_t n = records_of(list, r, true);
+		int64_t last_s;
+		int tai;
+
+		leap_entry(list, leap_count(list) - 1, &last_s, &tai);
+		/* At the last leap: after an insertion its record may say so, after a
+		 * deletion the occurrences would already be equal. */
+		r[n - 1].occ = last_s + r[n - 1].corr;
+		parse_fails(buf, build_tzif(buf, '4', r, n), -EINVAL,
+			    f == 0 ? "expiry not after the last leap (leap record 29)"
+				   : "occurrence not after the previous one (leap record 29)");
+		r[n - 1].occ++;
+		t = parse_ok((const char *)buf, build_tzif(buf, '4', r, n));
+		ck_assert_int_eq(leap_expiry(t), last_s + 1);
+		leap_free(t);
+		leap_free(list);
+	}
+}
+END_TEST
+
+/* Digits moved between #$ and #@ keep the hash: the dates themselves are refused. */
+START_TEST(test_list_moved_digits)
+{
+	size_t len;
+	char *text = read_all(env_path("PHCSYNC_LEAP_LIST"), &len);
+
+	/* Update 1912, expiry 4245. */
+	text = replace(text, "#$\t3992312697", "#$\t399231269");
+	text = replace(text, "#@\t4023129600", "#@\t74023129600");
+	parse_fails(text, strlen(text), -EINVAL,
+		    "last update (#$) 1912-08-26 not between 1972 and 9999 (line 63)");
+	free(text);
+
+	/* Update 3235, expiry 1900: before the last leap. */
+	text = read_all(env_path("PHCSYNC_LEAP_LIST"), &len);
+	text = replace(text, "#$\t3992312697", "#$\t39923126974");
+	text = replace(text, "#@\t4023129600", "#@\t023129600");
+	parse_fails(text, strlen(text), -EINVAL, "expiry not after the last entry (line 71)");
+	free(text);
+}
+END_TEST
+
+/* Two edits, then rehashed: only the dates are wrong. */
+static char *debian_list_with2(const char *old1, const char *new1, const char *old2,
+			       const char *new2)
+{
+	size_t len;
+	char *edited = replace(read_all(env_path("PHCSYNC_LEAP_LIST"), &len), old1, new1);
+	char *out;
+
+	edited = replace(edited, old2, new2);
+	out = rehash(edited);
+	free(edited);
+	return out;
+}
+
+/* The bounds on the update and expiry dates, each at its edge and one second past. */
+START_TEST(test_list_date_bounds)
+{
+	static const struct {
+		const char *updated, *expiry, *what;
+	} cases[] = {
+		/* The update no earlier than 1972. */
+		{"2272060800", "2272060801", "expiry not after the last entry (line 71)"},
+		{"2272060799", "4023129600",
+		 "last update (#$) 1971-12-31 not between 1972 and 9999 (line 63)"},
+		/* The expiry after the update, at most 1096 days. */
+		{"3992312697", "4087007097", NULL},
+		{"3992312697", "4087007098",
+		 "expiry (#@) 2029-07-06 not within 1096 days after the last update (#$) "
+		 "2026-07-06 (line 71)"},
+		{"3992312697", "3992312697",
+		 "expiry (#@) 2026-07-06 not within 1096 days after the last update (#$) "
+		 "2026-07-06 (line 71)"},
+		{"3692217700", "3692217600", "expiry not after the last entry (line 71)"},
+		/* The last leap (2017-01-01) at most 731 days after the update. */
+		{"3629059200", "3692304000", NULL},
+		{"3629059199", "3692304000",
+		 "last leap 2017-01-01 more than 731 days after the last update (#$) 2014-12-31 "
+		 "(line 63)"},
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char updated[32], expiry[32], *text;
+
+		snprintf(updated, sizeof(updated), "#$\t%s", cases[i].updated);
+		snprintf(expiry, sizeof(expiry), "#@\t%s", cases[i].expiry);
+		text = debian_list_with2("#$\t3992312697", updated, "#@\t4023129600", expiry);
+		if (cases[i].what) {
+			parse_fails(text, strlen(text), -EINVAL, cases[i].what);
+		} else {
+			struct leap_table *t = parse_ok(text, strlen(text));
+
+			ck_assert_int_eq(leap_updated(t),
+					 strtoll(cases[i].updated, NULL, 10) - NTP_UNIX_OFFSET_S);
+			ck_assert_int_eq(leap_expiry(t),
+					 strtoll(cases[i].expiry, NULL, 10) - NTP_UNIX_OFFSET_S);
+			leap_free(t);
+		}
+		free(text);
+	}
+}
+END_TEST
+
 static Suite *leap_suite(void)
 {
 	Suite *s = suite_create("leap");
@@ -827,6 +1018,11 @@ static Suite *leap_suite(void)
 	tcase_add_test(tc, test_list_truncated_anywhere);
 	tcase_add_test(tc, test_tzif_errors);
 	tcase_add_test(tc, test_tzif_truncated_anywhere);
+	tcase_add_test(tc, test_tzif_extreme_records);
+	tcase_add_test(tc, test_tzif_zero_counts);
+	tcase_add_test(tc, test_tzif_expiry_not_after_last_leap);
+	tcase_add_test(tc, test_list_moved_digits);
+	tcase_add_test(tc, test_list_date_bounds);
 	suite_add_tcase(s, tc);
 	return s;
 }
