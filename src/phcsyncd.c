@@ -400,6 +400,7 @@ struct daemon {
 	struct conf conf;	/* as running: the start's, with the live keys of reloads */
 	bool summary_changed;	/* a reload changed summary_interval */
 	int64_t now_ns;		/* CLOCK_MONOTONIC for this pass of the loop */
+	int64_t start_ns;	/* CLOCK_MONOTONIC when the loop began */
 	bool ready;		/* READY=1 was sent */
 	enum status_state told; /* the state systemd was last told */
 };
@@ -559,22 +560,39 @@ static int restrict_process(const struct conf *conf)
 }
 
 /*
- * st: the state has just changed. systemd hears READY=1 at the first sample (or once the PHC
- * is awaited), then STATUS= at every change of state.
+ * The longest a start-up may stay unlocked before READY=1 all the same: a PHC whose bursts
+ * keep being rejected must not run into systemd's start timeout (90 s by default).
+ */
+#define READY_LATEST_NS (30 * NS_PER_S)
+
+/*
+ * st: the state has just changed, or READY=1 is due. systemd hears READY=1 once the
+ * start-up decision is applied: the state has left unlocked (the clock was stepped, or was
+ * close enough to be slewed or locked), the PHC is awaited or failing (fault, holdover),
+ * or READY_LATEST_NS has passed. Then STATUS= at every change of state with a sample.
+ * Units ordered after phcsyncd.service thus start on a clock that has had its start-up
+ * step; phcsyncd-wait.service waits for the lock itself.
  */
 static void tell_systemd(struct daemon *d, const struct status *st)
 {
-	bool waiting = !d->ready && st->state == STATUS_FAULT && !st->have_sample;
+	bool waiting = st->state == STATUS_FAULT && !st->have_sample;
+	bool settled = st->state != STATUS_UNLOCKED || d->now_ns - d->start_ns >= READY_LATEST_NS;
 	char line[STATUS_TEXT_MAX + 64];
 
-	if (!waiting && (!st->have_sample || (d->ready && st->state == d->told)))
+	if (d->ready ? !st->have_sample || st->state == d->told : !settled)
 		return;
-	snprintf(line, sizeof(line), "%s %s, offset %+lld ns", st->device,
-		 status_state_name(st->state), (long long)st->last_offset_ns);
+	if (waiting)
+		snprintf(line, sizeof(line), "waiting for the PHC");
+	else if (!st->have_sample)
+		snprintf(line, sizeof(line), "%s %s, no sample yet", st->device,
+			 status_state_name(st->state));
+	else
+		snprintf(line, sizeof(line), "%s %s, offset %+lld ns", st->device,
+			 status_state_name(st->state), (long long)st->last_offset_ns);
 	if (d->ready)
 		notify_status("%s", line);
 	else
-		notify_ready(waiting ? "waiting for the PHC" : line);
+		notify_ready(line);
 	d->ready = true;
 	d->told = st->state;
 }
@@ -592,8 +610,12 @@ static int64_t on_poll(struct daemon *d)
 	struct status st;
 
 	sync_update(d->sync, d->now_ns);
-	if (sync_state_changed(d->sync, d->now_ns, &st))
+	if (sync_state_changed(d->sync, d->now_ns, &st)) {
 		tell_systemd(d, &st);
+	} else if (!d->ready && d->now_ns - d->start_ns >= READY_LATEST_NS) {
+		sync_get_status(d->sync, d->now_ns, &st);
+		tell_systemd(d, &st);
+	}
 	return sync_take_quick_poll(d->sync);
 }
 
@@ -636,7 +658,7 @@ static int64_t fire_timers(struct daemon *d, struct timer *timers, int n)
 static void loop(struct daemon *d)
 {
 	const struct conf *conf = &d->conf;
-	int64_t now_ns = d->now_ns = mono_ns();
+	int64_t now_ns = d->now_ns = d->start_ns = mono_ns();
 	int64_t summary_ns = (int64_t)(conf->summary_interval_s * NS_PER_S);
 	/* The first poll and watchdog ping at once, the first summary after its period. */
 	struct timer timers[] = {
