@@ -51,6 +51,13 @@ for path in ./usr/sbin/phcsyncd ./usr/bin/phcsyncctl \
 		fail=1
 	fi
 done
+# The package's version is the project's.
+meson_version=$(sed -n "s/^  version: '\([^']*\)',$/\1/p" "$src/meson.build")
+deb_version=$(dpkg-deb -f "$deb" Version)
+if [ "$deb_version" != "$meson_version" ]; then
+	echo "FAIL: package version $deb_version, meson.build says $meson_version (debian/changelog)"
+	fail=1
+fi
 ctl=$out/control
 rm -rf "$ctl"
 dpkg-deb -e "$deb" "$ctl"
