@@ -1066,7 +1066,8 @@ int main(int argc, char **argv)
 {
 	if (argc > 1 && strcmp(argv[1], "root") == 0) {
 		if (geteuid() != 0) {
-			puts("SKIP: the peer-credential case switches a client to nobody: needs root");
+			puts("SKIP: the peer-credential case switches a client to nobody: "
+			     "needs root");
 			return CHECK_SKIP;
 		}
 		return check_run(ctl_root_suite(), CK_FORK_GETENV);
