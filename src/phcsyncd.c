@@ -400,7 +400,6 @@ struct daemon {
 	struct conf conf;	/* as running: the start's, with the live keys of reloads */
 	bool summary_changed;	/* a reload changed summary_interval */
 	int64_t now_ns;		/* CLOCK_MONOTONIC for this pass of the loop */
-	int64_t start_ns;	/* CLOCK_MONOTONIC when the loop began */
 	bool ready;		/* READY=1 was sent */
 	enum status_state told; /* the state systemd was last told */
 };
@@ -560,26 +559,20 @@ static int restrict_process(const struct conf *conf)
 }
 
 /*
- * The longest a start-up may stay unlocked before READY=1 all the same: a PHC whose bursts
- * keep being rejected must not run into systemd's start timeout (90 s by default).
- */
-#define READY_LATEST_NS (30 * NS_PER_S)
-
-/*
- * st: the state has just changed, or READY=1 is due. systemd hears READY=1 once the
- * start-up decision is applied: the state has left unlocked (the clock was stepped, or was
- * close enough to be slewed or locked), the PHC is awaited or failing (fault, holdover),
- * or READY_LATEST_NS has passed. Then STATUS= at every change of state with a sample.
- * Units ordered after phcsyncd.service thus start on a clock that has had its start-up
- * step; phcsyncd-wait.service waits for the lock itself.
+ * st: the state has just changed. systemd hears READY=1 once the start-up decision is
+ * applied: the state has left unlocked (the clock was stepped, or was close enough to be
+ * slewed or locked: the servo's second sample, one poll interval of at most 64 s after the
+ * start, well inside systemd's start timeout), or the PHC is awaited or failing (fault,
+ * holdover). Then STATUS= at every change of state with a sample. Units ordered after
+ * phcsyncd.service thus start on a clock that has had its start-up step;
+ * phcsyncd-wait.service waits for the lock itself.
  */
 static void tell_systemd(struct daemon *d, const struct status *st)
 {
 	bool waiting = st->state == STATUS_FAULT && !st->have_sample;
-	bool settled = st->state != STATUS_UNLOCKED || d->now_ns - d->start_ns >= READY_LATEST_NS;
 	char line[STATUS_TEXT_MAX + 64];
 
-	if (d->ready ? !st->have_sample || st->state == d->told : !settled)
+	if (d->ready ? !st->have_sample || st->state == d->told : st->state == STATUS_UNLOCKED)
 		return;
 	if (waiting)
 		snprintf(line, sizeof(line), "waiting for the PHC");
@@ -610,12 +603,8 @@ static int64_t on_poll(struct daemon *d)
 	struct status st;
 
 	sync_update(d->sync, d->now_ns);
-	if (sync_state_changed(d->sync, d->now_ns, &st)) {
+	if (sync_state_changed(d->sync, d->now_ns, &st))
 		tell_systemd(d, &st);
-	} else if (!d->ready && d->now_ns - d->start_ns >= READY_LATEST_NS) {
-		sync_get_status(d->sync, d->now_ns, &st);
-		tell_systemd(d, &st);
-	}
 	return sync_take_quick_poll(d->sync);
 }
 
@@ -658,7 +647,7 @@ static int64_t fire_timers(struct daemon *d, struct timer *timers, int n)
 static void loop(struct daemon *d)
 {
 	const struct conf *conf = &d->conf;
-	int64_t now_ns = d->now_ns = d->start_ns = mono_ns();
+	int64_t now_ns = d->now_ns = mono_ns();
 	int64_t summary_ns = (int64_t)(conf->summary_interval_s * NS_PER_S);
 	/* The first poll and watchdog ping at once, the first summary after its period. */
 	struct timer timers[] = {
