@@ -1,9 +1,9 @@
 #!/bin/sh
 # SPDX-License-Identifier: BSD-2-Clause
-# Every file git tracks carries the licence's SPDX line in its first five lines (room for
-# a shebang or a man page's header), except the files listed below, which cannot or need
-# not: the licence itself, prose, formats with no comment syntax, and test inputs whose
-# bytes are the test.
+# Every text file git tracks carries the licence's SPDX line in its first five lines (room
+# for a shebang or a man page's header), except the files listed below, which cannot or
+# need not: the licence itself, prose, formats with no comment syntax, and test inputs
+# whose bytes are the test. Binary files (images) have no place for it.
 # Usage: test_spdx.sh SOURCE_DIR. Skips (77) outside a git checkout.
 set -u
 src=$1
@@ -29,6 +29,8 @@ while IFS= read -r f; do
 	esac
 	# Tracked but deleted in the work tree: nothing to read.
 	[ -e "$src/$f" ] || continue
+	# grep -I: a file with a NUL byte is binary and matches nothing.
+	grep -qI '' "$src/$f" || continue
 	checked=$((checked + 1))
 	if ! head -n 5 "$src/$f" | grep -q "$spdx"; then
 		echo "FAIL: $f: no '$spdx' in its first five lines"
