@@ -25,7 +25,7 @@ while IFS= read -r f; do
 	# debian/copyright states the licence in its own (DEP-5) fields; the changelog and
 	# the source format have no comment syntax.
 	debian/copyright | debian/changelog | debian/source/format) continue ;;
-	tests/data/*) continue ;;
+	tests/data/* | tests/fuzz/corpus/*) continue ;;
 	esac
 	# Tracked but deleted in the work tree: nothing to read.
 	[ -e "$src/$f" ] || continue
