@@ -1,13 +1,17 @@
 #!/bin/sh
 # SPDX-License-Identifier: BSD-2-Clause
-# Install what phcsync needs to build and run its tests, from Debian's packages.
+# Install what phcsync needs to build and run its tests, and to build and lint its Debian
+# package, from Debian's packages. Another apt or dpkg at work (unattended-upgrades at
+# boot, a second build) is waited for, up to DPKG_LOCK_TIMEOUT seconds (default 600),
+# rather than failed on.
 #   scripts/deps.sh          install the build and test dependencies
 #   scripts/deps.sh --peers  also fetch the peers that scripts/bench.py compares with and
 #                            that are not installed (chronyd), unpacked only
 set -eu
-pkgs="gcc clang meson ninja-build pkg-config python3 linux-libc-dev check \
+pkgs="gcc clang meson ninja-build pkgconf python3 linux-libc-dev check \
 libnl-3-dev libnl-genl-3-dev libjson-c-dev nettle-dev libcap-dev libseccomp-dev \
-linuxptp tzdata valgrind systemd iproute2 python3-matplotlib"
+linuxptp tzdata valgrind systemd iproute2 python3-matplotlib libcap2-bin \
+build-essential debhelper dpkg-dev lintian"
 # Where --peers unpacks them; scripts/bench.py and tests/sim look here.
 peers=${PHCSYNC_PEERS:-/var/cache/phcsync-peers}
 
@@ -29,9 +33,27 @@ if [ "$(id -u)" -ne 0 ]; then
 	exec sudo "$0" "$@"
 fi
 export DEBIAN_FRONTEND=noninteractive
-apt-get update
+timeout_s=${DPKG_LOCK_TIMEOUT:-600}
+lock="-o DPkg::Lock::Timeout=$timeout_s"
+# apt-get install waits on dpkg's lock with the option; apt-get update (apt 2.6) does not
+# wait on its lists lock: retried while that lock is what stops it.
+err=$(mktemp)
+waited=0
 # shellcheck disable=SC2086
-apt-get install -y --no-install-recommends $pkgs
+until apt-get $lock update 2>"$err"; do
+	cat "$err" >&2
+	if ! grep -q 'Could not get lock' "$err" || [ "$waited" -ge "$timeout_s" ]; then
+		rm -f "$err"
+		exit 1
+	fi
+	echo "deps.sh: another apt holds the package lists; trying again in 5 s" >&2
+	sleep 5
+	waited=$((waited + 5))
+done
+cat "$err" >&2
+rm -f "$err"
+# shellcheck disable=SC2086
+apt-get $lock install -y --no-install-recommends $pkgs
 if [ "${1:-}" = "--peers" ]; then
 	fetch_chrony
 fi

@@ -559,22 +559,33 @@ static int restrict_process(const struct conf *conf)
 }
 
 /*
- * st: the state has just changed. systemd hears READY=1 at the first sample (or once the PHC
- * is awaited), then STATUS= at every change of state.
+ * st: the state has just changed. systemd hears READY=1 once the start-up decision is
+ * applied: the state has left unlocked (the clock was stepped, or was close enough to be
+ * slewed or locked: the servo's second sample, one poll interval of at most 64 s after the
+ * start, well inside systemd's start timeout), or the PHC is awaited or failing (fault,
+ * holdover). Then STATUS= at every change of state with a sample. Units ordered after
+ * phcsyncd.service thus start on a clock that has had its start-up step;
+ * phcsyncd-wait.service waits for the lock itself.
  */
 static void tell_systemd(struct daemon *d, const struct status *st)
 {
-	bool waiting = !d->ready && st->state == STATUS_FAULT && !st->have_sample;
+	bool waiting = st->state == STATUS_FAULT && !st->have_sample;
 	char line[STATUS_TEXT_MAX + 64];
 
-	if (!waiting && (!st->have_sample || (d->ready && st->state == d->told)))
+	if (d->ready ? !st->have_sample || st->state == d->told : st->state == STATUS_UNLOCKED)
 		return;
-	snprintf(line, sizeof(line), "%s %s, offset %+lld ns", st->device,
-		 status_state_name(st->state), (long long)st->last_offset_ns);
+	if (waiting)
+		snprintf(line, sizeof(line), "waiting for the PHC");
+	else if (!st->have_sample)
+		snprintf(line, sizeof(line), "%s %s, no sample yet", st->device,
+			 status_state_name(st->state));
+	else
+		snprintf(line, sizeof(line), "%s %s, offset %+lld ns", st->device,
+			 status_state_name(st->state), (long long)st->last_offset_ns);
 	if (d->ready)
 		notify_status("%s", line);
 	else
-		notify_ready(waiting ? "waiting for the PHC" : line);
+		notify_ready(line);
 	d->ready = true;
 	d->told = st->state;
 }

@@ -1,7 +1,7 @@
 #!/bin/sh
 # SPDX-License-Identifier: BSD-2-Clause
-# `meson install` into a DESTDIR installs exactly the expected files, and the unit's
-# ExecStart= names the installed daemon.
+# `meson install` into a DESTDIR installs exactly the expected files, and the units'
+# ExecStart= name the installed daemon and client.
 # Usage: test_install.sh BUILD_DIR DAEMON_PATH EXPECTED_PATH... (DAEMON_PATH is expected too)
 set -u
 build=$1
@@ -30,6 +30,8 @@ fail=0
 for f in "$@"; do
 	case $f in
 	*/phcsyncd.service) unit=$f ;;
+	*/phcsyncd-wait.service) wait_unit=$f ;;
+	*/phcsyncctl) ctl=$f ;;
 	esac
 done
 if [ ! -x "$dest$daemon" ]; then
@@ -38,6 +40,10 @@ if [ ! -x "$dest$daemon" ]; then
 fi
 if ! grep -qx "ExecStart=$daemon -n" "$dest$unit"; then
 	echo "FAIL: $unit does not start $daemon"
+	fail=1
+fi
+if ! grep -q "^ExecStart=$ctl waitsync " "$dest$wait_unit"; then
+	echo "FAIL: $wait_unit does not run $ctl waitsync"
 	fail=1
 fi
 [ $fail -eq 0 ] && echo "installed: $*"

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <grp.h>
 #include <pwd.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/capability.h>
@@ -124,8 +125,10 @@ int main(void)
 	TCase *tc = check_tcase("privdrop", NULL, NULL);
 	Suite *suite = suite_create("privdrop");
 
-	if (geteuid() != 0)
-		return CHECK_SKIP; /* dropping privileges needs root */
+	if (geteuid() != 0) {
+		puts("SKIP: switching to another user and keeping CAP_SYS_TIME needs root");
+		return CHECK_SKIP;
+	}
 	tcase_add_test(tc, drops_to_nobody_keeping_sys_time);
 	tcase_add_test(tc, unknown_user);
 	tcase_add_test(tc, not_root);

@@ -299,6 +299,8 @@ def ctl_robust(t):
 @case
 def ctl_perm(t):
     """nobody, in control_group, may ask for status but not step: an error, no step."""
+    if os.geteuid() != 0:
+        raise phcsim.Skip("switching the client to nobody (setpriv) needs root")
     if not shutil.which("setpriv"):
         raise phcsim.Skip("setpriv (util-linux) is missing")
     c = Clients(t)

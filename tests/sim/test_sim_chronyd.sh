@@ -26,12 +26,17 @@ port 0
 pidfile $tmp/chronyd.pid
 CONF
 # -d: foreground, log to stderr; -u root: no switch to a user this machine may lack;
-# -F 0: no seccomp filter. Never -x: chronyd is to steer the simulated clock.
+# -F 0: no seccomp filter; -U: no refusal when not root (a build server). Never -x:
+# chronyd is to steer the simulated clock.
 "$phcsim" -s "$scn" -t "$tmp/trace" --report -- \
-	"$chronyd" -d -u root -F 0 -f "$tmp/chrony.conf" >"$tmp/out" 2>"$tmp/err" ||
+	"$chronyd" -d -U -u root -F 0 -f "$tmp/chrony.conf" >"$tmp/out" 2>"$tmp/err" ||
 	fail "chronyd or the harness failed"
 grep -q "Selected source PHC0" "$tmp/err" || fail "chronyd never selected the PHC"
-grep -q "CAP_SYS_TIME not present" "$tmp/err" || fail "chronyd ran with CAP_SYS_TIME"
+# chronyd says so when it starts as root; as another user it never held the capability
+# (phcsim clears it from every set, test_sim_safety.sh).
+if [ "$(id -u)" -eq 0 ]; then
+	grep -q "CAP_SYS_TIME not present" "$tmp/err" || fail "chronyd ran with CAP_SYS_TIME"
+fi
 # Its adjustments are in the trace and all succeeded (simulated): frequency, and one step.
 nfreq=$(grep -c '"type":"adj".*"freq_ppb"' "$tmp/trace")
 [ "$nfreq" -gt 100 ] || fail "only $nfreq frequency adjustments traced"
@@ -47,6 +52,6 @@ if ! { [ -n "$max" ] && [ "$max" -lt 5000 ]; }; then
 fi
 # The same scenario and seed give the same trace (its timers' randomness is the seed's).
 "$phcsim" -s "$scn" -t "$tmp/trace2" -- \
-	"$chronyd" -d -u root -F 0 -f "$tmp/chrony.conf" >/dev/null 2>&1 || fail "the second run failed"
+	"$chronyd" -d -U -u root -F 0 -f "$tmp/chrony.conf" >/dev/null 2>&1 || fail "the second run failed"
 cmp -s "$tmp/trace" "$tmp/trace2" || fail "two runs gave different traces"
 echo "ok: rms $rms ns, max $max ns, $nfreq frequency adjustments"
