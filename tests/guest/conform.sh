@@ -14,7 +14,7 @@ trap 'rm -rf "$tmp"' EXIT
 trap 'exit 1' INT TERM HUP
 conform=
 for d in "$@"; do
-	[ -x "$d/guest_conform" ] && conform=$d/guest_conform
+	[ -z "$conform" ] && [ -x "$d/guest_conform" ] && conform=$d/guest_conform
 done
 [ -n "$conform" ] || { echo "ERROR: guest_conform not found"; exit 99; }
 

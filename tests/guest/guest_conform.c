@@ -6,10 +6,11 @@
  *   K N LABEL RET ERRNO FREQ TICK STATUS CONSTANT TAI MAXERROR ESTERROR OFFSET STEP_MS
  *
  * RET/ERRNO are the call's; the rest is read back at once with a modes-0 call, and STEP_MS
- * is how far CLOCK_REALTIME moved against CLOCK_MONOTONIC across the call. compare.sh
- * matches the two outputs call by call. "wait" entries sleep so that the kernel's second
- * processing runs (leap state, maxerror growth, PLL). The list leaves the clock as it found
- * it: unsynchronised, frequency 0, tick 10000.
+ * is how far CLOCK_REALTIME moved against CLOCK_MONOTONIC across the call. conform.sh
+ * matches the two outputs call by call. A "wait" sleeps until 0.3 s past the next second
+ * of CLOCK_REALTIME, so that the kernel's second processing (leap state, maxerror growth,
+ * PLL) runs exactly once, and the calls after it run early in a second, far from the next.
+ * The list leaves the clock unsynchronised, at frequency 0 and tick 10000.
  */
 #include <errno.h>
 #include <stdint.h>
@@ -28,7 +29,7 @@ struct call {
 	long v;	       /* the value of the field the modes select */
 	long usec;     /* ADJ_SETOFFSET: time.tv_usec; v is tv_sec */
 	int status;    /* ADJ_STATUS */
-	long wait_ms;  /* a pause instead of a call */
+	int wait;      /* a pause instead of a call */
 };
 
 static const struct call calls[] = {
@@ -55,10 +56,11 @@ static const struct call calls[] = {
 	{"esterror-700", ADJ_ESTERROR, 700, 0, 0, 0},
 	{"esterror-neg", ADJ_ESTERROR, -5, 0, 0, 0},
 	{"esterror-big", ADJ_ESTERROR, 16000001, 0, 0, 0},
-	{"wait", 0, 0, 0, 0, 1500},
+	{"wait", 0, 0, 0, 0, 1},
 	{"constant-3", ADJ_TIMECONST, 3, 0, 0, 0},
 	{"constant-11", ADJ_TIMECONST, 11, 0, 0, 0},
 	{"constant-neg", ADJ_TIMECONST, -1, 0, 0, 0},
+	{"wait", 0, 0, 0, 0, 1},
 	{"pll-on", ADJ_STATUS, 0, 0, STA_PLL, 0},
 	{"offset-us-1000", ADJ_OFFSET, 1000, 0, 0, 0},
 	{"offset-us-2s", ADJ_OFFSET, 2000000, 0, 0, 0},
@@ -74,22 +76,25 @@ static const struct call calls[] = {
 	{"singleshot-500", SINGLESHOT, 500, 0, 0, 0},
 	{"singleshot-read", SS_READ, 0, 0, 0, 0},
 	{"singleshot-0", SINGLESHOT, 0, 0, 0, 0},
+	{"wait", 0, 0, 0, 0, 1},
 	{"tai-37", ADJ_TAI, 37, 0, 0, 0},
 	{"tai-neg", ADJ_TAI, -1, 0, 0, 0},
 	{"tai-100001", ADJ_TAI, 100001, 0, 0, 0},
 	{"tai-100000", ADJ_TAI, 100000, 0, 0, 0},
 	{"tai-37-again", ADJ_TAI, 37, 0, 0, 0},
 	{"ins", ADJ_STATUS, 0, 0, STA_INS, 0},
-	{"wait", 0, 0, 0, 0, 1500},
+	{"wait", 0, 0, 0, 0, 1},
 	{"ins+del", ADJ_STATUS, 0, 0, STA_INS | STA_DEL, 0},
 	{"del", ADJ_STATUS, 0, 0, STA_DEL, 0},
-	{"wait", 0, 0, 0, 0, 1500},
+	{"wait", 0, 0, 0, 0, 1},
+	{"del-ok", 0, 0, 0, 0, 0},
+	{"wait", 0, 0, 0, 0, 1},
 	{"leap-clear", ADJ_STATUS, 0, 0, 0, 0},
-	{"wait", 0, 0, 0, 0, 1500},
+	{"wait", 0, 0, 0, 0, 1},
 	{"ins-again", ADJ_STATUS, 0, 0, STA_INS, 0},
-	{"wait", 0, 0, 0, 0, 1500},
+	{"wait", 0, 0, 0, 0, 1},
 	{"step+1s", ADJ_SETOFFSET | ADJ_NANO, 1, 0, 0, 0},
-	{"wait", 0, 0, 0, 0, 1500},
+	{"wait", 0, 0, 0, 0, 1},
 	{"step-usec-neg", ADJ_SETOFFSET, 0, -1, 0, 0},
 	{"step-usec-1e6", ADJ_SETOFFSET, 0, 1000000, 0, 0},
 	{"step-nsec-1e9", ADJ_SETOFFSET | ADJ_NANO, 0, 1000000000, 0, 0},
@@ -123,10 +128,13 @@ int main(void)
 		int64_t before, after;
 		int ret, err = 0;
 
-		if (c->wait_ms) {
-			struct timespec ts = {c->wait_ms / 1000, (c->wait_ms % 1000) * 1000000};
+		if (c->wait) {
+			struct timespec ts;
 
-			clock_nanosleep(CLOCK_MONOTONIC, 0, &ts, NULL);
+			clock_gettime(CLOCK_REALTIME, &ts);
+			ts = (struct timespec){ts.tv_sec + 1, 300000000};
+			while (clock_nanosleep(CLOCK_REALTIME, TIMER_ABSTIME, &ts, NULL) == EINTR)
+				;
 			continue;
 		}
 		if (c->modes & ADJ_FREQUENCY)

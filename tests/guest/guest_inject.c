@@ -109,9 +109,10 @@ int main(int argc, char **argv)
 
 			clock_nanosleep(CLOCK_MONOTONIC, 0, &ts, NULL);
 		}
+		left = now(phc) - target;
 		step(strtoll(argv[4], NULL, 10));
-		printf("inject at %s step %s ns (late by %lld ns)\n", argv[3], argv[4],
-		       (long long)(now(phc) - target));
+		printf("inject at %s step %s ns (%lld ns after it)\n", argv[3], argv[4],
+		       (long long)left);
 	} else if (strcmp(op, "freq") == 0) {
 		struct timex tx = {.modes = ADJ_FREQUENCY};
 		long long ppb = strtoll(argv[3], NULL, 10);
