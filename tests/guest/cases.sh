@@ -5,6 +5,8 @@
 # "GUEST-RESULT PASS|FAIL|SKIP ...". Figures are printed as "FIG name value".
 #
 # The probe's record /tmp/p.log holds P lines (samples every 50 ms) and M lines (marks).
+# `set -- $(stats ...)` splits the figures into fields on purpose:
+# shellcheck disable=SC2046
 
 DEV=/dev/ptp0
 fails=0
