@@ -178,12 +178,12 @@ case_step110() {
 	nap 6
 	mark step110
 	guest_inject $DEV step 110000000
-	nap 14
+	nap 18
 	stop_probe
 	stop_daemon
 	check_le "step110-corrected-1ms-s" "$(settle step110 1000000)" 5
-	check_le "step110-locked-s" "$(settle step110 $LOCK_NS)" 12
-	steady step110 12 14 after-step110
+	check_le "step110-locked-s" "$(settle step110 $LOCK_NS)" 15
+	steady step110 15 18 after-step110
 	result
 }
 

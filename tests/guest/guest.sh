@@ -77,7 +77,7 @@ ip link set lo up
 ip link set eth0 up 2>/dev/null
 case_name=$(sed -n 's/.*phcsync_case=\([^ ]*\).*/\1/p' /proc/cmdline)
 . /cases.sh
-echo "GUEST-START $case_name $(uname -r)"
+echo "GUEST-START $case_name $(uname -r), booted in $(cut -d ' ' -f 1 /proc/uptime) s"
 if [ ! -e /dev/ptp0 ]; then
 	echo "GUEST-RESULT FAIL no /dev/ptp0"
 else
