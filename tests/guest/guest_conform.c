@@ -20,16 +20,16 @@
 #include <time.h>
 
 #define NS 1000000000LL
-#define SS_READ 0xa001 /* ADJ_OFFSET_SS_READ */
+#define SS_READ 0xa001	  /* ADJ_OFFSET_SS_READ */
 #define SINGLESHOT 0x8001 /* ADJ_OFFSET_SINGLESHOT */
 
 struct call {
 	const char *label;
 	unsigned modes;
-	long v;	       /* the value of the field the modes select */
-	long usec;     /* ADJ_SETOFFSET: time.tv_usec; v is tv_sec */
-	int status;    /* ADJ_STATUS */
-	int wait;      /* a pause instead of a call */
+	long v;	    /* the value of the field the modes select */
+	long usec;  /* ADJ_SETOFFSET: time.tv_usec; v is tv_sec */
+	int status; /* ADJ_STATUS */
+	int wait;   /* a pause instead of a call */
 };
 
 static const struct call calls[] = {
@@ -167,7 +167,9 @@ int main(void)
 		clock_adjtime(CLOCK_REALTIME, &rb);
 		printf("K %u %s %d %d %ld %ld %d %ld %d %ld %ld %ld %lld\n", i, c->label, ret, err,
 		       rb.freq, rb.tick, rb.status, rb.constant, rb.tai, rb.maxerror, rb.esterror,
-		       rb.offset, (long long)((after - before + (after >= before ? 500000 : -500000)) / 1000000));
+		       rb.offset,
+		       (long long)((after - before + (after >= before ? 500000 : -500000)) /
+				   1000000));
 	}
 	return 0;
 }

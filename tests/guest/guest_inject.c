@@ -84,7 +84,8 @@ int main(int argc, char **argv)
 	int fd;
 
 	if (argc < 4) {
-		fprintf(stderr, "usage: guest_inject DEVICE step NS | set UNIX_S | at UNIX_S NS | freq PPB\n");
+		fprintf(stderr, "usage: guest_inject DEVICE step NS | set UNIX_S | at UNIX_S NS | "
+				"freq PPB\n");
 		return 2;
 	}
 	fd = open(argv[1], O_RDWR);

@@ -80,11 +80,13 @@ int main(int argc, char **argv)
 		memset(&x, 0, sizeof(x));
 		x.n_samples = 5;
 		if (ioctl(fd, PTP_SYS_OFFSET_EXTENDED, &x)) {
-			fprintf(stderr, "guest_probe: PTP_SYS_OFFSET_EXTENDED: %s\n", strerror(errno));
+			fprintf(stderr, "guest_probe: PTP_SYS_OFFSET_EXTENDED: %s\n",
+				strerror(errno));
 			return 1;
 		}
 		for (unsigned i = 0; i < x.n_samples; i++) {
-			int64_t a = ns_of(&x.ts[i][0]), p = ns_of(&x.ts[i][1]), b = ns_of(&x.ts[i][2]);
+			int64_t a = ns_of(&x.ts[i][0]), p = ns_of(&x.ts[i][1]),
+				b = ns_of(&x.ts[i][2]);
 
 			if (b - a >= 0 && b - a < best_w) {
 				best_w = b - a;

@@ -123,9 +123,9 @@ static struct world {
 	int chan_in;  /* from it: "status S\n" or "timeout S\n" */
 	int nexec;    /* exec events, as indices into sc.ev in time order */
 	int exec_ev[SIM_MAX_EXEC];
-	int exec_next; /* the next to run, or the one running */
-	bool frozen;   /* its command runs: waits are real and time stands */
-	bool strict;   /* phcsim --strict: behave like an independent LD_PRELOAD simulator */
+	int exec_next;	   /* the next to run, or the one running */
+	bool frozen;	   /* its command runs: waits are real and time stands */
+	bool strict;	   /* phcsim --strict: behave like an independent LD_PRELOAD simulator */
 	long strict_spins; /* polls in a row that --strict answered at once */
 } w;
 
