@@ -34,7 +34,7 @@ control_socket /run/phcsyncd/phcsyncd.sock
 leapfile ${leapfile:-none}
 summary_interval ${summary:-0}
 wait_for_device no
-$extra_conf
+${extra_conf:-}
 CONF
 }
 start_daemon() {
