@@ -48,13 +48,14 @@ struct options {
 	bool report;
 	const char *exec_log;
 	int exec_timeout_ms;
+	bool strict;
 };
 
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: phcsim [-s SCENARIO | --builtin NAME] [--seed N] [--duration S]\n"
 		   "              [-t TRACE] [--report] [-L LIBPATH] [--exec-log FILE]\n"
-		   "              [--exec-timeout S] -- PROGRAM [ARGS...]\n"
+		   "              [--exec-timeout S] [--strict] -- PROGRAM [ARGS...]\n"
 		   "Runs PROGRAM against simulated clocks (libphcsim.so). Exit status: the\n"
 		   "program's; 125 harness error, 126 simulator did not start, 127 no exec.\n");
 }
@@ -167,6 +168,9 @@ __attribute__((noreturn)) static void run_child(const struct options *o, const c
 	unsetenv("PHCSIM_SEED");
 	unsetenv("PHCSIM_DURATION_NS");
 	unsetenv("PHCSIM_TRACE");
+	unsetenv("PHCSIM_STRICT");
+	if (o->strict)
+		setenv("PHCSIM_STRICT", "1", 1);
 	if (o->scenario)
 		setenv("PHCSIM_SCENARIO", o->scenario, 1);
 	else if (o->builtin)
@@ -501,6 +505,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{"lib", required_argument, NULL, 'L'},
 		{"exec-log", required_argument, NULL, 'E'},
 		{"exec-timeout", required_argument, NULL, 'T'},
+		{"strict", no_argument, NULL, 'X'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -554,6 +559,9 @@ static int parse_options(int argc, char **argv, struct options *o)
 				return -1;
 			}
 			o->exec_timeout_ms = (int)ceil(d * 1000);
+			break;
+		case 'X':
+			o->strict = true;
 			break;
 		case 'h':
 			usage(stdout);

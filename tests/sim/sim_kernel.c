@@ -381,8 +381,9 @@ static long pll_offset_out(const struct sim_kernel *k)
 {
 	int64_t ns = shift_right(k->pll_offset_scaled * SIM_HZ, SCALE_SHIFT);
 
-	/* The kernel divides as u32 in microsecond mode, so a negative phase reads large. */
-	return (k->status & STA_NANO) ? (long)ns : (long)((uint32_t)ns / 1000);
+	/* Signed in microsecond mode too: a 6.12.117 guest reads -0.5 s back as -500000 (the
+	 * u32 division of older kernels would give 3794967; tests/guest conformance). */
+	return (k->status & STA_NANO) ? (long)ns : (long)(ns / 1000);
 }
 
 int sim_kernel_adjtimex(struct sim_kernel *k, struct timex *tx)

@@ -123,8 +123,10 @@ static struct world {
 	int chan_in;  /* from it: "status S\n" or "timeout S\n" */
 	int nexec;    /* exec events, as indices into sc.ev in time order */
 	int exec_ev[SIM_MAX_EXEC];
-	int exec_next; /* the next to run, or the one running */
-	bool frozen;   /* its command runs: waits are real and time stands */
+	int exec_next;	   /* the next to run, or the one running */
+	bool frozen;	   /* its command runs: waits are real and time stands */
+	bool strict;	   /* phcsim --strict: behave like an independent LD_PRELOAD simulator */
+	long strict_spins; /* polls in a row that --strict answered at once */
 } w;
 
 /* What an interposed wait waits on, for the real waits while an exec'd command runs. */
@@ -1029,6 +1031,7 @@ __attribute__((constructor)) static void sim_start(void)
 	if (probe && strcmp(probe, "1") == 0 && !(preload && strstr(preload, "phcsim")))
 		return;
 	harness = harness_present();
+	w.strict = getenv("PHCSIM_STRICT") && strcmp(getenv("PHCSIM_STRICT"), "1") == 0;
 	load_scenario();
 	world_init();
 	if (w.nexec && !harness)
@@ -1453,7 +1456,7 @@ static int do_stat(int dirfd, const char *path, struct stat *st, int flags)
 	char buf[PATH_MAX + 64];
 	int index = ptp_path_index(path);
 
-	if (index >= 0)
+	if (index >= 0 && !w.strict)
 		return stat_phc(index, st);
 	return (int)syscall(SYS_newfstatat, dirfd, sysfs_path(path, buf, sizeof(buf)) ? buf : path,
 			    st, flags);
@@ -1494,7 +1497,7 @@ static int do_access(int dirfd, const char *path, int mode, int flags)
 	char buf[PATH_MAX + 64];
 	int index = ptp_path_index(path);
 
-	if (index >= 0) {
+	if (index >= 0 && !w.strict) {
 		if (dev_by_index(index))
 			return 0;
 		errno = ENOENT;
@@ -1553,6 +1556,12 @@ static void sys_clock_read(void)
 	}
 }
 
+/* --strict: clocks an independent simulator does not know. */
+static bool strict_refused(clockid_t id)
+{
+	return w.strict && (id == CLOCK_BOOTTIME || id == CLOCK_TAI);
+}
+
 static int phc_gettime(clockid_t id, int64_t *ns)
 {
 	int fd = (int)~(id >> 3);
@@ -1575,6 +1584,10 @@ int clock_gettime(clockid_t id, struct timespec *ts)
 
 	if (!w.ready)
 		return (int)syscall(SYS_clock_gettime, id, ts);
+	if (strict_refused(id)) {
+		errno = EINVAL;
+		return -1;
+	}
 	if (is_phc_clockid(id))
 		r = phc_gettime(id, &ns);
 	else if (sim_kernel_gettime(&w.k, id, &ns))
@@ -1595,6 +1608,10 @@ int clock_gettime(clockid_t id, struct timespec *ts)
 
 int clock_getres(clockid_t id, struct timespec *res)
 {
+	if (w.ready && strict_refused(id)) {
+		errno = EINVAL;
+		return -1;
+	}
 	if (w.ready && (is_phc_clockid(id) || is_sim_clock(id))) {
 		if (res)
 			*res = (struct timespec){0, 1};
@@ -1850,6 +1867,50 @@ int adjtime(const struct timeval *delta, struct timeval *olddelta)
 /* ---- interposed: waiting ---- */
 
 /* The end of a wait call: wait_until's result as the call's, with -1/EINTR. */
+/*
+ * --strict: an fd that is neither a socket nor a device is unknown to such simulators, which
+ * report it readable at once (time does not pass). Returns the count of ready fds when one
+ * is in the set (revents filled in), else 0 to wait as usual.
+ */
+#define STRICT_SPIN_MAX 100000
+static int strict_unknown_ready(struct pollfd *fds, nfds_t nfds, const sigset_t *mask)
+{
+	struct timespec zero = {0, 0};
+	bool unknown = false;
+	int n = 0;
+
+	for (nfds_t i = 0; i < nfds; i++) {
+		struct stat st;
+
+		if (fds[i].fd >= 0 && (fds[i].events & POLLIN) &&
+		    syscall(SYS_fstat, fds[i].fd, &st) == 0 && !S_ISSOCK(st.st_mode) &&
+		    !S_ISCHR(st.st_mode))
+			unknown = true;
+	}
+	if (!unknown) {
+		w.strict_spins = 0;
+		return 0;
+	}
+	if (++w.strict_spins >= STRICT_SPIN_MAX)
+		die("--strict: %d polls in a row returned at once on an fd that is neither a "
+		    "socket nor a device: the program spins",
+		    STRICT_SPIN_MAX);
+	if (syscall(SYS_ppoll, fds, nfds, &zero, mask, _NSIG / 8) < 0)
+		for (nfds_t i = 0; i < nfds; i++)
+			fds[i].revents = 0;
+	for (nfds_t i = 0; i < nfds; i++) {
+		struct stat st;
+
+		if (fds[i].fd >= 0 && (fds[i].events & POLLIN) &&
+		    syscall(SYS_fstat, fds[i].fd, &st) == 0 && !S_ISSOCK(st.st_mode) &&
+		    !S_ISCHR(st.st_mode))
+			fds[i].revents |= POLLIN;
+		if (fds[i].revents)
+			n++;
+	}
+	return n;
+}
+
 static int wait_result(int r)
 {
 	if (r < 0) {
@@ -1866,6 +1927,8 @@ int poll(struct pollfd *fds, nfds_t nfds, int timeout_ms)
 
 	if (!w.ready)
 		return (int)syscall(SYS_poll, fds, nfds, timeout_ms);
+	if (w.strict && (r = strict_unknown_ready(fds, nfds, NULL)))
+		return r;
 	r = (int)syscall(SYS_poll, fds, nfds, 0);
 	if (r != 0 || timeout_ms == 0)
 		return r;
@@ -1887,6 +1950,8 @@ int ppoll(struct pollfd *fds, nfds_t nfds, const struct timespec *tmo, const sig
 
 	if (!w.ready)
 		return (int)syscall(SYS_ppoll, fds, nfds, tmo, mask, _NSIG / 8);
+	if (w.strict && (r = strict_unknown_ready(fds, nfds, mask)))
+		return r;
 	r = (int)syscall(SYS_ppoll, fds, nfds, &zero, mask, _NSIG / 8);
 	if (r != 0 || (tmo && tmo->tv_sec == 0 && tmo->tv_nsec == 0))
 		return r;
@@ -2012,6 +2077,8 @@ int clock_nanosleep(clockid_t id, int flags, const struct timespec *req, struct 
 
 		return r < 0 ? errno : 0;
 	}
+	if (strict_refused(id))
+		return EINVAL;
 	switch (id) {
 	case CLOCK_REALTIME:
 	case CLOCK_MONOTONIC:
