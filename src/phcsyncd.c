@@ -656,12 +656,12 @@ static void loop(struct daemon *d)
 		{now_ns, (int64_t)notify_watchdog_usec() * 1000 / 2, on_watchdog},
 	};
 	struct suspend_watch suspend = {0};
-	struct pollfd fds[CTL_POLLFDS_MAX];
+	struct pollfd fds[CTL_POLLFDS_MAX + 1];
 
 	while (!got_term) {
 		int64_t slept_ns = suspend_check(&suspend);
 		int64_t wait_ns;
-		int nfds = 0;
+		int nfds = 0, vm_fd;
 
 		if (slept_ns > 0) {
 			log_notice("resumed after %.1f s of suspend: polling now",
@@ -680,11 +680,19 @@ static void loop(struct daemon *d)
 		/* Sockets only: see got_term. */
 		if (d->ctl)
 			nfds = ctl_pollfds(d->ctl, fds, CTL_POLLFDS_MAX);
+		vm_fd = sync_vmclock_fd(d->sync);
+		if (vm_fd >= 0)
+			fds[nfds] = (struct pollfd){vm_fd, POLLIN, 0};
 		/* Round up: waking early would only spin. EINTR: a signal, see the flags. */
-		poll(fds, (nfds_t)nfds, (int)((wait_ns + 999999) / 1000000));
+		poll(fds, (nfds_t)(nfds + (vm_fd >= 0)), (int)((wait_ns + 999999) / 1000000));
 		d->now_ns = mono_ns();
 		if (d->ctl)
 			ctl_process(d->ctl, fds, nfds, d->now_ns);
+		/* The hypervisor changed the page: a disruption is corrected now, not at the
+		 * next poll. */
+		if (vm_fd >= 0 && fds[nfds].revents & POLLIN &&
+		    sync_vmclock_changed(d->sync, d->now_ns))
+			timers[0].next_ns = d->now_ns;
 		if (got_hup) {
 			char msg[1024];
 

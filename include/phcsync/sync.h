@@ -13,6 +13,7 @@
 #include "phcsync/conf.h"
 #include "phcsync/phc.h"
 #include "phcsync/status.h"
+#include "phcsync/vmclock.h"
 
 struct sync;
 
@@ -66,6 +67,24 @@ void sync_note_suspend(struct sync *s, int64_t slept_ns, int64_t now_mono_ns);
 /* Write the driftfile and leave the kernel status consistent (STA_UNSYNC): nobody
  * disciplines the clock any more. */
 void sync_shutdown(struct sync *s, int64_t now_mono_ns);
+
+/* The vmclock device's fd for the loop's poll() (POLLIN on a change), or -1 when there is
+ * none or it does not notify (the page is then read at every poll). */
+int sync_vmclock_fd(const struct sync *s);
+
+/* The vmclock fd was readable: read the page (which acknowledges it). Returns true when
+ * it brought news a poll should act on now. */
+bool sync_vmclock_changed(struct sync *s, int64_t now_mono_ns);
+
+/* The vmclock device as status and metrics show it. */
+struct sync_vmclock_view {
+	bool present;
+	bool good; /* the last read gave a well-formed, settled page */
+	char path[64];
+	struct vmclock_snap snap; /* the last good one */
+	uint64_t bad_reads;
+};
+void sync_vmclock_status(const struct sync *s, struct sync_vmclock_view *out);
 
 void sync_destroy(struct sync *s);
 
