@@ -693,6 +693,8 @@ static void loop(struct daemon *d)
 		if (vm_fd >= 0 && fds[nfds].revents & POLLIN &&
 		    sync_vmclock_changed(d->sync, d->now_ns))
 			timers[0].next_ns = d->now_ns;
+		else if (vm_fd >= 0 && fds[nfds].revents & (POLLERR | POLLHUP | POLLNVAL))
+			sync_vmclock_poll_failed(d->sync, fds[nfds].revents);
 		if (got_hup) {
 			char msg[1024];
 

@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <math.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -336,6 +337,14 @@ static int open_vmclock(struct sync *s, const struct conf *conf)
 int sync_vmclock_fd(const struct sync *s)
 {
 	return vmclock_dev_poll_fd(s->vm);
+}
+
+void sync_vmclock_poll_failed(struct sync *s, short revents)
+{
+	log_warn("vmclock %s: poll() reports %s: reading the page at every poll instead",
+		 vmclock_dev_path(s->vm), revents & POLLNVAL ? "an invalid fd" :
+		 revents & POLLHUP ? "a hang-up" : "an error");
+	vmclock_dev_stop_notify(s->vm);
 }
 
 bool sync_vmclock_changed(struct sync *s, int64_t now_mono_ns)

@@ -130,6 +130,11 @@ int vmclock_dev_poll_fd(const struct vmclock_dev *v)
 	return v && v->notify ? v->fd : -1;
 }
 
+void vmclock_dev_stop_notify(struct vmclock_dev *v)
+{
+	v->notify = false;
+}
+
 const char *vmclock_dev_path(const struct vmclock_dev *v)
 {
 	return v->path;

@@ -76,6 +76,9 @@ int sync_vmclock_fd(const struct sync *s);
  * it brought news a poll should act on now. */
 bool sync_vmclock_changed(struct sync *s, int64_t now_mono_ns);
 
+/* poll() gave revents without POLLIN on the vmclock fd: stop polling it (no busy loop). */
+void sync_vmclock_poll_failed(struct sync *s, short revents);
+
 /* The vmclock device as status and metrics show it. */
 struct sync_vmclock_view {
 	bool present;

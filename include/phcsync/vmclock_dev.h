@@ -30,6 +30,9 @@ int vmclock_dev_read(struct vmclock_dev *v, struct vmclock_snap *s, char *why, s
 /* The fd to poll for POLLIN where the device notifies changes, else -1. */
 int vmclock_dev_poll_fd(const struct vmclock_dev *v);
 
+/* poll() reported an error on the fd: read the page at every poll from now on. */
+void vmclock_dev_stop_notify(struct vmclock_dev *v);
+
 /* The path the device was opened by. */
 const char *vmclock_dev_path(const struct vmclock_dev *v);
 
