@@ -941,8 +941,9 @@ static bool vmclock_pass(struct decide *d, struct action *a, const struct decide
 		      d->vm.cause, s_of(-residual_ns));
 		d->v.counts.disruptions++;
 		d->v.vmclock_disruptions++;
-		correct(d, a, residual_ns, beyond(residual_ns, d->p.step_threshold_ns),
-			STEP_DISRUPTION, t);
+		/* The hypervisor vouches for the jump: stepped whatever its size, unless steps
+		 * are off (step_threshold 0), so the clock is right at once, not after a slew. */
+		correct(d, a, residual_ns, d->p.step_threshold_ns > 0, STEP_DISRUPTION, t);
 		return true;
 	}
 	if (d->vm.warned && d->v.ever_locked && abs_ns(residual_ns) <= SLEW_MIN_NS) {

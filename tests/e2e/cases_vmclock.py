@@ -69,11 +69,15 @@ def vmclock_migrate(t):
                   "the cause is logged")
         lock = t.locks(r, f"migrate-{mode}", since_t=301, bound_s=3)
         t.holds(r, f"migrate-{mode}", lock or 0, KVM_NOISE_NS)
-        # A jump of the clock below step_threshold is slewed, still without confirming.
-        r = vm_run(t, "migrate-small", mode, ["at 300.5s vmclock_migrate +20ms"])
-        t.eq(r, f"migrate-small-{mode}: steps", len(r.steps()), 1, "the start step only")
+        # Below step_threshold too: the hypervisor vouches for the jump, so it is stepped.
+        r = vm_run(t, "migrate-small", mode, ["at 300.5s vmclock_migrate +2ms"])
+        announced_step(t, r, "migrate-small", mode, "vmclock_migrate", -2 * MS)
+        # With steps off (step_threshold 0) it is slewed, still without confirming.
+        r = vm_run(t, "migrate-nostep", mode, ["at 300.5s vmclock_migrate +20ms"],
+                   conf=["step_threshold 0"])
+        t.eq(r, f"migrate-nostep-{mode}: steps", len(r.steps()), 1, "the start step only")
         t.log_has(r, r"correcting -0\.0(19|20)\d* s at once", "the slew starts at once")
-        t.locks(r, f"migrate-small-{mode}", since_t=301, bound_s=60,
+        t.locks(r, f"migrate-nostep-{mode}", since_t=301, bound_s=60,
                 why="20 ms slewed at up to 500 ppm is 40 s")
 
 
