@@ -43,10 +43,10 @@ def announced_step(t, r, label, mode, ev_name, want_ns):
     after = steps_after(r, t0 or 0)
     step = after[0] if after else {"t": None, "step_ns": None, "offset_ns": None}
     bound = NOTIFY_S if mode == "notify" else POLL_S
-    delay = None if step["t"] is None or t0 is None else step["t"] - t0
-    t.le(r, f"{label}-{mode}: step after the event", delay, bound,
+    delay = None if step["t"] is None or t0 is None else (step["t"] - t0) * 1e6
+    t.le(r, f"{label}-{mode}: step after the event", delay, bound * 1e6,
          "notification wakes the loop at once; without it the next poll reads the page",
-         " s")
+         " us")
     t.near(r, f"{label}-{mode}: step size", step["step_ns"], want_ns, 1 * MS,
            "undoes the clock's jump", " ns")
     left = None if step["offset_ns"] is None else abs(step["offset_ns"])
