@@ -352,18 +352,6 @@ bool sync_vmclock_changed(struct sync *s, int64_t now_mono_ns)
 	return vm_check(s, now_mono_ns);
 }
 
-void sync_vmclock_status(const struct sync *s, struct sync_vmclock_view *out)
-{
-	memset(out, 0, sizeof(*out));
-	if (!s->vm)
-		return;
-	out->present = true;
-	snprintf(out->path, sizeof(out->path), "%s", vmclock_dev_path(s->vm));
-	out->good = s->vm_have && !s->vm_bad[0];
-	out->snap = s->vm_last;
-	out->bad_reads = s->vm_bad_reads;
-}
-
 int sync_create(struct sync **out, const struct conf *conf, struct clk *clk)
 {
 	struct measure_params mp = {0};
@@ -583,6 +571,22 @@ void sync_get_status(const struct sync *s, int64_t now_mono_ns, struct status *s
 	report_status(&s->report, decide_view(s->decide), measure_view(s->measure), &s->leap,
 		      now_mono_ns, (int64_t)ts.tv_sec * NS_PER_S + ts.tv_nsec, st);
 	snprintf(st->servo, sizeof(st->servo), "%s", conf_value_name("servo", s->conf_copy.servo));
+	if (s->vm) {
+		const struct decide_view *v = decide_view(s->decide);
+
+		st->vmclock_present = true;
+		st->vmclock_good = s->vm_have && !s->vm_bad[0];
+		snprintf(st->vmclock_device, sizeof(st->vmclock_device), "%s",
+			 vmclock_dev_path(s->vm));
+		snprintf(st->vmclock_status, sizeof(st->vmclock_status), "%s",
+			 s->vm_have ? vmclock_status_name(s->vm_last.clock_status) : "unknown");
+		vmclock_flags_str(s->vm_last.flags, st->vmclock_flags, sizeof(st->vmclock_flags));
+		st->vmclock_marker = s->vm_last.disruption_marker;
+		st->vmclock_generation = s->vm_last.vm_generation;
+		st->vmclock_disruptions = (long)v->vmclock_disruptions;
+		st->vmclock_restores = (long)v->vmclock_restores;
+		st->vmclock_bad_reads = (long)s->vm_bad_reads;
+	}
 }
 
 bool sync_state_changed(struct sync *s, int64_t now_mono_ns, struct status *st)

@@ -13,7 +13,6 @@
 #include "phcsync/conf.h"
 #include "phcsync/phc.h"
 #include "phcsync/status.h"
-#include "phcsync/vmclock.h"
 
 struct sync;
 
@@ -78,16 +77,6 @@ bool sync_vmclock_changed(struct sync *s, int64_t now_mono_ns);
 
 /* poll() gave revents without POLLIN on the vmclock fd: stop polling it (no busy loop). */
 void sync_vmclock_poll_failed(struct sync *s, short revents);
-
-/* The vmclock device as status and metrics show it. */
-struct sync_vmclock_view {
-	bool present;
-	bool good; /* the last read gave a well-formed, settled page */
-	char path[64];
-	struct vmclock_snap snap; /* the last good one */
-	uint64_t bad_reads;
-};
-void sync_vmclock_status(const struct sync *s, struct sync_vmclock_view *out);
 
 void sync_destroy(struct sync *s);
 
