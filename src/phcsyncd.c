@@ -32,6 +32,7 @@
 #include "phcsync/sandbox.h"
 #include "phcsync/sync.h"
 #include "phcsync/units.h"
+#include "phcsync/vmclock_dev.h"
 
 #include "version.h"
 
@@ -345,6 +346,47 @@ static void list_interfaces(void)
 	}
 }
 
+/* The vmclock devices `vmclock auto` would try, as the page describes itself. */
+static void list_vmclock(void)
+{
+	int found = 0;
+
+	for (int i = 0; i < VMCLOCK_DEV_AUTO_MAX; i++) {
+		char path[32], why[256], flags[160];
+		struct vmclock_dev *v;
+		struct vmclock_snap s;
+		int ret;
+
+		snprintf(path, sizeof(path), "/dev/vmclock%d", i);
+		ret = vmclock_dev_open(&v, path, why, sizeof(why));
+		if (ret == -ENOENT)
+			continue;
+		found++;
+		if (ret < 0 || !v) {
+			printf("%s  vmclock  %s\n", path, why);
+			continue;
+		}
+		if (vmclock_dev_read(v, &s, why, sizeof(why)) < 0) {
+			printf("%s  vmclock  page not used: %s\n", path, why);
+		} else {
+			vmclock_flags_str(s.flags, flags, sizeof(flags));
+			printf("%s  vmclock  clock status %s, flags %s\n", path,
+			       vmclock_status_name(s.clock_status), flags[0] ? flags : "none");
+			printf("    disruption marker %#llx, VM generation %llu, counter %s, "
+			       "changes %s\n",
+			       (unsigned long long)s.disruption_marker,
+			       (unsigned long long)s.vm_generation,
+			       s.counter_id == VMCLOCK_COUNTER_INVALID ? "none" : "given",
+			       s.flags & VMCLOCK_FLAG_NOTIFICATION_PRESENT ? "notified"
+									   : "read at every poll");
+		}
+		vmclock_dev_close(v);
+	}
+	if (!found)
+		printf("No vmclock device (/dev/vmclock0 to /dev/vmclock%d).\n",
+		       VMCLOCK_DEV_AUTO_MAX - 1);
+}
+
 static int list_devices(void)
 {
 	struct phc_info list[MAX_CLOCKS];
@@ -359,6 +401,7 @@ static int list_devices(void)
 		       "In a VM, load the hypervisor's PHC driver: ptp_kvm (KVM), ptp_vmw "
 		       "(VMware), hv_utils (Hyper-V) or vmclock.\n",
 		       SYSFS_PTP);
+		list_vmclock();
 		list_interfaces();
 		return EXIT_RUNTIME;
 	}
@@ -388,6 +431,7 @@ static int list_devices(void)
 		printf("\n");
 		phc_close(p);
 	}
+	list_vmclock();
 	list_interfaces();
 	return EXIT_OK;
 }

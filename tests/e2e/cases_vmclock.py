@@ -222,3 +222,19 @@ def vmclock_torn(t):
             t.clean_exit(r, f"torn{n}-{mode}")
             t.log_lacks(r, r"page ignored|page not used", "retries always settle")
             announced_step(t, r, f"torn{n}", mode, "vmclock_migrate", 300 * MS)
+
+
+@case
+def vmclock_list(t):
+    for mode, changes in (("notify", "notified"), ("poll", "read at every poll")):
+        r = t.run(f"list-{mode}", SCN, subst={"duration": "1m", "vmclock": mode},
+                  args=["--list-devices"], with_conf=False)
+        t.eq(r, f"list-{mode}: exit status", r.rc, 0, "a clock was found")
+        for want in ("/dev/vmclock0  vmclock  clock status synchronized",
+                     "VM generation 1", f"changes {changes}"):
+            t.check(r, want in r.stdout, f"list-{mode}: --list-devices shows {want!r}",
+                    "phcsyncd(8)")
+    r = t.run("list-bad", SCN, subst={"duration": "1m", "vmclock": "notify"},
+              events=["vmclock_bad magic"], args=["--list-devices"], with_conf=False)
+    t.check(r, "page not used: bad magic" in r.stdout,
+            "list-bad: --list-devices reports a malformed page", "phcsyncd(8)")
