@@ -130,8 +130,8 @@ int vmclock_snapshot(const struct vmclock_reader *r, int tries, struct vmclock_s
 			continue;
 		return vmclock_parse(buf, sizeof(buf), out, why, whylen);
 	}
-	say(why, whylen, "seq_count never settled in %d tries (last %" PRIu32 ", %" PRIu32 ")",
-	    tries, before, after);
+	/* No seq_count values in the text: the caller logs a reason once, until it changes. */
+	say(why, whylen, "seq_count never settled in %d tries", tries);
 	return -EAGAIN;
 }
 
