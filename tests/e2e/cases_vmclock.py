@@ -238,3 +238,71 @@ def vmclock_list(t):
               events=["vmclock_bad magic"], args=["--list-devices"], with_conf=False)
     t.check(r, "page not used: bad magic" in r.stdout,
             "list-bad: --list-devices reports a malformed page", "phcsyncd(8)")
+
+
+@case
+def vmclock_ctl(t):
+    """phcsyncctl status and metrics during a run with a vmclock page: before and after a
+    restore, and while a disruption is announced."""
+    import json
+    import shlex
+    sock = os.path.join(t.work.path, "s.sock")
+
+    def ctl(args, out):
+        argv = [t.harness.ctl, "-s", sock, *args]
+        return f"{shlex.join(argv)} >{shlex.quote(os.path.join(t.work.path, out))}"
+
+    events = ["at 100s vmclock_restore 60s", "at 150s vmclock_flags soon",
+              f"at 50s exec {ctl(['-j', 'status'], 'before.json')}",
+              f"at 200s exec {ctl(['-j', 'status'], 'after.json')}",
+              f"at 200s exec {ctl(['metrics'], 'metrics.txt')}"]
+    r = vm_run(t, "ctl", "notify", events, duration="5m", conf=[f"control_socket {sock}"])
+    t.clean_exit(r, "ctl")
+
+    def read(name):
+        with open(os.path.join(t.work.path, name)) as f:
+            return f.read()
+
+    before, after = json.loads(read("before.json")), json.loads(read("after.json"))
+    t.check(r, before["vmclock"] is True and before["vmclock_device"] == "/dev/vmclock0",
+            f"status: vmclock {before['vmclock']}, device {before.get('vmclock_device')}")
+    t.check(r, before["vmclock_status"] == "synchronized" and before["vmclock_good"],
+            f"status: host clock {before.get('vmclock_status')}, good "
+            f"{before.get('vmclock_good')}")
+    t.eq(r, "status before: generation", before.get("vmclock_generation"), 1, "the start")
+    t.eq(r, "status after: generation", after.get("vmclock_generation"), 2, "one restore")
+    t.eq(r, "status after: restores", after.get("vmclock_restores"), 1, "one restore")
+    t.eq(r, "status after: disruptions", after.get("vmclock_disruptions"), 1,
+         "the restore's jump, corrected at once")
+    t.check(r, "soon" in after.get("vmclock_flags", ""),
+            f"status after: flags {after.get('vmclock_flags')!r} include 'soon'")
+    t.check(r, before.get("vmclock_marker") != after.get("vmclock_marker"),
+            f"status: marker {before.get('vmclock_marker')} -> {after.get('vmclock_marker')}")
+    metrics = read("metrics.txt")
+    for want in ('phcsync_vmclock_info{device="/dev/vmclock0",clock_status="synchronized",'
+                 'flags="soon,generation,notify"} 1', "phcsync_vmclock_restores_total 1",
+                 "phcsync_vmclock_disruptions_total 1", "phcsync_vmclock_good 1"):
+        t.check(r, want in metrics, f"metrics show {want!r}")
+
+
+@case
+def vmclock_driftfile(t):
+    """A restore drops the driftfile's frequency and says so; the frequency is learnt again
+    and the file written at exit holds the new one (the oscillator runs 50 ppm fast: the
+    clock needs -50000 ppb, the file said -49000)."""
+    drift = os.path.join(t.work.path, "drift")
+    with open(drift, "w") as f:
+        f.write("-49000.000 100.000\n")
+    r = vm_run(t, "drift", "notify", ["at 30s vmclock_restore 60s"], duration="2m",
+               conf=[f"driftfile {drift}"])
+    t.clean_exit(r, "drift")
+    t.log_has(r, r"driftfile .*: starting from -49000\.000 ppb", "the file was trusted")
+    t.log_has(r, r"the frequency history and the driftfile's frequency are no longer trusted",
+              "the restore says the driftfile is not trusted any more")
+    lock = r.lock_time(since_t=30)
+    t.le(r, "drift: seconds to lock after the restore", None if lock is None else lock - 30,
+         10, "the frequency learnt again from two samples", " s")
+    with open(drift) as f:
+        written = float(f.read().split()[0])
+    t.near(r, "drift: frequency in the file at exit", written, -50000, 100,
+           "the relearnt frequency, not the file's old one", " ppb")
