@@ -571,8 +571,9 @@ int ctl_proto_prometheus(const struct status *st, char *buf, size_t len)
 	out_str(&o, "} 1\n");
 
 	if (st->vmclock_present) {
-		prom_family(&o, "phcsync_vmclock_info", "gauge",
-			    "The vmclock device: path, the host's clock status and the page's flags.");
+		prom_family(
+			&o, "phcsync_vmclock_info", "gauge",
+			"The vmclock device: path, the host's clock status and the page's flags.");
 		out_str(&o, "phcsync_vmclock_info{device=");
 		out_quoted(&o, st->vmclock_device, FIELD_LEN(st->vmclock_device), &label_escapes);
 		out_str(&o, ",clock_status=");

@@ -859,8 +859,8 @@ void decide_vmclock(struct decide *d, const struct decide_vmclock *vm)
 	char cause[sizeof(d->vm.cause)];
 
 	/* News waits for a sample; a later page without news must not erase it. */
-	snprintf(cause, sizeof(cause), "%s", vm->disrupted || !d->vm.disrupted ? vm->cause
-									       : d->vm.cause);
+	snprintf(cause, sizeof(cause), "%s",
+		 vm->disrupted || !d->vm.disrupted ? vm->cause : d->vm.cause);
 	d->vm = *vm;
 	d->vm.disrupted = disrupted;
 	d->vm.restored = restored;

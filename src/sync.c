@@ -57,9 +57,9 @@ struct sync {
 	struct vmclock_dev *vm;
 	struct vmclock_snap vm_last;
 	bool vm_have;
-	char vm_bad[200];	  /* the last malformation reported; "": the page is good */
-	uint64_t vm_warn_marker;  /* the marker when a disruption was announced */
-	bool drift_untrusted;	  /* restored: no driftfile until locked again */
+	char vm_bad[200];	 /* the last malformation reported; "": the page is good */
+	uint64_t vm_warn_marker; /* the marker when a disruption was announced */
+	bool drift_untrusted;	 /* restored: no driftfile until locked again */
 	uint64_t vm_bad_reads;
 };
 
@@ -206,8 +206,7 @@ static void vm_describe(const struct vmclock_snap *v, char *buf, size_t len)
 	char flags[160];
 
 	vmclock_flags_str(v->flags, flags, sizeof(flags));
-	snprintf(buf, len,
-		 "clock status %s, flags %s, disruption marker %#llx, VM generation %llu",
+	snprintf(buf, len, "clock status %s, flags %s, disruption marker %#llx, VM generation %llu",
 		 vmclock_status_name(v->clock_status), flags[0] ? flags : "none",
 		 (unsigned long long)v->disruption_marker, (unsigned long long)v->vm_generation);
 }
@@ -224,8 +223,7 @@ static void vm_leap_check(struct sync *s, const struct vmclock_snap *v)
 	if (leap_next(s->leap.table, now_s, &when_s, &dir) == 0 &&
 	    when_s - now_s <= VMCLOCK_LEAP_HORIZON_S)
 		table_dir = dir;
-	if (vmclock_leap_agrees(v, table_dir, leap_tai_utc(s->leap.table, now_s), why,
-				sizeof(why)))
+	if (vmclock_leap_agrees(v, table_dir, leap_tai_utc(s->leap.table, now_s), why, sizeof(why)))
 		return;
 	expiry_s = leap_expiry(s->leap.table);
 	if (expiry_s && expiry_s < now_s)
@@ -301,15 +299,15 @@ static bool vm_check(struct sync *s, int64_t now_mono_ns)
 	/* Held until the marker moves (the disruption came) or the flag clears. */
 	dv.warned = vmclock_warned(&v) && v.disruption_marker == s->vm_warn_marker;
 	dv.unreliable = vmclock_unreliable(&v);
-	dv.maxerror_ns = vmclock_maxerror_ns(&v) +
-			 (vmclock_freerunning(&v) ? VMCLOCK_FREERUN_ERROR_NS : 0);
+	dv.maxerror_ns =
+		vmclock_maxerror_ns(&v) + (vmclock_freerunning(&v) ? VMCLOCK_FREERUN_ERROR_NS : 0);
 	dv.esterror_ns = vmclock_esterror_ns(&v);
 	decide_vmclock(s->decide, &dv);
 	if (!s->vm_have) {
 		vm_describe(&v, desc, sizeof(desc));
 		log_info("vmclock %s: %s; changes %s", vmclock_dev_path(s->vm), desc,
 			 v.flags & VMCLOCK_FLAG_NOTIFICATION_PRESENT ? "wake the loop"
-								      : "are read at every poll");
+								     : "are read at every poll");
 	}
 	(void)now_mono_ns;
 	s->vm_last = v;
@@ -342,8 +340,10 @@ int sync_vmclock_fd(const struct sync *s)
 void sync_vmclock_poll_failed(struct sync *s, short revents)
 {
 	log_warn("vmclock %s: poll() reports %s: reading the page at every poll instead",
-		 vmclock_dev_path(s->vm), revents & POLLNVAL ? "an invalid fd" :
-		 revents & POLLHUP ? "a hang-up" : "an error");
+		 vmclock_dev_path(s->vm),
+		 revents & POLLNVAL  ? "an invalid fd"
+		 : revents & POLLHUP ? "a hang-up"
+				     : "an error");
 	vmclock_dev_stop_notify(s->vm);
 }
 

@@ -101,8 +101,8 @@ int vmclock_parse(const uint8_t *buf, size_t len, struct vmclock_snap *out, char
 	return 0;
 }
 
-int vmclock_snapshot(const struct vmclock_reader *r, int tries, struct vmclock_snap *out,
-		     char *why, size_t whylen)
+int vmclock_snapshot(const struct vmclock_reader *r, int tries, struct vmclock_snap *out, char *why,
+		     size_t whylen)
 {
 	uint8_t buf[VMCLOCK_PAGE_LEN];
 	uint32_t before = 0, after = 0;
@@ -189,8 +189,8 @@ int64_t vmclock_maxerror_ns(const struct vmclock_snap *s)
 	return bound_ns(s, VMCLOCK_FLAG_TIME_MAXERROR_VALID, s->time_maxerror_ns);
 }
 
-bool vmclock_leap_agrees(const struct vmclock_snap *s, int table_dir, int table_tai_s,
-			 char *why, size_t whylen)
+bool vmclock_leap_agrees(const struct vmclock_snap *s, int table_dir, int table_tai_s, char *why,
+			 size_t whylen)
 {
 	int page_dir = 0;
 
@@ -208,10 +208,12 @@ bool vmclock_leap_agrees(const struct vmclock_snap *s, int table_dir, int table_
 		return true;
 	if (page_dir != table_dir) {
 		say(why, whylen, "the page announces %s, the leap table %s",
-		    page_dir > 0 ? "an inserted leap second" :
-		    page_dir < 0 ? "a deleted leap second" : "no leap second",
-		    table_dir > 0 ? "an inserted one" :
-		    table_dir < 0 ? "a deleted one" : "none");
+		    page_dir > 0   ? "an inserted leap second"
+		    : page_dir < 0 ? "a deleted leap second"
+				   : "no leap second",
+		    table_dir > 0   ? "an inserted one"
+		    : table_dir < 0 ? "a deleted one"
+				    : "none");
 		return false;
 	}
 	return true;
@@ -227,7 +229,7 @@ const char *vmclock_status_name(uint8_t status)
 
 void vmclock_flags_str(uint64_t flags, char *buf, size_t len)
 {
-	static const char *const names[] = {"tai",     "soon",	   "imminent",	 "period-est",
+	static const char *const names[] = {"tai",	  "soon",     "imminent", "period-est",
 					    "period-max", "time-est", "time-max", "monotonic",
 					    "generation", "notify"};
 	size_t used = 0;

@@ -188,8 +188,8 @@ static int fake_copy(void *ctx, uint8_t *buf, size_t len)
 	return 0;
 }
 
-static int run(struct fake *f, const uint32_t *script, int n, struct vmclock_snap *s,
-	       char *why, size_t whylen)
+static int run(struct fake *f, const uint32_t *script, int n, struct vmclock_snap *s, char *why,
+	       size_t whylen)
 {
 	struct vmclock_reader r = {fake_seq, fake_copy, f};
 
@@ -242,8 +242,9 @@ START_TEST(test_snapshot_never_settles)
 	ck_assert_int_eq(f.copies, 0);
 	for (i = 0; i < (int)(sizeof(moving) / sizeof(moving[0])); i++)
 		moving[i] = 2u * (uint32_t)i;
-	ck_assert_int_eq(run(&g, moving, (int)(sizeof(moving) / sizeof(moving[0])), &s, why,
-			     sizeof(why)), -EAGAIN);
+	ck_assert_int_eq(
+		run(&g, moving, (int)(sizeof(moving) / sizeof(moving[0])), &s, why, sizeof(why)),
+		-EAGAIN);
 	ck_assert_int_eq(g.copies, VMCLOCK_SNAPSHOT_TRIES);
 }
 END_TEST

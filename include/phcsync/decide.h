@@ -180,13 +180,13 @@ double decide_freq_spread_ppb(const struct decide *d);
  * news, kept until the next sample uses them; the rest is the page's state now.
  */
 struct decide_vmclock {
-	bool disrupted;	    /* the disruption marker changed: the next jump needs no confirming */
-	bool restored;	    /* the VM generation changed: forget the learnt frequency too */
-	bool warned;	    /* a disruption is announced: hold the frequency, learn nothing */
-	bool unreliable;    /* the host's clock is unreliable: holdover */
+	bool disrupted;	     /* the disruption marker changed: the next jump needs no confirming */
+	bool restored;	     /* the VM generation changed: forget the learnt frequency too */
+	bool warned;	     /* a disruption is announced: hold the frequency, learn nothing */
+	bool unreliable;     /* the host's clock is unreliable: holdover */
 	int64_t maxerror_ns; /* added to the bounds told to the kernel (0: none) */
 	int64_t esterror_ns;
-	char cause[64];	    /* what the page said, for the log */
+	char cause[64]; /* what the page said, for the log */
 };
 
 /* The vmclock page's word; a pass that follows uses it. */

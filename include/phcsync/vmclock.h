@@ -17,30 +17,30 @@
 
 /* Byte offsets of the fields in the page (the kernel's vmclock-abi.h). */
 enum vmclock_offset {
-	VMCLOCK_OFF_MAGIC = 0,			/* le32 */
-	VMCLOCK_OFF_SIZE = 4,			/* le32: bytes of the region */
-	VMCLOCK_OFF_VERSION = 8,		/* le16 */
-	VMCLOCK_OFF_COUNTER_ID = 10,		/* u8 */
-	VMCLOCK_OFF_TIME_TYPE = 11,		/* u8 */
-	VMCLOCK_OFF_SEQ_COUNT = 12,		/* le32: odd while the host writes */
-	VMCLOCK_OFF_DISRUPTION_MARKER = 16,	/* le64 */
-	VMCLOCK_OFF_FLAGS = 24,			/* le64 */
-	VMCLOCK_OFF_PAD = 32,			/* u8[2] */
-	VMCLOCK_OFF_CLOCK_STATUS = 34,		/* u8 */
-	VMCLOCK_OFF_SMEARING_HINT = 35,		/* u8 */
-	VMCLOCK_OFF_TAI_OFFSET = 36,		/* le16, two's complement */
-	VMCLOCK_OFF_LEAP_INDICATOR = 38,	/* u8 */
-	VMCLOCK_OFF_PERIOD_SHIFT = 39,		/* u8 */
-	VMCLOCK_OFF_COUNTER_VALUE = 40,		/* le64 */
-	VMCLOCK_OFF_PERIOD_FRAC = 48,		/* le64: 2^-(64 + shift) s */
-	VMCLOCK_OFF_PERIOD_ESTERROR_RATE = 56,	/* le64 */
-	VMCLOCK_OFF_PERIOD_MAXERROR_RATE = 64,	/* le64 */
-	VMCLOCK_OFF_TIME_SEC = 72,		/* le64 */
-	VMCLOCK_OFF_TIME_FRAC = 80,		/* le64: 2^-64 s */
-	VMCLOCK_OFF_TIME_ESTERROR_NS = 88,	/* le64 */
-	VMCLOCK_OFF_TIME_MAXERROR_NS = 96,	/* le64 */
-	VMCLOCK_OFF_VM_GENERATION = 104,	/* le64 */
-	VMCLOCK_PAGE_LEN = 112,			/* the structure's length */
+	VMCLOCK_OFF_MAGIC = 0,		       /* le32 */
+	VMCLOCK_OFF_SIZE = 4,		       /* le32: bytes of the region */
+	VMCLOCK_OFF_VERSION = 8,	       /* le16 */
+	VMCLOCK_OFF_COUNTER_ID = 10,	       /* u8 */
+	VMCLOCK_OFF_TIME_TYPE = 11,	       /* u8 */
+	VMCLOCK_OFF_SEQ_COUNT = 12,	       /* le32: odd while the host writes */
+	VMCLOCK_OFF_DISRUPTION_MARKER = 16,    /* le64 */
+	VMCLOCK_OFF_FLAGS = 24,		       /* le64 */
+	VMCLOCK_OFF_PAD = 32,		       /* u8[2] */
+	VMCLOCK_OFF_CLOCK_STATUS = 34,	       /* u8 */
+	VMCLOCK_OFF_SMEARING_HINT = 35,	       /* u8 */
+	VMCLOCK_OFF_TAI_OFFSET = 36,	       /* le16, two's complement */
+	VMCLOCK_OFF_LEAP_INDICATOR = 38,       /* u8 */
+	VMCLOCK_OFF_PERIOD_SHIFT = 39,	       /* u8 */
+	VMCLOCK_OFF_COUNTER_VALUE = 40,	       /* le64 */
+	VMCLOCK_OFF_PERIOD_FRAC = 48,	       /* le64: 2^-(64 + shift) s */
+	VMCLOCK_OFF_PERIOD_ESTERROR_RATE = 56, /* le64 */
+	VMCLOCK_OFF_PERIOD_MAXERROR_RATE = 64, /* le64 */
+	VMCLOCK_OFF_TIME_SEC = 72,	       /* le64 */
+	VMCLOCK_OFF_TIME_FRAC = 80,	       /* le64: 2^-64 s */
+	VMCLOCK_OFF_TIME_ESTERROR_NS = 88,     /* le64 */
+	VMCLOCK_OFF_TIME_MAXERROR_NS = 96,     /* le64 */
+	VMCLOCK_OFF_VM_GENERATION = 104,       /* le64 */
+	VMCLOCK_PAGE_LEN = 112,		       /* the structure's length */
 };
 
 #define VMCLOCK_FLAG_TAI_OFFSET_VALID (1ull << 0)
@@ -122,8 +122,8 @@ struct vmclock_reader {
  * when the seq_count never settled; -EINVAL when the page is malformed; another -errno
  * from a callback. why says what went wrong.
  */
-int vmclock_snapshot(const struct vmclock_reader *r, int tries, struct vmclock_snap *out,
-		     char *why, size_t whylen);
+int vmclock_snapshot(const struct vmclock_reader *r, int tries, struct vmclock_snap *out, char *why,
+		     size_t whylen);
 
 /* What changed from one snapshot to the next (bits of vmclock_compare). */
 #define VMCLOCK_EV_DISRUPTION (1u << 0) /* the marker changed: migration or restore */
@@ -155,8 +155,8 @@ int64_t vmclock_maxerror_ns(const struct vmclock_snap *s);
  * table's TAI-UTC now. Returns true when they agree (or the page says nothing); else the
  * disagreement in why.
  */
-bool vmclock_leap_agrees(const struct vmclock_snap *s, int table_dir, int table_tai_s,
-			 char *why, size_t whylen);
+bool vmclock_leap_agrees(const struct vmclock_snap *s, int table_dir, int table_tai_s, char *why,
+			 size_t whylen);
 
 /* "unknown", "initializing", "synchronized", "freerunning", "unreliable". */
 const char *vmclock_status_name(uint8_t status);
