@@ -2,10 +2,69 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "phcsync/vmclock.h"
+
+/*
+ * The page as the ABI lays it out (all little-endian). Fields are decoded byte by byte, so
+ * a big-endian host reads it right too; this struct only ties the offsets used to the
+ * documented layout, field by field.
+ */
+struct vmclock_abi_layout {
+	uint32_t magic;
+	uint32_t size;
+	uint16_t version;
+	uint8_t counter_id;
+	uint8_t time_type;
+	uint32_t seq_count;
+	uint64_t disruption_marker;
+	uint64_t flags;
+	uint8_t pad[2];
+	uint8_t clock_status;
+	uint8_t leap_second_smearing_hint;
+	uint16_t tai_offset_sec;
+	uint8_t leap_indicator;
+	uint8_t counter_period_shift;
+	uint64_t counter_value;
+	uint64_t counter_period_frac_sec;
+	uint64_t counter_period_esterror_rate_frac_sec;
+	uint64_t counter_period_maxerror_rate_frac_sec;
+	uint64_t time_sec;
+	uint64_t time_frac_sec;
+	uint64_t time_esterror_nanosec;
+	uint64_t time_maxerror_nanosec;
+	uint64_t vm_generation_counter;
+};
+
+#define AT(field, off) _Static_assert(offsetof(struct vmclock_abi_layout, field) == (off), #field)
+AT(magic, VMCLOCK_OFF_MAGIC);
+AT(size, VMCLOCK_OFF_SIZE);
+AT(version, VMCLOCK_OFF_VERSION);
+AT(counter_id, VMCLOCK_OFF_COUNTER_ID);
+AT(time_type, VMCLOCK_OFF_TIME_TYPE);
+AT(seq_count, VMCLOCK_OFF_SEQ_COUNT);
+AT(disruption_marker, VMCLOCK_OFF_DISRUPTION_MARKER);
+AT(flags, VMCLOCK_OFF_FLAGS);
+AT(pad, VMCLOCK_OFF_PAD);
+AT(clock_status, VMCLOCK_OFF_CLOCK_STATUS);
+AT(leap_second_smearing_hint, VMCLOCK_OFF_SMEARING_HINT);
+AT(tai_offset_sec, VMCLOCK_OFF_TAI_OFFSET);
+AT(leap_indicator, VMCLOCK_OFF_LEAP_INDICATOR);
+AT(counter_period_shift, VMCLOCK_OFF_PERIOD_SHIFT);
+AT(counter_value, VMCLOCK_OFF_COUNTER_VALUE);
+AT(counter_period_frac_sec, VMCLOCK_OFF_PERIOD_FRAC);
+AT(counter_period_esterror_rate_frac_sec, VMCLOCK_OFF_PERIOD_ESTERROR_RATE);
+AT(counter_period_maxerror_rate_frac_sec, VMCLOCK_OFF_PERIOD_MAXERROR_RATE);
+AT(time_sec, VMCLOCK_OFF_TIME_SEC);
+AT(time_frac_sec, VMCLOCK_OFF_TIME_FRAC);
+AT(time_esterror_nanosec, VMCLOCK_OFF_TIME_ESTERROR_NS);
+AT(time_maxerror_nanosec, VMCLOCK_OFF_TIME_MAXERROR_NS);
+AT(vm_generation_counter, VMCLOCK_OFF_VM_GENERATION);
+_Static_assert(sizeof(struct vmclock_abi_layout) == VMCLOCK_PAGE_LEN, "the structure's length");
+#undef AT
 
 /* The region is one page; 64 KiB covers the largest page size of the hosts that use it. */
 #define SIZE_MAX_BYTES 65536u
