@@ -306,3 +306,17 @@ def vmclock_driftfile(t):
         written = float(f.read().split()[0])
     t.near(r, "drift: frequency in the file at exit", written, -50000, 100,
            "the relearnt frequency, not the file's old one", " ppb")
+
+
+@case
+def vmclock_sweep(t):
+    """Announced jumps of the guest's clock on a log grid, both signs, with and without
+    notification: each is stepped in the pass that reads the page, and right after it."""
+    for mode in MODES:
+        for size_ns in (300 * US, 3 * MS, 30 * MS, 300 * MS, 3 * S, 30 * S):
+            for sign in (+1, -1):
+                jump = sign * size_ns
+                label = f"sweep-{'p' if sign > 0 else 'm'}{size_ns}"
+                r = vm_run(t, label, mode, [f"at 100.5s vmclock_migrate {jump}ns"],
+                           duration="3m")
+                announced_step(t, r, label, mode, "vmclock_migrate", -jump)
