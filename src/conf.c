@@ -111,6 +111,7 @@ static const struct word_value device_words[] = {{"auto", "auto"}, {NULL, NULL}}
 static const struct word_value leapfile_words[] = {{"auto", ""}, {"none", "none"}, {NULL, NULL}};
 static const struct word_value control_socket_words[] = {{"none", "none"}, {NULL, NULL}};
 static const struct word_value driftfile_words[] = {{"none", ""}, {NULL, NULL}};
+static const struct word_value vmclock_words[] = {{"auto", "auto"}, {"none", "none"}, {NULL, NULL}};
 
 #define IFACE_PREFIX "interface:"
 /* IFNAMSIZ less its NUL; the kernel refuses longer interface names. */
@@ -201,6 +202,10 @@ static const struct row keys[] = {
 	{KEY("disruption_samples", "3", NULL,
 	     "is corrected only after this many consecutive samples agree on it"),
 	 AT(disruption_samples), .kind = KIND_INT, .min = 1, .max = 10},
+	{KEY("vmclock", "auto", NULL,
+	     "The vmclock device through which the hypervisor announces migrations and snapshot "
+	     "restores"),
+	 AT(vmclock), .kind = KIND_PATH, .words = vmclock_words},
 	{KEY("step_window", "3600", "seconds",
 	     "how much the clock may be stepped within a sliding window of step_window seconds"),
 	 AT(step_window_s), .kind = KIND_REAL, .min = 1, .max = 604800, .live = true},

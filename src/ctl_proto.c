@@ -356,6 +356,21 @@ int ctl_proto_reply_status(const struct status *st, char *buf, size_t len)
 	json_double_if(&o, "freq_residual_ppb", st->freq_residual_ppb, st->freq_window >= 3);
 	json_double_if(&o, "freq_skew_ppb", st->freq_skew_ppb, st->freq_window >= 3);
 	json_int(&o, "freq_window", st->freq_window);
+	json_bool(&o, "vmclock", st->vmclock_present);
+	if (st->vmclock_present) {
+		char marker[24];
+
+		json_text(&o, "vmclock_device", st->vmclock_device, FIELD_LEN(st->vmclock_device));
+		json_bool(&o, "vmclock_good", st->vmclock_good);
+		json_text(&o, "vmclock_status", st->vmclock_status, FIELD_LEN(st->vmclock_status));
+		json_text(&o, "vmclock_flags", st->vmclock_flags, FIELD_LEN(st->vmclock_flags));
+		snprintf(marker, sizeof(marker), "%#" PRIx64, st->vmclock_marker);
+		json_text(&o, "vmclock_marker", marker, strlen(marker));
+		json_int(&o, "vmclock_generation", (int64_t)st->vmclock_generation);
+		json_int(&o, "vmclock_disruptions", st->vmclock_disruptions);
+		json_int(&o, "vmclock_restores", st->vmclock_restores);
+		json_int(&o, "vmclock_bad_reads", st->vmclock_bad_reads);
+	}
 	json_text(&o, "daemon_version", st->build_version, FIELD_LEN(st->build_version));
 	json_text(&o, "features", st->build_features, FIELD_LEN(st->build_features));
 	json_end(&o);
@@ -519,6 +534,18 @@ int ctl_proto_prometheus(const struct status *st, char *buf, size_t len)
 		{"phcsync_frequency_skew_ratio",
 		 "Standard error of the residual frequency (ppb / 1e9).", METRIC_DOUBLE,
 		 .d = st->freq_skew_ppb / 1e9, .absent = st->freq_window < 3},
+		{"phcsync_vmclock_good", "1 when the vmclock page read last was well formed.",
+		 METRIC_INT, .i = st->vmclock_good, .absent = !st->vmclock_present},
+		{"phcsync_vmclock_disruptions_total",
+		 "Jumps corrected at once on the vmclock page's word.", METRIC_INT,
+		 .i = st->vmclock_disruptions, .absent = !st->vmclock_present},
+		{"phcsync_vmclock_restores_total", "Snapshot restores the vmclock page announced.",
+		 METRIC_INT, .i = st->vmclock_restores, .absent = !st->vmclock_present},
+		{"phcsync_vmclock_bad_reads_total",
+		 "Reads of the vmclock page that gave a malformed or unsettled page.", METRIC_INT,
+		 .i = st->vmclock_bad_reads, .absent = !st->vmclock_present},
+		{"phcsync_vmclock_generation", "The vmclock page's VM generation counter.",
+		 METRIC_INT, .i = (int64_t)st->vmclock_generation, .absent = !st->vmclock_present},
 	};
 	struct out o;
 
@@ -543,6 +570,18 @@ int ctl_proto_prometheus(const struct status *st, char *buf, size_t len)
 	out_quoted(&o, st->servo, FIELD_LEN(st->servo), &label_escapes);
 	out_str(&o, "} 1\n");
 
+	if (st->vmclock_present) {
+		prom_family(
+			&o, "phcsync_vmclock_info", "gauge",
+			"The vmclock device: path, the host's clock status and the page's flags.");
+		out_str(&o, "phcsync_vmclock_info{device=");
+		out_quoted(&o, st->vmclock_device, FIELD_LEN(st->vmclock_device), &label_escapes);
+		out_str(&o, ",clock_status=");
+		out_quoted(&o, st->vmclock_status, FIELD_LEN(st->vmclock_status), &label_escapes);
+		out_str(&o, ",flags=");
+		out_quoted(&o, st->vmclock_flags, FIELD_LEN(st->vmclock_flags), &label_escapes);
+		out_str(&o, "} 1\n");
+	}
 	prom_family(&o, "phcsync_state", "gauge", "1 for the daemon's current state, else 0.");
 	for (size_t i = 0; i < sizeof(states) / sizeof(states[0]); i++)
 		out_printf(&o, "phcsync_state{state=\"%s\"} %d\n", status_state_name(states[i]),

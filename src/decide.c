@@ -92,6 +92,8 @@ struct decide {
 	/* A step ordered by the last action: taken back if the kernel refuses it. */
 	bool step_counted;
 	bool step_in_budget;
+	/* The vmclock page (decide_vmclock). */
+	struct decide_vmclock vm;
 };
 
 static const char *const fault_names[] = {
@@ -304,8 +306,8 @@ static void emit_status(struct decide *d, struct action *a, const struct decide_
 	/* A sample's status replaces what a resume said. */
 	d->resume_unverified = false;
 	a->set_status = true;
-	a->maxerror_ns = abs_ns(s->offset_ns) + s->error_ns + movement_ns;
-	a->esterror_ns = s->error_ns;
+	a->maxerror_ns = abs_ns(s->offset_ns) + s->error_ns + movement_ns + d->vm.maxerror_ns;
+	a->esterror_ns = s->error_ns + d->vm.esterror_ns;
 	a->synced = d->mode == STATUS_LOCKED && !d->kernel_refusing && d->p.rtcsync;
 	d->v.maxerror_ns = a->maxerror_ns;
 }
@@ -848,6 +850,109 @@ static bool budget_pass(struct decide *d, struct action *a, const struct decide_
 	return false;
 }
 
+/* ---- the vmclock page ---- */
+
+void decide_vmclock(struct decide *d, const struct decide_vmclock *vm)
+{
+	bool disrupted = d->vm.disrupted || vm->disrupted;
+	bool restored = d->vm.restored || vm->restored;
+	char cause[sizeof(d->vm.cause)];
+
+	/* News waits for a sample; a later page without news must not erase it. */
+	snprintf(cause, sizeof(cause), "%s",
+		 vm->disrupted || !d->vm.disrupted ? vm->cause : d->vm.cause);
+	d->vm = *vm;
+	d->vm.disrupted = disrupted;
+	d->vm.restored = restored;
+	snprintf(d->vm.cause, sizeof(d->vm.cause), "%s", cause);
+}
+
+/* The host's clock is unreliable: holdover until it is not (holdover_pass ends it). */
+static bool vmclock_holdover(struct decide *d, struct action *a, const struct decide_sample *s)
+{
+	if (!d->vm.unreliable || d->p.observe_only)
+		return false;
+	if (d->mode != STATUS_HOLDOVER) {
+		d->holdover_since_ns = s->t_mono_ns;
+		d->suspect = false;
+		event(a, LOG_WARNING,
+		      "holdover: the vmclock page says the host's clock is unreliable: keeping "
+		      "frequency %+.3f ppb, no steps",
+		      decide_held_freq_ppb(d));
+		set_mode(d, STATUS_HOLDOVER, FAULT_NONE, "the host's clock is unreliable");
+	}
+	d->recovery_good = 0;
+	slew_cancel(d);
+	hold(d, a, s->t_mono_ns);
+	return true;
+}
+
+/* A restore: the frequency learnt, and the driftfile's with it, describe another run. */
+static void vmclock_forget_freq(struct decide *d, struct action *a)
+{
+	struct servo_params sp = d->p.servo;
+	struct servo *fresh;
+
+	sp.freq_trusted = false;
+	fresh = servo_create(d->p.servo_type, &sp, d->base_ppb);
+	if (!fresh)
+		return;
+	servo_destroy(d->servo);
+	d->servo = fresh;
+	ring_clear(&d->hist_ppb);
+	d->v.have_servo_state = false;
+	d->v.stable = false;
+	event(a, LOG_NOTICE,
+	      "vmclock: snapshot restore: the frequency history and the driftfile's frequency are "
+	      "no longer trusted; learning the frequency again from %+.3f ppb",
+	      d->base_ppb);
+}
+
+/*
+ * The page's news and announcements. Returns true when the sample was used here: a jump the
+ * hypervisor announced is corrected at once, without the confirming polls; while a
+ * disruption is announced the frequency is held and the servo learns nothing.
+ */
+static bool vmclock_pass(struct decide *d, struct action *a, const struct decide_sample *s,
+			 int64_t residual_ns)
+{
+	int64_t t = s->t_mono_ns;
+
+	if (d->vm.disrupted) {
+		bool restored = d->vm.restored;
+
+		d->vm.disrupted = false;
+		d->vm.restored = false;
+		d->suspect = false;
+		disrupt_reset(d->disrupt);
+		if (restored) {
+			d->v.vmclock_restores++;
+			vmclock_forget_freq(d, a);
+		}
+		/* Within the noise: nothing moved, and nothing is stepped. */
+		if (!d->v.ever_locked || abs_ns(residual_ns) <= SLEW_MIN_NS / 10) {
+			event(a, LOG_INFO,
+			      "vmclock: %s; offset %+" PRId64 " ns: nothing to correct",
+			      d->vm.cause, residual_ns);
+			return false;
+		}
+		event(a, LOG_NOTICE,
+		      "vmclock: %s; correcting %+.9f s at once, without confirming polls",
+		      d->vm.cause, s_of(-residual_ns));
+		d->v.counts.disruptions++;
+		d->v.vmclock_disruptions++;
+		/* The hypervisor vouches for the jump: stepped whatever its size, unless steps
+		 * are off (step_threshold 0), so the clock is right at once, not after a slew. */
+		correct(d, a, residual_ns, d->p.step_threshold_ns > 0, STEP_DISRUPTION, t);
+		return true;
+	}
+	if (d->vm.warned && d->v.ever_locked && abs_ns(residual_ns) <= SLEW_MIN_NS) {
+		hold(d, a, t);
+		return true;
+	}
+	return false;
+}
+
 static void sample_pass(struct decide *d, const struct decide_sample *s, struct action *a)
 {
 	int64_t offset_ns, residual_ns;
@@ -871,6 +976,8 @@ static void sample_pass(struct decide *d, const struct decide_sample *s, struct 
 	offset_ns = s->offset_ns - d->v.smear_ns;
 	if (!sanity_pass(d, a, s, &sane))
 		goto status;
+	if (vmclock_holdover(d, a, s))
+		goto status;
 	if (!holdover_pass(d, a, s))
 		goto status;
 	if (d->p.observe_only) {
@@ -887,6 +994,8 @@ static void sample_pass(struct decide *d, const struct decide_sample *s, struct 
 		goto status;
 	if (d->fault == FAULT_NO_DEVICE)
 		set_mode(d, STATUS_UNLOCKED, FAULT_NONE, "device found");
+	if (vmclock_pass(d, a, s, residual_ns))
+		goto status;
 	if (d->v.ever_locked && d->v.have_servo_state && d->v.servo_state != SERVO_UNLOCKED &&
 	    disruption_pass(d, a, s, residual_ns, sane))
 		goto status;

@@ -32,6 +32,7 @@
 #include "phcsync/sandbox.h"
 #include "phcsync/sync.h"
 #include "phcsync/units.h"
+#include "phcsync/vmclock_dev.h"
 
 #include "version.h"
 
@@ -345,6 +346,47 @@ static void list_interfaces(void)
 	}
 }
 
+/* The vmclock devices `vmclock auto` would try, as the page describes itself. */
+static void list_vmclock(void)
+{
+	int found = 0;
+
+	for (int i = 0; i < VMCLOCK_DEV_AUTO_MAX; i++) {
+		char path[32], why[256], flags[160];
+		struct vmclock_dev *v;
+		struct vmclock_snap s;
+		int ret;
+
+		snprintf(path, sizeof(path), "/dev/vmclock%d", i);
+		ret = vmclock_dev_open(&v, path, why, sizeof(why));
+		if (ret == -ENOENT)
+			continue;
+		found++;
+		if (ret < 0 || !v) {
+			printf("%s  vmclock  %s\n", path, why);
+			continue;
+		}
+		if (vmclock_dev_read(v, &s, why, sizeof(why)) < 0) {
+			printf("%s  vmclock  page not used: %s\n", path, why);
+		} else {
+			vmclock_flags_str(s.flags, flags, sizeof(flags));
+			printf("%s  vmclock  clock status %s, flags %s\n", path,
+			       vmclock_status_name(s.clock_status), flags[0] ? flags : "none");
+			printf("    disruption marker %#llx, VM generation %llu, counter %s, "
+			       "changes %s\n",
+			       (unsigned long long)s.disruption_marker,
+			       (unsigned long long)s.vm_generation,
+			       s.counter_id == VMCLOCK_COUNTER_INVALID ? "none" : "given",
+			       s.flags & VMCLOCK_FLAG_NOTIFICATION_PRESENT ? "notified"
+									   : "read at every poll");
+		}
+		vmclock_dev_close(v);
+	}
+	if (!found)
+		printf("No vmclock device (/dev/vmclock0 to /dev/vmclock%d).\n",
+		       VMCLOCK_DEV_AUTO_MAX - 1);
+}
+
 static int list_devices(void)
 {
 	struct phc_info list[MAX_CLOCKS];
@@ -359,6 +401,7 @@ static int list_devices(void)
 		       "In a VM, load the hypervisor's PHC driver: ptp_kvm (KVM), ptp_vmw "
 		       "(VMware), hv_utils (Hyper-V) or vmclock.\n",
 		       SYSFS_PTP);
+		list_vmclock();
 		list_interfaces();
 		return EXIT_RUNTIME;
 	}
@@ -388,6 +431,7 @@ static int list_devices(void)
 		printf("\n");
 		phc_close(p);
 	}
+	list_vmclock();
 	list_interfaces();
 	return EXIT_OK;
 }
@@ -656,12 +700,12 @@ static void loop(struct daemon *d)
 		{now_ns, (int64_t)notify_watchdog_usec() * 1000 / 2, on_watchdog},
 	};
 	struct suspend_watch suspend = {0};
-	struct pollfd fds[CTL_POLLFDS_MAX];
+	struct pollfd fds[CTL_POLLFDS_MAX + 1];
 
 	while (!got_term) {
 		int64_t slept_ns = suspend_check(&suspend);
 		int64_t wait_ns;
-		int nfds = 0;
+		int nfds = 0, vm_fd;
 
 		if (slept_ns > 0) {
 			log_notice("resumed after %.1f s of suspend: polling now",
@@ -680,11 +724,21 @@ static void loop(struct daemon *d)
 		/* Sockets only: see got_term. */
 		if (d->ctl)
 			nfds = ctl_pollfds(d->ctl, fds, CTL_POLLFDS_MAX);
+		vm_fd = sync_vmclock_fd(d->sync);
+		if (vm_fd >= 0)
+			fds[nfds] = (struct pollfd){vm_fd, POLLIN, 0};
 		/* Round up: waking early would only spin. EINTR: a signal, see the flags. */
-		poll(fds, (nfds_t)nfds, (int)((wait_ns + 999999) / 1000000));
+		poll(fds, (nfds_t)(nfds + (vm_fd >= 0)), (int)((wait_ns + 999999) / 1000000));
 		d->now_ns = mono_ns();
 		if (d->ctl)
 			ctl_process(d->ctl, fds, nfds, d->now_ns);
+		/* The hypervisor changed the page: a disruption is corrected now, not at the
+		 * next poll. */
+		if (vm_fd >= 0 && fds[nfds].revents & POLLIN &&
+		    sync_vmclock_changed(d->sync, d->now_ns))
+			timers[0].next_ns = d->now_ns;
+		else if (vm_fd >= 0 && fds[nfds].revents & (POLLERR | POLLHUP | POLLNVAL))
+			sync_vmclock_poll_failed(d->sync, fds[nfds].revents);
 		if (got_hup) {
 			char msg[1024];
 

@@ -35,7 +35,8 @@ static const char *const allowed[] = {
 	"ioctl",
 	/*
 	 * Files: the PHC and sysfs, the leap table, the driftfile (written to a temporary
-	 * file, synced, renamed over), the self-pipe of the signal handlers, stderr.
+	 * file, synced, renamed over), the self-pipe of the signal handlers, stderr. The
+	 * vmclock page is read with lseek + read (no pread64), its changes waited for by poll.
 	 */
 	"open", "openat", "close", "read", "readv", "write", "writev", "lseek", "fcntl",
 	"fstat", "newfstatat", "stat", "lstat", "statx", "access", "faccessat", "faccessat2",

@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <math.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,12 +24,17 @@
 #include "phcsync/rtchint.h"
 #include "phcsync/sync.h"
 #include "phcsync/units.h"
+#include "phcsync/vmclock_dev.h"
 
 #define DRIFT_WRITE_INTERVAL_NS (3600 * NS_PER_S)
 /* Once stable, a narrower loop passes less read noise to the clock (measured under the
  * simulator: RMS 48 -> 22 ns on KVM, 245 -> 173 ns on ptp_vmw). */
 #define STABLE_KP_SCALE 0.3
 #define STABLE_KI_SCALE 0.1
+/* A host clock running free keeps no promise: this much is added to the error bound. */
+#define VMCLOCK_FREERUN_ERROR_NS 1000000
+/* A leap announcement the table can confirm: one within this many days. */
+#define VMCLOCK_LEAP_HORIZON_S (31 * 86400)
 
 struct sync {
 	struct clk *clk;
@@ -47,6 +53,14 @@ struct sync {
 	int64_t drift_written_mono_ns;
 	int told_mode; /* decide's mode as sync_state_changed last reported it; -1: none yet */
 	bool told_sample;
+	/* The vmclock page: the device, its last good snapshot, what was last reported. */
+	struct vmclock_dev *vm;
+	struct vmclock_snap vm_last;
+	bool vm_have;
+	char vm_bad[200];	 /* the last malformation reported; "": the page is good */
+	uint64_t vm_warn_marker; /* the marker when a disruption was announced */
+	bool drift_untrusted;	 /* restored: no driftfile until locked again */
+	uint64_t vm_bad_reads;
 };
 
 static int readings_per_poll(const struct conf *c)
@@ -143,7 +157,7 @@ static void save_drift(struct sync *s, int64_t now_mono_ns)
 	double unc = decide_freq_spread_ppb(s->decide);
 	int ret;
 
-	if (!s->driftfile[0] || !v->ever_locked || s->clk->observe_only)
+	if (!s->driftfile[0] || !v->ever_locked || s->clk->observe_only || s->drift_untrusted)
 		return;
 	s->drift_written_mono_ns = now_mono_ns;
 	if (unc > DRIFTFILE_UNC_MAX_PPB)
@@ -183,6 +197,159 @@ static void decide_params_from_conf(struct decide_params *p, const struct conf *
 	p->observe_only = clk->observe_only;
 	p->rtcsync = c->rtcsync;
 	p->utc_offset_s = c->utc_offset_s;
+}
+
+/* ---- the vmclock page ---- */
+
+static void vm_describe(const struct vmclock_snap *v, char *buf, size_t len)
+{
+	char flags[160];
+
+	vmclock_flags_str(v->flags, flags, sizeof(flags));
+	snprintf(buf, len, "clock status %s, flags %s, disruption marker %#llx, VM generation %llu",
+		 vmclock_status_name(v->clock_status), flags[0] ? flags : "none",
+		 (unsigned long long)v->disruption_marker, (unsigned long long)v->vm_generation);
+}
+
+/* The page's leap second and TAI-UTC against the table's; the table wins unless expired. */
+static void vm_leap_check(struct sync *s, const struct vmclock_snap *v)
+{
+	int64_t now_s = realtime_s(), when_s = 0, expiry_s;
+	int dir = 0, table_dir = 0;
+	char why[200];
+
+	if (!s->leap.table)
+		return;
+	if (leap_next(s->leap.table, now_s, &when_s, &dir) == 0 &&
+	    when_s - now_s <= VMCLOCK_LEAP_HORIZON_S)
+		table_dir = dir;
+	if (vmclock_leap_agrees(v, table_dir, leap_tai_utc(s->leap.table, now_s), why, sizeof(why)))
+		return;
+	expiry_s = leap_expiry(s->leap.table);
+	if (expiry_s && expiry_s < now_s)
+		log_warn("vmclock %s: %s; the leap table %s has expired: update it, the page is "
+			 "likely right",
+			 vmclock_dev_path(s->vm), why, s->leap.path);
+	else
+		log_warn("vmclock %s: %s; following the leap table %s", vmclock_dev_path(s->vm),
+			 why, s->leap.path);
+}
+
+/*
+ * Read the page and tell decide what it says. Returns true when it brought news that a
+ * pass should act on now (a disruption, an announcement, a change of the host's status).
+ */
+static bool vm_check(struct sync *s, int64_t now_mono_ns)
+{
+	struct decide_vmclock dv = {0};
+	struct vmclock_snap v;
+	char why[200], desc[256];
+	unsigned ev = 0;
+	int ret;
+
+	if (!s->vm)
+		return false;
+	ret = vmclock_dev_read(s->vm, &v, why, sizeof(why));
+	if (ret < 0) {
+		s->vm_bad_reads++;
+		if (strcmp(why, s->vm_bad))
+			log_warn("vmclock %s: page ignored: %s", vmclock_dev_path(s->vm), why);
+		snprintf(s->vm_bad, sizeof(s->vm_bad), "%s", why);
+		/* Untrusted: nothing of it reaches the discipline. */
+		decide_vmclock(s->decide, &dv);
+		return false;
+	}
+	if (s->vm_bad[0]) {
+		log_notice("vmclock %s: the page is readable again", vmclock_dev_path(s->vm));
+		s->vm_bad[0] = '\0';
+	}
+	if (s->vm_have)
+		ev = vmclock_compare(&s->vm_last, &v);
+	else
+		ev = VMCLOCK_EV_LEAP | (vmclock_freerunning(&v) ? VMCLOCK_EV_STATUS : 0) |
+		     (vmclock_warned(&v) ? VMCLOCK_EV_WARN_ON : 0);
+	if (ev & VMCLOCK_EV_RESTORE) {
+		snprintf(dv.cause, sizeof(dv.cause), "snapshot restore (VM generation %llu)",
+			 (unsigned long long)v.vm_generation);
+		dv.disrupted = dv.restored = true;
+		s->drift_untrusted = true;
+	} else if (ev & VMCLOCK_EV_DISRUPTION) {
+		snprintf(dv.cause, sizeof(dv.cause), "disruption marker %#llx (migration)",
+			 (unsigned long long)v.disruption_marker);
+		dv.disrupted = true;
+	}
+	if (dv.disrupted)
+		log_notice("vmclock %s: %s: measuring again now", vmclock_dev_path(s->vm),
+			   dv.cause);
+	if (ev & VMCLOCK_EV_WARN_ON) {
+		s->vm_warn_marker = v.disruption_marker;
+		log_notice("vmclock %s: a disruption is announced (%s): holding the frequency",
+			   vmclock_dev_path(s->vm),
+			   v.flags & VMCLOCK_FLAG_DISRUPTION_IMMINENT ? "imminent" : "soon");
+	}
+	if (ev & VMCLOCK_EV_WARN_OFF)
+		log_notice("vmclock %s: the announced disruption was withdrawn",
+			   vmclock_dev_path(s->vm));
+	if (ev & VMCLOCK_EV_STATUS)
+		log_notice("vmclock %s: the host's clock is %s%s", vmclock_dev_path(s->vm),
+			   vmclock_status_name(v.clock_status),
+			   vmclock_freerunning(&v) ? ": widening the error bound" : "");
+	if (ev & VMCLOCK_EV_LEAP)
+		vm_leap_check(s, &v);
+	/* Held until the marker moves (the disruption came) or the flag clears. */
+	dv.warned = vmclock_warned(&v) && v.disruption_marker == s->vm_warn_marker;
+	dv.unreliable = vmclock_unreliable(&v);
+	dv.maxerror_ns =
+		vmclock_maxerror_ns(&v) + (vmclock_freerunning(&v) ? VMCLOCK_FREERUN_ERROR_NS : 0);
+	dv.esterror_ns = vmclock_esterror_ns(&v);
+	decide_vmclock(s->decide, &dv);
+	if (!s->vm_have) {
+		vm_describe(&v, desc, sizeof(desc));
+		log_info("vmclock %s: %s; changes %s", vmclock_dev_path(s->vm), desc,
+			 v.flags & VMCLOCK_FLAG_NOTIFICATION_PRESENT ? "wake the loop"
+								     : "are read at every poll");
+	}
+	(void)now_mono_ns;
+	s->vm_last = v;
+	s->vm_have = true;
+	return ev & (VMCLOCK_EV_DISRUPTION | VMCLOCK_EV_WARN_ON | VMCLOCK_EV_WARN_OFF |
+		     VMCLOCK_EV_STATUS);
+}
+
+static int open_vmclock(struct sync *s, const struct conf *conf)
+{
+	char why[400];
+	int ret = vmclock_dev_open(&s->vm, conf->vmclock, why, sizeof(why));
+
+	if (ret < 0) {
+		log_err("vmclock: %s", why);
+		return ret;
+	}
+	if (why[0])
+		log_warn("vmclock: %s", why);
+	if (!s->vm && !strcmp(conf->vmclock, "auto"))
+		log_debug("vmclock auto: no /dev/vmclockN");
+	return 0;
+}
+
+int sync_vmclock_fd(const struct sync *s)
+{
+	return vmclock_dev_poll_fd(s->vm);
+}
+
+void sync_vmclock_poll_failed(struct sync *s, short revents)
+{
+	log_warn("vmclock %s: poll() reports %s: reading the page at every poll instead",
+		 vmclock_dev_path(s->vm),
+		 revents & POLLNVAL  ? "an invalid fd"
+		 : revents & POLLHUP ? "a hang-up"
+				     : "an error");
+	vmclock_dev_stop_notify(s->vm);
+}
+
+bool sync_vmclock_changed(struct sync *s, int64_t now_mono_ns)
+{
+	return vm_check(s, now_mono_ns);
 }
 
 int sync_create(struct sync **out, const struct conf *conf, struct clk *clk)
@@ -247,6 +414,12 @@ int sync_create(struct sync **out, const struct conf *conf, struct clk *clk)
 		sync_destroy(s);
 		return ret;
 	}
+	ret = open_vmclock(s, conf);
+	if (ret < 0) {
+		sync_destroy(s);
+		return ret;
+	}
+	vm_check(s, 0);
 	log_info("servo %s: interval %.3f s, %s, start frequency %+.3f ppb, burst %s, "
 		 "first step above %.9f s, later steps above %.9f s%s; step budget %.0f s: "
 		 "%.3f s back, %d steps (0: no limit); reference rate limit %.0f ppm (0: off)",
@@ -271,6 +444,7 @@ void sync_update(struct sync *s, int64_t now_mono_ns)
 
 	if (s->report.start_mono_ns < 0)
 		s->report.start_mono_ns = now_mono_ns;
+	vm_check(s, now_mono_ns);
 	ret = measure_take(s->measure, now_mono_ns, &sample);
 	if (ret == 0) {
 		decide_no_sample(s->decide, &a);
@@ -292,6 +466,8 @@ void sync_update(struct sync *s, int64_t now_mono_ns)
 	decide_sample(s->decide, &sample, &a);
 	act_apply(s->clk, s->decide, &a);
 	s->quick_poll = a.quick_poll;
+	if (s->drift_untrusted && decide_view(s->decide)->mode == STATUS_LOCKED)
+		s->drift_untrusted = false;
 	report_sample(&s->report, decide_view(s->decide), now_mono_ns, sample.offset_ns,
 		      measure_view(s->measure)->last_delay_ns);
 	log_debug("offset %+lld ns mode %s freq %+.3f ppb error %lld ns",
@@ -395,6 +571,22 @@ void sync_get_status(const struct sync *s, int64_t now_mono_ns, struct status *s
 	report_status(&s->report, decide_view(s->decide), measure_view(s->measure), &s->leap,
 		      now_mono_ns, (int64_t)ts.tv_sec * NS_PER_S + ts.tv_nsec, st);
 	snprintf(st->servo, sizeof(st->servo), "%s", conf_value_name("servo", s->conf_copy.servo));
+	if (s->vm) {
+		const struct decide_view *v = decide_view(s->decide);
+
+		st->vmclock_present = true;
+		st->vmclock_good = s->vm_have && !s->vm_bad[0];
+		snprintf(st->vmclock_device, sizeof(st->vmclock_device), "%s",
+			 vmclock_dev_path(s->vm));
+		snprintf(st->vmclock_status, sizeof(st->vmclock_status), "%s",
+			 s->vm_have ? vmclock_status_name(s->vm_last.clock_status) : "unknown");
+		vmclock_flags_str(s->vm_last.flags, st->vmclock_flags, sizeof(st->vmclock_flags));
+		st->vmclock_marker = s->vm_last.disruption_marker;
+		st->vmclock_generation = s->vm_last.vm_generation;
+		st->vmclock_disruptions = (long)v->vmclock_disruptions;
+		st->vmclock_restores = (long)v->vmclock_restores;
+		st->vmclock_bad_reads = (long)s->vm_bad_reads;
+	}
 }
 
 bool sync_state_changed(struct sync *s, int64_t now_mono_ns, struct status *st)
@@ -450,6 +642,7 @@ void sync_destroy(struct sync *s)
 		return;
 	decide_destroy(s->decide);
 	measure_destroy(s->measure);
+	vmclock_dev_close(s->vm);
 	leapsec_close(&s->leap);
 	free(s);
 }

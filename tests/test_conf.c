@@ -1177,6 +1177,7 @@ static const struct {
 	{"wait_for_device", "no"},
 	{"holdover_after", "17"},
 	{"disruption_samples", "5"},
+	{"vmclock", "none"},
 	{"step_window", "60"},
 	{"step_limit_back", "0"},
 	{"step_limit_count", "0"},

@@ -311,8 +311,10 @@ START_TEST(test_status_fields)
 	ck_assert_int_eq(int_field(o, "freq_window"), 64);
 	ck_assert_str_eq(str_field(o, "daemon_version"), "0.1.0");
 	ck_assert_str_eq(str_field(o, "features"), "+seccomp +libcap +netlink");
+	ck_assert(!bool_field(o, "vmclock"));
+	ck_assert(!json_object_object_get_ex(o, "vmclock_marker", NULL));
 	/* Every field above and the envelope, nothing else. */
-	ck_assert_int_eq(json_object_object_length(o), 2 + 46);
+	ck_assert_int_eq(json_object_object_length(o), 2 + 47);
 	ck_assert_int_eq(int_field(o, "leap_smear_ns"), -250000000);
 	json_object_put(o);
 }
@@ -888,6 +890,57 @@ START_TEST(test_metrics_reply_carries_text)
 }
 END_TEST
 
+/* The vmclock device in status and metrics: its fields only when there is one. */
+START_TEST(test_vmclock_fields)
+{
+	static struct prom p;
+	char buf[CTL_REPLY_MAX], text[CTL_REPLY_MAX];
+	const char *why;
+	struct status st;
+	struct json_object *o;
+
+	sample_status(&st);
+	st.vmclock_present = true;
+	st.vmclock_good = true;
+	snprintf(st.vmclock_device, sizeof(st.vmclock_device), "/dev/vmclock0");
+	snprintf(st.vmclock_status, sizeof(st.vmclock_status), "synchronized");
+	snprintf(st.vmclock_flags, sizeof(st.vmclock_flags), "soon,generation,notify");
+	st.vmclock_marker = 0xfedcba9876543210ull; /* beyond INT64_MAX: a string */
+	st.vmclock_generation = 3;
+	st.vmclock_disruptions = 2;
+	st.vmclock_restores = 1;
+	st.vmclock_bad_reads = 5;
+	o = parse_reply(buf, ctl_proto_reply_status(&st, buf, sizeof(buf)));
+	ck_assert(bool_field(o, "vmclock"));
+	ck_assert(bool_field(o, "vmclock_good"));
+	ck_assert_str_eq(str_field(o, "vmclock_device"), "/dev/vmclock0");
+	ck_assert_str_eq(str_field(o, "vmclock_status"), "synchronized");
+	ck_assert_str_eq(str_field(o, "vmclock_flags"), "soon,generation,notify");
+	ck_assert_str_eq(str_field(o, "vmclock_marker"), "0xfedcba9876543210");
+	ck_assert_int_eq(int_field(o, "vmclock_generation"), 3);
+	ck_assert_int_eq(int_field(o, "vmclock_disruptions"), 2);
+	ck_assert_int_eq(int_field(o, "vmclock_restores"), 1);
+	ck_assert_int_eq(int_field(o, "vmclock_bad_reads"), 5);
+	ck_assert_int_eq(json_object_object_length(o), 2 + 47 + 9);
+	json_object_put(o);
+	ck_assert_int_gt(ctl_proto_prometheus(&st, text, sizeof(text)), 0);
+	why = prom_check(text, &p);
+	ck_assert_msg(why == NULL, "%s in:\n%s", why, text);
+	ck_assert_str_eq(prom_value(text, "phcsync_vmclock_info{device=\"/dev/vmclock0\","
+					  "clock_status=\"synchronized\",flags=\"soon,generation,"
+					  "notify\"}"),
+			 "1");
+	ck_assert_str_eq(prom_value(text, "phcsync_vmclock_disruptions_total"), "2");
+	ck_assert_str_eq(prom_value(text, "phcsync_vmclock_restores_total"), "1");
+	ck_assert_str_eq(prom_value(text, "phcsync_vmclock_bad_reads_total"), "5");
+	ck_assert_str_eq(prom_value(text, "phcsync_vmclock_good"), "1");
+	/* Without a device no vmclock series at all. */
+	st.vmclock_present = false;
+	ck_assert_int_gt(ctl_proto_prometheus(&st, text, sizeof(text)), 0);
+	ck_assert_ptr_null(strstr(text, "vmclock"));
+}
+END_TEST
+
 static Suite *ctl_proto_suite(void)
 {
 	Suite *s = suite_create("ctl_proto");
@@ -904,6 +957,7 @@ static Suite *ctl_proto_suite(void)
 	suite_add_tcase(s, tc);
 	tc = tcase_create("json");
 	tcase_add_test(tc, test_status_fields);
+	tcase_add_test(tc, test_vmclock_fields);
 	tcase_add_test(tc, test_status_unknowns_are_null);
 	tcase_add_test(tc, test_ns_keys_are_integers);
 	tcase_add_test(tc, test_odd_names_escaped);

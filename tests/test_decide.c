@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <math.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -494,6 +495,182 @@ START_TEST(test_reset_clears_budget)
 }
 END_TEST
 
+/* ---- the vmclock page ---- */
+
+static void vm_say(bool disrupted, bool restored, bool warned, bool unreliable)
+{
+	struct decide_vmclock vm = {
+		.disrupted = disrupted,
+		.restored = restored,
+		.warned = warned,
+		.unreliable = unreliable,
+	};
+
+	snprintf(vm.cause, sizeof(vm.cause), "%s", restored ? "snapshot restore" : "migration");
+	decide_vmclock(sim.d, &vm);
+}
+
+/* An announced jump is corrected in the pass that sees it, with no confirming polls:
+ * both signs, on a log grid of sizes either side of the step threshold. */
+START_TEST(test_vmclock_jump_at_once)
+{
+	static const int64_t sizes[] = {300 * US, 3 * MS, 30 * MS, 300 * MS, 3 * S, 300 * S};
+	int64_t jump_ns = sizes[_i / 2] * (_i % 2 ? -1 : 1);
+	const struct decide_view *v;
+	int steps;
+
+	lock(0.5);
+	v = decide_view(sim.d);
+	steps = (int)v->counts.steps;
+	vm_say(true, false, false, false);
+	sim.phc_ns += jump_ns;
+	sim.offset_ns -= jump_ns;
+	pass();
+	ck_assert_msg(!sim.a.quick_poll, "jump %lld: asked to confirm", (long long)jump_ns);
+	ck_assert_int_eq(v->vmclock_disruptions, 1);
+	/* Stepped whatever its size: below step_threshold too, the hypervisor vouches. */
+	ck_assert(sim.a.step);
+	ck_assert_int_eq(sim.a.step_cause, STEP_DISRUPTION);
+	ck_assert_int_eq(v->counts.steps, steps + 1);
+	ck_assert_msg(fabs(sim.offset_ns) < 1 * US, "offset %.0f after the step", sim.offset_ns);
+	ck_assert(logged("without confirming polls"));
+	/* The news is used once: the next jump needs confirming again. */
+	run_until(STATUS_LOCKED, 2000);
+	sim.phc_ns += 2 * S;
+	sim.offset_ns -= 2 * S;
+	pass();
+	ck_assert(sim.a.quick_poll);
+	ck_assert(!sim.a.step);
+}
+END_TEST
+
+/* step_threshold 0 (never step): an announced jump is slewed, at once. */
+START_TEST(test_vmclock_no_steps_slews)
+{
+	sim.p.step_threshold_ns = 0;
+	lock(0.5);
+	vm_say(true, false, false, false);
+	sim.phc_ns += 30 * MS;
+	sim.offset_ns -= 30 * MS;
+	pass();
+	ck_assert(!sim.a.step);
+	ck_assert(!sim.a.quick_poll);
+	ck_assert_int_eq(mode(), STATUS_SLEWING);
+	ck_assert_int_eq(decide_view(sim.d)->vmclock_disruptions, 1);
+	run_until(STATUS_LOCKED, 2000);
+	ck_assert_int_eq(decide_view(sim.d)->counts.steps, 1);
+}
+END_TEST
+
+/* The page changes with no jump: no step, no slew, nothing counted. */
+START_TEST(test_vmclock_no_jump_no_step)
+{
+	const struct decide_view *v;
+	int steps;
+
+	lock(0.5);
+	v = decide_view(sim.d);
+	steps = (int)v->counts.steps;
+	for (int k = 0; k < 5; k++) {
+		vm_say(true, k == 3, false, false);
+		for (int i = 0; i < 20; i++) {
+			pass();
+			ck_assert(!sim.a.step);
+		}
+	}
+	ck_assert_int_eq(v->counts.steps, steps);
+	ck_assert_int_eq(v->vmclock_disruptions, 0);
+	ck_assert_int_eq(v->vmclock_restores, 1);
+	ck_assert(logged("nothing to correct"));
+	ck_assert(fabs(sim.offset_ns) < 10 * US);
+}
+END_TEST
+
+/* A restore: the clock jumps back by the snapshot's age, the frequency is learnt anew. */
+START_TEST(test_vmclock_restore)
+{
+	const struct decide_view *v;
+
+	sim.osc_ppb = 3000;
+	lock(0.5);
+	v = decide_view(sim.d);
+	vm_say(true, true, false, false);
+	sim.offset_ns -= 600 * S;
+	sim.osc_ppb = -4000; /* another host */
+	pass();
+	ck_assert(sim.a.step);
+	ck_assert(!sim.a.quick_poll);
+	ck_assert(fabs(sim.offset_ns) < 1 * US);
+	ck_assert_int_eq(v->vmclock_restores, 1);
+	ck_assert(logged("snapshot restore"));
+	ck_assert(logged("no longer trusted"));
+	run_until(STATUS_LOCKED, 200);
+	for (int i = 0; i < 60; i++)
+		pass();
+	ck_assert(fabs(sim.freq_ppb - 4000) < 50);
+	ck_assert(fabs(sim.offset_ns) < 10 * US);
+}
+END_TEST
+
+/* A disruption announced: the frequency is held, whatever the samples say. */
+START_TEST(test_vmclock_warned_holds)
+{
+	double held;
+
+	lock(0.5);
+	held = sim.freq_ppb;
+	vm_say(false, false, true, false);
+	sim.osc_ppb += 200; /* the oscillator wanders; learning would follow it */
+	for (int i = 0; i < 30; i++) {
+		pass();
+		ck_assert(!sim.a.step);
+		ck_assert(fabs(sim.freq_ppb - held) < 1e-6);
+	}
+	vm_say(false, false, false, false);
+	for (int i = 0; i < 200; i++)
+		pass();
+	ck_assert(fabs(sim.freq_ppb - (held - 200)) < 20);
+}
+END_TEST
+
+/* The host's clock unreliable: holdover, no steps even across a jump; then it ends. */
+START_TEST(test_vmclock_unreliable_holdover)
+{
+	lock(0.5);
+	vm_say(false, false, false, true);
+	pass();
+	ck_assert_int_eq(mode(), STATUS_HOLDOVER);
+	ck_assert(logged("unreliable"));
+	sim.phc_ns += 2 * S;
+	sim.offset_ns -= 2 * S;
+	for (int i = 0; i < 10; i++) {
+		pass();
+		ck_assert(!sim.a.step);
+		ck_assert_int_eq(mode(), STATUS_HOLDOVER);
+	}
+	vm_say(false, false, false, false);
+	run_until(STATUS_LOCKED, 60);
+	ck_assert(fabs(sim.offset_ns) < 10 * US);
+}
+END_TEST
+
+/* The page's bounds are added to what the kernel is told. */
+START_TEST(test_vmclock_bounds)
+{
+	struct decide_vmclock vm = {.maxerror_ns = 250 * US, .esterror_ns = 20 * US};
+	int64_t before_max, before_est;
+
+	lock(0.5);
+	pass();
+	before_max = sim.a.maxerror_ns;
+	before_est = sim.a.esterror_ns;
+	decide_vmclock(sim.d, &vm);
+	pass();
+	ck_assert_int_ge(sim.a.maxerror_ns, before_max + 250 * US - 10 * US);
+	ck_assert_int_ge(sim.a.esterror_ns, before_est + 20 * US - 1 * US);
+}
+END_TEST
+
 int main(void)
 {
 	TCase *tc = check_tcase("decide", setup, teardown);
@@ -512,5 +689,12 @@ int main(void)
 	tcase_add_test(tc, test_kernel_refusal);
 	tcase_add_loop_test(tc, test_synced_only_locked_with_rtcsync, 0, 2);
 	tcase_add_test(tc, test_reset_clears_budget);
+	tcase_add_loop_test(tc, test_vmclock_jump_at_once, 0, 12);
+	tcase_add_test(tc, test_vmclock_no_steps_slews);
+	tcase_add_test(tc, test_vmclock_no_jump_no_step);
+	tcase_add_test(tc, test_vmclock_restore);
+	tcase_add_test(tc, test_vmclock_warned_holds);
+	tcase_add_test(tc, test_vmclock_unreliable_holdover);
+	tcase_add_test(tc, test_vmclock_bounds);
 	return check_run_tcase("decide", tc);
 }

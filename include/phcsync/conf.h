@@ -50,6 +50,7 @@ struct conf {
 	int holdover_after;	       /* failed polls before holdover */
 	int disruption_samples;	       /* consecutive samples that confirm a disruption */
 	char driftfile[CONF_PATH_MAX]; /* "": none */
+	char vmclock[CONF_PATH_MAX];   /* a path, "auto" or "none" */
 
 	/* Trust (issue 10). */
 	double step_window_s;		 /* the step budget's sliding window */

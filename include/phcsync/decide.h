@@ -115,6 +115,8 @@ struct decide_view {
 	int64_t last_step_mono_ns;
 	bool ever_locked;
 	int kernel_tai_s;
+	uint64_t vmclock_disruptions; /* jumps corrected at once on the vmclock page's word */
+	uint64_t vmclock_restores;
 };
 
 struct decide;
@@ -172,6 +174,23 @@ double decide_held_freq_ppb(const struct decide *d);
 
 /* The standard deviation of those frequencies (the driftfile's uncertainty). */
 double decide_freq_spread_ppb(const struct decide *d);
+
+/*
+ * What the hypervisor's vmclock page says (sync.c reads it). disrupted and restored are
+ * news, kept until the next sample uses them; the rest is the page's state now.
+ */
+struct decide_vmclock {
+	bool disrupted;	     /* the disruption marker changed: the next jump needs no confirming */
+	bool restored;	     /* the VM generation changed: forget the learnt frequency too */
+	bool warned;	     /* a disruption is announced: hold the frequency, learn nothing */
+	bool unreliable;     /* the host's clock is unreliable: holdover */
+	int64_t maxerror_ns; /* added to the bounds told to the kernel (0: none) */
+	int64_t esterror_ns;
+	char cause[64]; /* what the page said, for the log */
+};
+
+/* The vmclock page's word; a pass that follows uses it. */
+void decide_vmclock(struct decide *d, const struct decide_vmclock *vm);
 
 /* The figures for status and reports. */
 const struct decide_view *decide_view(const struct decide *d);

@@ -79,6 +79,17 @@ struct status {
 	double freq_residual_ppb;
 	double freq_skew_ppb;
 	int freq_window;
+	/* The vmclock page (vmclock, issue 16); the rest only when vmclock_present. */
+	bool vmclock_present;
+	bool vmclock_good; /* the last read gave a well-formed, settled page */
+	char vmclock_device[64];
+	char vmclock_status[16]; /* vmclock_status_name of clock_status */
+	char vmclock_flags[128]; /* vmclock_flags_str */
+	uint64_t vmclock_marker;
+	uint64_t vmclock_generation;
+	long vmclock_disruptions; /* jumps corrected at once on the page's word */
+	long vmclock_restores;
+	long vmclock_bad_reads; /* reads that gave a malformed or unsettled page */
 	/* The build, for metrics' build_info (filled by the daemon, "" elsewhere). */
 	char build_version[64];
 	char build_features[64];

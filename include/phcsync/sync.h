@@ -67,6 +67,17 @@ void sync_note_suspend(struct sync *s, int64_t slept_ns, int64_t now_mono_ns);
  * disciplines the clock any more. */
 void sync_shutdown(struct sync *s, int64_t now_mono_ns);
 
+/* The vmclock device's fd for the loop's poll() (POLLIN on a change), or -1 when there is
+ * none or it does not notify (the page is then read at every poll). */
+int sync_vmclock_fd(const struct sync *s);
+
+/* The vmclock fd was readable: read the page (which acknowledges it). Returns true when
+ * it brought news a poll should act on now. */
+bool sync_vmclock_changed(struct sync *s, int64_t now_mono_ns);
+
+/* poll() gave revents without POLLIN on the vmclock fd: stop polling it (no busy loop). */
+void sync_vmclock_poll_failed(struct sync *s, short revents);
+
 void sync_destroy(struct sync *s);
 
 #endif

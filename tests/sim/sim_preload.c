@@ -127,6 +127,16 @@ static struct world {
 	bool frozen;	   /* its command runs: waits are real and time stands */
 	bool strict;	   /* phcsim --strict: behave like an independent LD_PRELOAD simulator */
 	long strict_spins; /* polls in a row that --strict answered at once */
+	struct vmc {
+		uint32_t seq;
+		uint64_t marker, generation, flags;
+		int status, leap, tai_s;
+		uint64_t seq_reads;
+		bool notified; /* a change was signalled since the last wait checked */
+		char fifo[PATH_MAX];
+	} vmc;
+	bool vmc_fd[MAX_FD];
+	int64_t vmc_off[MAX_FD];
 } w;
 
 /* What an interposed wait waits on, for the real waits while an exec'd command runs. */
@@ -451,15 +461,27 @@ static void osc_enter_cell(void)
 			s->sys_sine_ppm * 1000.0 * sin(2.0 * M_PI * t_mid_s / s->sys_sine_period_s);
 }
 
+static void vmc_event(const struct sim_event *e, const char *name);
+
 static void apply_event(const struct sim_event *e)
 {
 	struct dev *d = e->type == SIM_EV_SYS_FREQ_STEP || e->type == SIM_EV_SUSPEND ||
-					e->type == SIM_EV_EXEC
+					e->type == SIM_EV_EXEC || e->type >= SIM_EV_VMCLOCK_MIGRATE
 				? NULL
 				: dev_by_initial_index(e->dev);
 	const char *name = sim_event_name(e->type);
 
 	switch (e->type) {
+	case SIM_EV_VMCLOCK_MIGRATE:
+	case SIM_EV_VMCLOCK_RESTORE:
+	case SIM_EV_VMCLOCK_MARKER:
+	case SIM_EV_VMCLOCK_TOUCH:
+	case SIM_EV_VMCLOCK_FLAGS:
+	case SIM_EV_VMCLOCK_STATUS:
+	case SIM_EV_VMCLOCK_LEAP:
+	case SIM_EV_VMCLOCK_TAI:
+		vmc_event(e, name);
+		break;
 	case SIM_EV_PHC_STEP:
 		phc_jump(d, e->value_ns);
 		trace("event", ",\"event\":\"%s\",\"dev\":%d,\"step_ns\":%lld", name, e->dev,
@@ -684,6 +706,218 @@ static int end_check(int64_t step_ns, const sigset_t *mask)
 	_exit(124);
 }
 
+/* ---- the vmclock device ---- */
+
+#define VMC_PAGE_LEN 112
+#define VMC_FLAG_TAI_VALID (1ull << 0)
+#define VMC_FLAG_MAXERROR_VALID (1ull << 6)
+#define VMC_FLAG_GEN_PRESENT (1ull << 8)
+#define VMC_FLAG_NOTIFY (1ull << 9)
+
+static void put_le(uint8_t *p, uint64_t v, int bytes)
+{
+	for (int i = 0; i < bytes; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+/* The page as the host wrote it, with seq as a reader of seq_count sees it. */
+static void vmc_page(uint8_t *p, uint32_t seq)
+{
+	const struct sim_vmclock_conf *c = &w.sc.vmclock;
+
+	memset(p, 0, VMC_PAGE_LEN);
+	put_le(p + 0, strcmp(c->bad, "magic") ? 0x4b4c4356u : 0x4b4c4357u, 4);
+	put_le(p + 4, strcmp(c->bad, "size") ? 4096 : 64, 4);
+	put_le(p + 8, strcmp(c->bad, "version") ? 1 : 2, 2);
+	p[10] = 0xff; /* no counter: an event source, like Firecracker's and QEMU's */
+	p[11] = 0;    /* UTC */
+	put_le(p + 12, seq, 4);
+	put_le(p + 16, w.vmc.marker, 8);
+	put_le(p + 24, w.vmc.flags, 8);
+	p[34] = (uint8_t)w.vmc.status;
+	put_le(p + 36, (uint16_t)w.vmc.tai_s, 2);
+	p[38] = (uint8_t)w.vmc.leap;
+	if (c->maxerror_ns >= 0)
+		put_le(p + 96, (uint64_t)c->maxerror_ns, 8);
+	put_le(p + 104, w.vmc.generation, 8);
+}
+
+/* The host rewrote the page: a new seq_count, and a notification where there are any. */
+static void vmc_changed(void)
+{
+	w.vmc.seq += 2;
+	if (!w.sc.vmclock.notify)
+		return;
+	w.vmc.notified = true;
+	for (int fd = 0; fd < MAX_FD; fd++)
+		if (w.vmc_fd[fd])
+			(void)!syscall(SYS_write, fd, "!", 1);
+}
+
+static void vmc_init(void)
+{
+	const struct sim_vmclock_conf *c = &w.sc.vmclock;
+
+	if (!c->present)
+		return;
+	w.vmc.seq = 2;
+	w.vmc.marker = 0x5eed0000u + w.sc.seed;
+	w.vmc.generation = 1;
+	w.vmc.status = c->status;
+	w.vmc.tai_s = 0;
+	w.vmc.flags = VMC_FLAG_GEN_PRESENT | (c->notify ? VMC_FLAG_NOTIFY : 0) |
+		      (c->maxerror_ns >= 0 ? VMC_FLAG_MAXERROR_VALID : 0);
+	/* A FIFO made now, before any sandbox: its fd is readable exactly while a
+	 * notification waits, as the device's is. */
+	if ((size_t)snprintf(w.vmc.fifo, sizeof(w.vmc.fifo), "%.*s/vmclock0.fifo",
+			     (int)(sizeof(w.vmc.fifo) - 20), w.dir) >= sizeof(w.vmc.fifo))
+		die("the simulator's directory name is too long");
+	if (mkfifo(w.vmc.fifo, 0600) < 0 && errno != EEXIST)
+		die("cannot make %s: %s", w.vmc.fifo, strerror(errno));
+}
+
+static void vmc_event(const struct sim_event *e, const char *name)
+{
+	switch (e->type) {
+	case SIM_EV_VMCLOCK_MIGRATE:
+		w.vmc.marker++;
+		sim_kernel_resume(&w.k, 0, e->value_ns);
+		break;
+	case SIM_EV_VMCLOCK_RESTORE:
+		w.vmc.marker++;
+		w.vmc.generation++;
+		sim_kernel_resume(&w.k, 0, -e->value_ns);
+		break;
+	case SIM_EV_VMCLOCK_MARKER:
+		w.vmc.marker++;
+		break;
+	case SIM_EV_VMCLOCK_TOUCH:
+		break;
+	case SIM_EV_VMCLOCK_FLAGS:
+		w.vmc.flags = (w.vmc.flags & ~(uint64_t)(SIM_VMCLOCK_SOON | SIM_VMCLOCK_IMMINENT)) |
+			      (uint64_t)e->arg;
+		break;
+	case SIM_EV_VMCLOCK_STATUS:
+		w.vmc.status = e->arg;
+		break;
+	case SIM_EV_VMCLOCK_LEAP:
+		w.vmc.leap = e->arg;
+		break;
+	case SIM_EV_VMCLOCK_TAI:
+		w.vmc.tai_s = e->arg;
+		w.vmc.flags |= VMC_FLAG_TAI_VALID;
+		break;
+	default:
+		return;
+	}
+	if (!w.sc.vmclock.present)
+		return;
+	vmc_changed();
+	trace("event",
+	      ",\"event\":\"%s\",\"arg\":%d,\"value_ns\":%lld,\"marker\":%llu,"
+	      "\"generation\":%llu,\"offset_ns\":%lld",
+	      name, e->arg, (long long)e->value_ns, (unsigned long long)w.vmc.marker,
+	      (unsigned long long)w.vmc.generation, (long long)offset_true_ns());
+}
+
+/* N for "/dev/vmclockN", else -1. */
+static int vmc_path_index(const char *path)
+{
+	char *end;
+	long n;
+
+	if (!w.ready || !path || strncmp(path, "/dev/vmclock", 12) || !path[12])
+		return -1;
+	n = strtol(path + 12, &end, 10);
+	return *end || n < 0 || n > 999 ? -1 : (int)n;
+}
+
+/* Only /dev/vmclock0, and only when the scenario has one: never the host's. --strict
+ * has none: the independent simulators it stands for know no vmclock. */
+static int vmc_open(int index, int flags)
+{
+	int fd;
+
+	if (!w.sc.vmclock.present || index != 0 || w.strict) {
+		errno = ENOENT;
+		return -1;
+	}
+	fd = (int)syscall(SYS_openat, AT_FDCWD, w.vmc.fifo,
+			  O_RDWR | O_NONBLOCK | (flags & O_CLOEXEC));
+	if (fd < 0)
+		return -1;
+	if (fd >= MAX_FD) {
+		syscall(SYS_close, fd);
+		errno = EMFILE;
+		return -1;
+	}
+	w.fds[fd].dev = NULL;
+	w.vmc_fd[fd] = true;
+	w.vmc_off[fd] = 0;
+	return fd;
+}
+
+/* read() of the page from the fd's offset; it acknowledges a notification. */
+static ssize_t vmc_read(int fd, void *buf, size_t len)
+{
+	const struct sim_vmclock_conf *c = &w.sc.vmclock;
+	uint8_t page[VMC_PAGE_LEN], drain[64];
+	uint32_t seq = w.vmc.seq;
+	int64_t off = w.vmc_off[fd];
+	size_t n;
+
+	while (syscall(SYS_read, fd, drain, sizeof(drain)) > 0)
+		;
+	/* A writer mid-update: the reader sees an odd seq_count. */
+	if (off <= 12 && off + (int64_t)len > 12) {
+		w.vmc.seq_reads++;
+		if (!strcmp(c->bad, "unsettled") ||
+		    (c->torn_every > 0 && w.vmc.seq_reads % (uint64_t)c->torn_every == 0))
+			seq |= 1;
+	}
+	vmc_page(page, seq);
+	if (off >= VMC_PAGE_LEN)
+		return 0;
+	n = len < (size_t)(VMC_PAGE_LEN - off) ? len : (size_t)(VMC_PAGE_LEN - off);
+	memcpy(buf, page + off, n);
+	w.vmc_off[fd] = off + (int64_t)n;
+	return (ssize_t)n;
+}
+
+static off_t vmc_lseek(int fd, off_t off, int whence)
+{
+	int64_t base = whence == SEEK_SET ? 0 : whence == SEEK_CUR ? w.vmc_off[fd] : 4096;
+
+	if ((whence != SEEK_SET && whence != SEEK_CUR && whence != SEEK_END) || base + off < 0) {
+		errno = EINVAL;
+		return -1;
+	}
+	w.vmc_off[fd] = base + off;
+	return (off_t)w.vmc_off[fd];
+}
+
+off_t lseek(int fd, off_t off, int whence)
+{
+	if (fd >= 0 && fd < MAX_FD && w.vmc_fd[fd])
+		return vmc_lseek(fd, off, whence);
+	return (off_t)syscall(SYS_lseek, fd, off, whence);
+}
+
+off_t lseek64(int fd, off_t off, int whence);
+off_t lseek64(int fd, off_t off, int whence)
+{
+	return lseek(fd, off, whence);
+}
+
+/* Whether a wait on ws includes a vmclock fd (a notification ends it). */
+static bool vmc_waited(const struct waitset *ws)
+{
+	for (nfds_t i = 0; ws->fds && i < ws->nfds; i++)
+		if (ws->fds[i].fd >= 0 && ws->fds[i].fd < MAX_FD && w.vmc_fd[ws->fds[i].fd])
+			return true;
+	return false;
+}
+
 /* ---- exec events ---- */
 
 /* True time of the next exec event to run; INT64_MAX when none is left before the end. */
@@ -888,10 +1122,21 @@ static int wait_until(clockid_t id, int64_t target_ns, struct waitset *ws)
 				step = 1;
 		}
 		step = min64(step, next_exec_ns() - w.now_ns);
+		/* A vmclock notification ends the wait at the event's instant. */
+		if (vmc_waited(ws) && w.next_event < w.sc.nevents)
+			step = min64(step, w.sc.ev[w.next_event].t_ns - w.now_ns);
+		if (step < 1)
+			step = 1;
 		r = end_check(step, ws->mask);
 		if (r)
 			return r;
+		w.vmc.notified = false;
 		advance_to(w.now_ns + step);
+		if (w.vmc.notified && vmc_waited(ws)) {
+			r = ready_now(ws);
+			if (r)
+				return r;
+		}
 	}
 	return 0;
 }
@@ -953,6 +1198,7 @@ static void world_init(void)
 	sim_rng_seed(&w.osc_rng, s->seed, 0);
 	sim_rng_seed(&w.getrandom_rng, s->seed, 1000);
 	sysfs_init();
+	vmc_init();
 	w.ndev = s->nphc;
 	for (int i = 0; i < s->nphc; i++) {
 		struct dev *d = &w.dev[i];
@@ -1280,14 +1526,19 @@ static int do_open(int dirfd, const char *path, int flags, mode_t mode)
 
 	if (index >= 0)
 		return open_phc(index, flags);
+	index = vmc_path_index(path);
+	if (index >= 0)
+		return vmc_open(index, flags);
 	int fd;
 
 	if (sysfs_path(path, buf, sizeof(buf)))
 		path = buf;
 	fd = (int)syscall(SYS_openat, dirfd, path, flags, mode);
 	/* A PHC fd closed behind our back (fclose) must not haunt its reused number. */
-	if (fd >= 0 && fd < MAX_FD)
+	if (fd >= 0 && fd < MAX_FD) {
 		w.fds[fd].dev = NULL;
+		w.vmc_fd[fd] = false;
+	}
 	return fd;
 }
 
@@ -1391,8 +1642,10 @@ int close(int fd)
 		errno = EBADF;
 		return -1;
 	}
-	if (fd >= 0 && fd < MAX_FD)
+	if (fd >= 0 && fd < MAX_FD) {
 		w.fds[fd].dev = NULL;
+		w.vmc_fd[fd] = false;
+	}
 	return (int)syscall(SYS_close, fd);
 }
 
@@ -1401,6 +1654,8 @@ ssize_t read(int fd, void *buf, size_t len)
 	struct dev *d;
 	int r = phc_fd(fd, &d);
 
+	if (fd >= 0 && fd < MAX_FD && w.vmc_fd[fd])
+		return vmc_read(fd, buf, len);
 	if (r == 1)
 		return syscall(SYS_read, fd, buf, len);
 	/* No external timestamp channels are ever enabled, so there is nothing to read. */

@@ -85,7 +85,29 @@ static const char *const event_names[] = {
 	[SIM_EV_PHC_FREEZE] = "phc_freeze",
 	[SIM_EV_PHC_BACKSTEP] = "phc_backstep",
 	[SIM_EV_PHC_DELAY_SPIKE] = "phc_delay_spike",
+	[SIM_EV_VMCLOCK_MIGRATE] = "vmclock_migrate",
+	[SIM_EV_VMCLOCK_RESTORE] = "vmclock_restore",
+	[SIM_EV_VMCLOCK_MARKER] = "vmclock_marker",
+	[SIM_EV_VMCLOCK_TOUCH] = "vmclock_touch",
+	[SIM_EV_VMCLOCK_FLAGS] = "vmclock_flags",
+	[SIM_EV_VMCLOCK_STATUS] = "vmclock_status",
+	[SIM_EV_VMCLOCK_LEAP] = "vmclock_leap",
+	[SIM_EV_VMCLOCK_TAI] = "vmclock_tai",
 };
+
+static const char *const vmclock_status_names[] = {"unknown", "initializing", "synchronized",
+						   "freerunning", "unreliable"};
+static const char *const vmclock_leap_names[] = {"none",     "pre_pos",	 "pre_neg",
+						 "pos",	     "post_pos", "post_neg"};
+
+/* The index of word in names, or -1. */
+static int word_index(const char *const *names, int n, const char *word)
+{
+	for (int i = 0; i < n; i++)
+		if (strcmp(names[i], word) == 0)
+			return i;
+	return -1;
+}
 
 const char *sim_event_name(enum sim_event_type type)
 {
@@ -215,6 +237,8 @@ static void set_defaults(struct sim_scenario *s)
 	s->start_s = days_from_civil(2025, 3, 1) * 86400 + 12 * 3600;
 	s->tai_utc_s = 37;
 	s->mono_start_ns = 1000 * NS;
+	s->vmclock.status = 2; /* synchronized */
+	s->vmclock.maxerror_ns = -1;
 }
 
 static int parse_phc_line(struct parser *p, struct sim_scenario *s, char **tok, int ntok)
@@ -370,6 +394,95 @@ static const char *skip_words(const char *rest, int n)
 	return rest;
 }
 
+static int parse_vmclock_event(struct parser *p, struct sim_event *e, const char *name,
+			       char **tok, int ntok)
+{
+	long long n;
+
+	if (strcmp(name, "vmclock_migrate") == 0 || strcmp(name, "vmclock_restore") == 0) {
+		bool restore = name[8] == 'r';
+
+		e->type = restore ? SIM_EV_VMCLOCK_RESTORE : SIM_EV_VMCLOCK_MIGRATE;
+		if (ntok != 1 || parse_time(tok[0], &e->value_ns) || (restore && e->value_ns < 0))
+			return fail(p, "expected '%s %s'", name, restore ? "AGE" : "CLOCK_STEP");
+		return 0;
+	}
+	if (strcmp(name, "vmclock_marker") == 0 || strcmp(name, "vmclock_touch") == 0) {
+		e->type = name[8] == 'm' ? SIM_EV_VMCLOCK_MARKER : SIM_EV_VMCLOCK_TOUCH;
+		return ntok ? fail(p, "'%s' takes no value", name) : 0;
+	}
+	if (ntok != 1)
+		return fail(p, "'%s' takes one value", name);
+	if (strcmp(name, "vmclock_flags") == 0) {
+		e->type = SIM_EV_VMCLOCK_FLAGS;
+		e->arg = !strcmp(tok[0], "soon")       ? SIM_VMCLOCK_SOON
+			 : !strcmp(tok[0], "imminent") ? SIM_VMCLOCK_IMMINENT
+			 : !strcmp(tok[0], "none")     ? 0
+						       : -1;
+		return e->arg < 0 ? fail(p, "expected 'vmclock_flags soon|imminent|none'") : 0;
+	}
+	if (strcmp(name, "vmclock_status") == 0) {
+		e->type = SIM_EV_VMCLOCK_STATUS;
+		e->arg = word_index(vmclock_status_names, 5, tok[0]);
+		return e->arg < 0 ? fail(p, "unknown vmclock status '%s'", tok[0]) : 0;
+	}
+	if (strcmp(name, "vmclock_leap") == 0) {
+		e->type = SIM_EV_VMCLOCK_LEAP;
+		e->arg = word_index(vmclock_leap_names, 6, tok[0]);
+		return e->arg < 0 ? fail(p, "unknown vmclock leap indicator '%s'", tok[0]) : 0;
+	}
+	if (strcmp(name, "vmclock_tai") == 0) {
+		e->type = SIM_EV_VMCLOCK_TAI;
+		if (parse_int(tok[0], -32768, 32767, &n))
+			return fail(p, "bad TAI offset '%s'", tok[0]);
+		e->arg = (int)n;
+		return 0;
+	}
+	return fail(p, "unknown event '%s'", name);
+}
+
+/* The vmclock device's keys: `vmclock notify|poll`, then vmclock_* settings. */
+static int parse_vmclock_key(struct parser *p, struct sim_scenario *s, char **tok, int ntok)
+{
+	struct sim_vmclock_conf *c = &s->vmclock;
+	const char *k = tok[0], *v = ntok > 1 ? tok[1] : "";
+	long long n;
+
+	if (ntok != 2)
+		return fail(p, "'%s' takes one value", k);
+	if (strcmp(k, "vmclock") == 0) {
+		if (strcmp(v, "notify") && strcmp(v, "poll"))
+			return fail(p, "expected 'vmclock notify|poll'");
+		c->present = true;
+		c->notify = strcmp(v, "notify") == 0;
+		return 0;
+	}
+	if (!c->present)
+		return fail(p, "'%s' before 'vmclock notify|poll'", k);
+	if (strcmp(k, "vmclock_status") == 0) {
+		c->status = word_index(vmclock_status_names, 5, v);
+		return c->status < 0 ? fail(p, "unknown vmclock status '%s'", v) : 0;
+	}
+	if (strcmp(k, "vmclock_maxerror") == 0)
+		return parse_time(v, &c->maxerror_ns) || c->maxerror_ns < 0
+			       ? fail(p, "bad value '%s' for '%s'", v, k)
+			       : 0;
+	if (strcmp(k, "vmclock_torn") == 0) {
+		if (parse_int(v, 0, 1000000, &n))
+			return fail(p, "bad value '%s' for '%s'", v, k);
+		c->torn_every = (int)n;
+		return 0;
+	}
+	if (strcmp(k, "vmclock_bad") == 0) {
+		if (strcmp(v, "magic") && strcmp(v, "size") && strcmp(v, "version") &&
+		    strcmp(v, "unsettled"))
+			return fail(p, "expected 'vmclock_bad magic|size|version|unsettled'");
+		snprintf(c->bad, sizeof(c->bad), "%s", v);
+		return 0;
+	}
+	return fail(p, "unknown key '%s'", k);
+}
+
 static int parse_event(struct parser *p, struct sim_scenario *s, char **tok, int ntok,
 		       const char *rest)
 {
@@ -455,6 +568,9 @@ static int parse_event(struct parser *p, struct sim_scenario *s, char **tok, int
 			return fail(p, "bad %s '%s'", spike ? "delay" : "step", tok[1]);
 		if (parse_time(tok[2], &e.value_ns) || e.value_ns <= 0)
 			return fail(p, "bad duration '%s'", tok[2]);
+	} else if (strncmp(name, "vmclock_", 8) == 0) {
+		if (parse_vmclock_event(p, &e, name, tok, ntok))
+			return -1;
 	} else if (strcmp(name, "exec") == 0) {
 		const char *cmd = skip_words(rest, 2);
 
@@ -488,6 +604,8 @@ static int parse_global(struct parser *p, struct sim_scenario *s, char **tok, in
 		return parse_phc_line(p, s, tok, ntok);
 	if (strcmp(k, "at") == 0)
 		return parse_event(p, s, tok, ntok, rest);
+	if (strncmp(k, "vmclock", 7) == 0)
+		return parse_vmclock_key(p, s, tok, ntok);
 	if (strcmp(k, "name") == 0) {
 		if (!*rest || strlen(rest) >= sizeof(s->name))
 			return fail(p, "name needs a value of at most %zu characters",

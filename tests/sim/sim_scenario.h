@@ -56,6 +56,27 @@ enum sim_event_type {
 	SIM_EV_PHC_FREEZE,	/* dev, value_ns: the PHC stands still for a while */
 	SIM_EV_PHC_BACKSTEP,	/* dev, size_ns, value_ns: each read moves it back by size_ns */
 	SIM_EV_PHC_DELAY_SPIKE, /* dev, size_ns, value_ns: each read's window gains size_ns */
+	SIM_EV_VMCLOCK_MIGRATE, /* value_ns: REALTIME jumps by it; the marker changes */
+	SIM_EV_VMCLOCK_RESTORE, /* value_ns: REALTIME jumps back by it; marker and generation */
+	SIM_EV_VMCLOCK_MARKER,	/* the marker changes, nothing jumps */
+	SIM_EV_VMCLOCK_TOUCH,	/* the page is rewritten with nothing changed */
+	SIM_EV_VMCLOCK_FLAGS,	/* arg: the disruption flags (SIM_VMCLOCK_SOON/IMMINENT) */
+	SIM_EV_VMCLOCK_STATUS,	/* arg: clock_status */
+	SIM_EV_VMCLOCK_LEAP,	/* arg: leap_indicator */
+	SIM_EV_VMCLOCK_TAI,	/* arg: tai_offset_sec, valid from now */
+};
+
+#define SIM_VMCLOCK_SOON 2	/* VMCLOCK_FLAG_DISRUPTION_SOON */
+#define SIM_VMCLOCK_IMMINENT 4	/* VMCLOCK_FLAG_DISRUPTION_IMMINENT */
+
+/* The vmclock device /dev/vmclock0 (tests/sim/README.md, "vmclock"). */
+struct sim_vmclock_conf {
+	bool present;
+	bool notify;	     /* VMCLOCK_FLAG_NOTIFICATION_PRESENT: poll() wakes on a change */
+	int status;	     /* clock_status at start */
+	int64_t maxerror_ns; /* time_maxerror_nanosec, valid when >= 0 */
+	int torn_every;	     /* every Nth read of seq_count sees the writer mid-update */
+	char bad[16];	     /* "", or a malformed page: magic, size, version, unsettled */
 };
 
 struct sim_event {
@@ -70,6 +91,7 @@ struct sim_event {
 	int64_t inject_ns;
 	int exec;	 /* SIM_EV_EXEC: index of its command in sim_scenario.exec */
 	int64_t size_ns; /* SIM_EV_PHC_BACKSTEP: the step back; SIM_EV_PHC_DELAY_SPIKE: delay */
+	int arg; /* vmclock events */
 	int line;
 };
 
@@ -97,6 +119,7 @@ struct sim_scenario {
 	struct sim_event ev[SIM_MAX_EVENTS]; /* sorted by time, file order kept */
 	int nleaps;
 	struct sim_leap leap[SIM_MAX_LEAPS]; /* sorted */
+	struct sim_vmclock_conf vmclock;
 	int nexec;
 	char exec[SIM_MAX_EXEC][SIM_EXEC_LEN]; /* the commands of exec events, for /bin/sh -c */
 };

@@ -224,6 +224,73 @@ START_TEST(test_errors)
 }
 END_TEST
 
+/* The vmclock device's keys and events. */
+START_TEST(test_vmclock)
+{
+	const char *text = "phc kvm 0\n"
+			   "vmclock poll\n"
+			   "vmclock_status freerunning\n"
+			   "vmclock_maxerror 250us\n"
+			   "vmclock_torn 4\n"
+			   "at 30 vmclock_restore 10m\n"
+			   "at 10 vmclock_migrate -40ms\n"
+			   "at 11 vmclock_flags imminent\n"
+			   "at 12 vmclock_status unreliable\n"
+			   "at 13 vmclock_leap pre_neg\n"
+			   "at 14 vmclock_tai -3\n"
+			   "at 15 vmclock_marker\n"
+			   "at 16 vmclock_touch\n";
+	static const struct {
+		const char *text;
+		const char *msg;
+	} bad[] = {
+		{"vmclock_torn 3\n", "t:1: 'vmclock_torn' before 'vmclock notify|poll'"},
+		{"vmclock always\n", "t:1: expected 'vmclock notify|poll'"},
+		{"vmclock poll\nvmclock_status fine\n", "t:2: unknown vmclock status 'fine'"},
+		{"vmclock poll\nvmclock_bad seq\n", "expected 'vmclock_bad magic|size|version"},
+		{"vmclock poll\nvmclock_maxerror -1us\n", "t:2: bad value '-1us'"},
+		{"at 1 vmclock_restore -5s\n", "t:1: expected 'vmclock_restore AGE'"},
+		{"at 1 vmclock_migrate\n", "t:1: expected 'vmclock_migrate CLOCK_STEP'"},
+		{"at 1 vmclock_flags later\n", "expected 'vmclock_flags soon|imminent|none'"},
+		{"at 1 vmclock_leap maybe\n", "t:1: unknown vmclock leap indicator 'maybe'"},
+		{"at 1 vmclock_tai 40000\n", "t:1: bad TAI offset '40000'"},
+		{"at 1 vmclock_marker 3\n", "t:1: 'vmclock_marker' takes no value"},
+		{"at 1 vmclock_jump 3\n", "t:1: unknown event 'vmclock_jump'"},
+	};
+
+	ck_assert_msg(sim_scenario_parse(&s, text, "t", err, sizeof(err)) == 0, "%s", err);
+	ck_assert(s.vmclock.present);
+	ck_assert(!s.vmclock.notify);
+	ck_assert_int_eq(s.vmclock.status, 3);
+	ck_assert_int_eq(s.vmclock.maxerror_ns, 250000);
+	ck_assert_int_eq(s.vmclock.torn_every, 4);
+	ck_assert_int_eq(s.nevents, 8);
+	ck_assert_int_eq(s.ev[0].type, SIM_EV_VMCLOCK_MIGRATE);
+	ck_assert_int_eq(s.ev[0].value_ns, -40000000);
+	ck_assert_int_eq(s.ev[1].type, SIM_EV_VMCLOCK_FLAGS);
+	ck_assert_int_eq(s.ev[1].arg, SIM_VMCLOCK_IMMINENT);
+	ck_assert_int_eq(s.ev[2].arg, 4);
+	ck_assert_int_eq(s.ev[3].arg, 2);
+	ck_assert_int_eq(s.ev[4].arg, -3);
+	ck_assert_int_eq(s.ev[5].type, SIM_EV_VMCLOCK_MARKER);
+	ck_assert_int_eq(s.ev[6].type, SIM_EV_VMCLOCK_TOUCH);
+	ck_assert_int_eq(s.ev[7].type, SIM_EV_VMCLOCK_RESTORE);
+	ck_assert_int_eq(s.ev[7].value_ns, 600LL * 1000000000);
+	ck_assert_str_eq(sim_event_name(SIM_EV_VMCLOCK_RESTORE), "vmclock_restore");
+	/* Without the key there is no device. */
+	ck_assert_int_eq(sim_scenario_parse(&s, "phc kvm 0\n", "t", err, sizeof(err)), 0);
+	ck_assert(!s.vmclock.present);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		ck_assert_int_ne(sim_scenario_parse(&s, bad[i].text, "t", err, sizeof(err)), 0);
+		ck_assert_msg(strstr(err, bad[i].msg), "case %zu: got '%s'", i, err);
+	}
+	ck_assert_msg(sim_scenario_load(&s, "scenarios/vmclock-migration.scn", err,
+					sizeof(err)) == 0,
+		      "%s", err);
+	ck_assert(s.vmclock.notify);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *su = suite_create("sim_scenario");
@@ -238,6 +305,7 @@ int main(void)
 	tcase_add_test(tc, test_phc_faults);
 	tcase_add_test(tc, test_noise_shapes);
 	tcase_add_test(tc, test_errors);
+	tcase_add_test(tc, test_vmclock);
 	suite_add_tcase(su, tc);
 	sr = srunner_create(su);
 	srunner_run_all(sr, CK_NORMAL);
