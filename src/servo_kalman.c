@@ -86,11 +86,39 @@ static bool beyond(int64_t offset_ns, int64_t threshold_ns)
 	return threshold_ns > 0 && (offset_ns > threshold_ns || offset_ns < -threshold_ns);
 }
 
-static int cmp_double(const void *a, const void *b)
+/*
+ * The k-th smallest of v[0..n) (0-based); reorders v. A selection, not qsort: glibc's
+ * qsort asks the kernel for the memory size (sysinfo) on arrays this long, which the
+ * seccomp allow-list rightly refuses.
+ */
+static double select_kth(double *v, int n, int k)
 {
-	double x = *(const double *)a, y = *(const double *)b;
+	int lo = 0, hi = n - 1;
 
-	return (x > y) - (x < y);
+	while (lo < hi) {
+		double pivot = v[lo + (hi - lo) / 2];
+		int i = lo, j = hi;
+
+		while (i <= j) {
+			while (v[i] < pivot)
+				i++;
+			while (v[j] > pivot)
+				j--;
+			if (i <= j) {
+				double t = v[i];
+
+				v[i++] = v[j];
+				v[j--] = t;
+			}
+		}
+		if (k <= j)
+			hi = j;
+		else if (k >= i)
+			lo = i;
+		else
+			break;
+	}
+	return v[k];
 }
 
 static void noise_push(struct kalman_servo *s, double r_sample)
@@ -104,9 +132,11 @@ static void noise_push(struct kalman_servo *s, double r_sample)
 		s->ring_n++;
 	n = s->ring_n;
 	memcpy(sorted, s->ring, sizeof(double) * (size_t)n);
-	qsort(sorted, (size_t)n, sizeof(double), cmp_double);
-	s->r_ns2 =
-		(n % 2 ? sorted[n / 2] : 0.5 * (sorted[n / 2 - 1] + sorted[n / 2])) / CHI2_1_MEDIAN;
+	if (n % 2)
+		s->r_ns2 = select_kth(sorted, n, n / 2);
+	else
+		s->r_ns2 = 0.5 * (select_kth(sorted, n, n / 2 - 1) + select_kth(sorted, n, n / 2));
+	s->r_ns2 /= CHI2_1_MEDIAN;
 	if (s->r_ns2 < R_MIN_NS2)
 		s->r_ns2 = R_MIN_NS2;
 }
