@@ -231,10 +231,13 @@ static void slew_add(struct decide *d, struct action *a, int64_t offset_ns, bool
 		      d->p.servo.max_freq_ppb / 1e3);
 	}
 	d->v.slew_remaining_ns += offset_ns;
+	/* The residual the servo sees no longer holds what the slew took. */
+	servo_shift(d->servo, -offset_ns);
 }
 
 static void slew_cancel(struct decide *d)
 {
+	servo_shift(d->servo, d->v.slew_remaining_ns);
 	d->slew_on = false;
 	d->slew_rate_ppb = 0.0;
 	d->v.slew_remaining_ns = 0;
@@ -281,6 +284,8 @@ static void emit_freq(struct decide *d, struct action *a, int64_t t_ns)
 	total = clampd(d->base_ppb + d->slew_rate_ppb + d->v.smear_rate_ppb,
 		       d->p.servo.max_freq_ppb);
 	d->v.freq_ppb = total;
+	/* The residuals leave the slew and the smear out: the servo sees the rest. */
+	servo_applied(d->servo, total - d->slew_rate_ppb - d->v.smear_rate_ppb, t_ns);
 	/* Holding changes nothing: no call for the kernel to refuse or the trace to show. */
 	if (d->freq_set && total == d->applied_ppb)
 		return;
@@ -551,6 +556,7 @@ static void order_step(struct decide *d, struct action *a, int64_t step_ns, enum
 		d->leap_rearm_ns = t_ns + LEAP_REARM_NS;
 	}
 	slew_cancel(d);
+	servo_shift(d->servo, step_ns);
 	disrupt_reset(d->disrupt);
 	servo_unsettle(d->servo);
 }
@@ -692,6 +698,8 @@ static void servo_pass(struct decide *d, struct action *a, const struct decide_s
 		return;
 	case SERVO_STEP:
 		d->base_ppb = freq_ppb;
+		/* The servo took what it saw as stepped out: the step (or its refusal) says. */
+		servo_shift(d->servo, residual_ns);
 		/* The servo steps only what is beyond its thresholds, so a step is allowed. */
 		correct(d, a, residual_ns + d->v.slew_remaining_ns, true, STEP_SERVO, t);
 		return;

@@ -37,6 +37,18 @@ void servo_unsettle(struct servo *s)
 	s->ops->unsettle(s);
 }
 
+void servo_shift(struct servo *s, int64_t delta_ns)
+{
+	if (s->ops->shift)
+		s->ops->shift(s, delta_ns);
+}
+
+void servo_applied(struct servo *s, double freq_ppb, int64_t local_ns)
+{
+	if (s->ops->applied)
+		s->ops->applied(s, freq_ppb, local_ns);
+}
+
 void servo_reset(struct servo *s)
 {
 	s->ops->reset(s);

@@ -321,10 +321,10 @@ static double kalman_sample(struct servo *servo, int64_t offset_ns, int64_t loca
 		}
 		dt_s = (double)(local_ns - s->local0_ns) / 1e9;
 		if (!s->relock && !(s->first_update && s->p.freq_trusted)) {
-			/* The clock held fc: the offset's rate is fc's error. */
+			/* The clock ran at out: the offset's rate is out's error. */
 			double rate = ((double)offset_ns - (double)s->offset0_ns) / dt_s;
 
-			s->fc_ppb = clamp(s->fc_ppb - rate * (1.0 + s->fc_ppb * 1e-9),
+			s->fc_ppb = clamp(s->out_ppb - rate * (1.0 + s->out_ppb * 1e-9),
 					  FC_LIMIT * s->p.max_freq_ppb);
 		}
 		start_filter(s, (double)offset_ns, local_ns, dt_s);
@@ -385,6 +385,37 @@ static void kalman_unsettle(struct servo *servo)
 	s->pff = fmax(s->pff, q_norm(s) * UNSETTLE_WANDER_S);
 }
 
+static void kalman_shift(struct servo *servo, int64_t delta_ns)
+{
+	struct kalman_servo *s = to_k(servo);
+
+	if (s->count == 1)
+		s->offset0_ns += delta_ns;
+	else if (s->count == 2)
+		s->x_ns += (double)delta_ns;
+}
+
+/*
+ * The prediction runs on the frequency on the clock: up to local_ns on the one it knew,
+ * from then on freq_ppb (continuous process noise: predicting in two parts is the same).
+ * Between the two first samples, the first moves as if freq_ppb had been on all along.
+ */
+static void kalman_applied(struct servo *servo, double freq_ppb, int64_t local_ns)
+{
+	struct kalman_servo *s = to_k(servo);
+
+	if (!isfinite(freq_ppb))
+		return;
+	if (s->count == 2 && local_ns > s->last_ns) {
+		predict(s, (double)(local_ns - s->last_ns) / 1e9);
+		s->last_ns = local_ns;
+	} else if (s->count == 1 && local_ns > s->local0_ns) {
+		s->offset0_ns += (int64_t)llround((s->out_ppb - freq_ppb) *
+						  (double)(local_ns - s->local0_ns) / 1e9);
+	}
+	s->out_ppb = freq_ppb;
+}
+
 static void kalman_set_interval(struct servo *servo, double interval_s)
 {
 	if (isfinite(interval_s) && interval_s > 0.0)
@@ -414,6 +445,8 @@ static const struct servo_ops kalman_ops = {
 	.sample = kalman_sample,
 	.reset = kalman_reset,
 	.unsettle = kalman_unsettle,
+	.shift = kalman_shift,
+	.applied = kalman_applied,
 	.set_interval = kalman_set_interval,
 	.freq_ppb = kalman_freq_ppb,
 	.noise_ns = kalman_noise_ns,

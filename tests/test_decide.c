@@ -34,10 +34,13 @@ struct sim {
 };
 
 static struct sim sim;
+/* The servo of the test case running: every decision must hold with each. */
+static enum servo_type servo_type;
 
 static void params(double interval_s)
 {
 	decide_params_defaults(&sim.p, interval_s);
+	sim.p.servo_type = servo_type;
 	sim.p.servo.first_step_threshold_ns = sim.p.first_step_threshold_ns;
 	sim.p.servo.step_threshold_ns = sim.p.step_threshold_ns;
 }
@@ -59,6 +62,18 @@ static void setup(void)
 {
 	memset(&sim, 0, sizeof(sim));
 	params(1.0);
+}
+
+static void setup_pi(void)
+{
+	servo_type = SERVO_PI;
+	setup();
+}
+
+static void setup_kalman(void)
+{
+	servo_type = SERVO_KALMAN;
+	setup();
 }
 
 static void teardown(void)
@@ -243,6 +258,51 @@ START_TEST(test_start_slew)
 	ck_assert_int_eq(mode(), STATUS_LOCKED);
 	ck_assert(fabs(sim.offset_ns) <= before + 1 * US);
 	ck_assert(fabs(sim.offset_ns) < 1 * US);
+}
+END_TEST
+
+/*
+ * Steps disabled, a start offset slewed out: the slew runs toward the reference all the
+ * way (the servo does not fight the rate fed forward), then the servo locks and holds.
+ * Offsets on a log grid, both signs, with an oscillator error of either sign.
+ */
+START_TEST(test_slew_grid)
+{
+	static const double offsets_s[] = {0.002, 0.02, 0.2, 1.5};
+	double off = offsets_s[_i / 2] * (_i % 2 ? -1.0 : 1.0);
+	double prev;
+	bool slewing = false;
+	int i;
+
+	sim.p.first_step_threshold_ns = 0;
+	sim.p.step_threshold_ns = 0;
+	start(off);
+	sim.osc_ppb = _i % 4 < 2 ? 20000 : -20000;
+	prev = fabs(sim.offset_ns);
+	for (i = 0; i < 5000 && mode() != STATUS_LOCKED; i++) {
+		pass();
+		ck_assert(!sim.a.step);
+		/* Never away from the reference by more than the first pass's drift. */
+		ck_assert_msg(fabs(sim.offset_ns) <= fabs(off) * 1e9 + 50 * US,
+			      "pass %d: offset %.0f ns from %.0f ns", i, sim.offset_ns, off * 1e9);
+		/* Once slewing, every pass removes some of the offset while it is large. */
+		if (slewing && fabs(sim.offset_ns) > 1 * MS)
+			ck_assert_msg(fabs(sim.offset_ns) < prev, "pass %d: %.0f ns after %.0f ns",
+				      i, sim.offset_ns, prev);
+		prev = fabs(sim.offset_ns);
+		slewing = mode() == STATUS_SLEWING;
+	}
+	ck_assert_msg(mode() == STATUS_LOCKED, "not locked after %d passes, offset %.0f ns: %s",
+		      i, sim.offset_ns, sim.log);
+	/* At most the max rate's time, and a little for the servo to settle. */
+	ck_assert_msg(i < fabs(off) / (sim.p.servo.max_freq_ppb * 1e-9) * 1.2 + 60,
+		      "%d passes for %.3f s", i, off);
+	for (i = 0; i < 120; i++) {
+		pass();
+		ck_assert(!sim.a.step);
+		ck_assert_int_eq(mode(), STATUS_LOCKED);
+	}
+	ck_assert_msg(fabs(sim.offset_ns) < 1 * US, "offset %.0f ns", sim.offset_ns);
 }
 END_TEST
 
@@ -494,13 +554,14 @@ START_TEST(test_reset_clears_budget)
 }
 END_TEST
 
-int main(void)
+static TCase *tcase(const char *name, SFun fixture)
 {
-	TCase *tc = check_tcase("decide", setup, teardown);
+	TCase *tc = check_tcase(name, fixture, teardown);
 
 	tcase_add_test(tc, test_names);
 	tcase_add_test(tc, test_start_step_lock);
 	tcase_add_test(tc, test_start_slew);
+	tcase_add_loop_test(tc, test_slew_grid, 0, 8);
 	tcase_add_test(tc, test_jump_after_lock_steps);
 	tcase_add_test(tc, test_jump_below_threshold_slews);
 	tcase_add_test(tc, test_slew_finishes_with_osc_error);
@@ -512,5 +573,14 @@ int main(void)
 	tcase_add_test(tc, test_kernel_refusal);
 	tcase_add_loop_test(tc, test_synced_only_locked_with_rtcsync, 0, 2);
 	tcase_add_test(tc, test_reset_clears_budget);
-	return check_run_tcase("decide", tc);
+	return tc;
+}
+
+int main(void)
+{
+	Suite *suite = suite_create("decide");
+
+	suite_add_tcase(suite, tcase("pi", setup_pi));
+	suite_add_tcase(suite, tcase("kalman", setup_kalman));
+	return check_run(suite, CK_FORK_GETENV);
 }

@@ -55,6 +55,17 @@ void servo_reset(struct servo *s);
  * stable, so full gains apply until it is stable again. Keeps the frequency and state. */
 void servo_unsettle(struct servo *s);
 
+/*
+ * The caller moved the offset the servo sees by delta_ns (a step, a slew it took over or
+ * gave back): what the servo knows of the offset moves with it. A servo asking for a step
+ * (SERVO_STEP) takes the offset it saw as stepped out: the caller shifts only what differs.
+ */
+void servo_shift(struct servo *s, int64_t delta_ns);
+
+/* From local_ns on, the frequency set on the clock (of which the servo's offsets see the
+ * effect) is freq_ppb, whatever the servo returned: the caller holds, or slews instead. */
+void servo_applied(struct servo *s, double freq_ppb, int64_t local_ns);
+
 /* The poll interval changed: recompute default gains. */
 void servo_set_interval(struct servo *s, double interval_s);
 
