@@ -66,6 +66,7 @@ struct decide {
 	int64_t slew_t_ns;
 	int64_t slew_start_ns;
 	bool slew_on;
+	int64_t slew_done_ns; /* when the last slew ended */
 	bool freq_set;	       /* applied_ppb is on the clock */
 	double applied_ppb;    /* the last frequency act was asked to set */
 	const char *slew_what; /* "disruption" or "offset", for the log */
@@ -250,6 +251,7 @@ static void slew_check_done(struct decide *d, struct action *a, int64_t t_ns)
 		return;
 	event(a, LOG_NOTICE, "%s slewed out in %.0f s", d->slew_what,
 	      s_of(t_ns - d->slew_start_ns));
+	d->slew_done_ns = t_ns;
 	slew_cancel(d);
 }
 
@@ -685,6 +687,8 @@ static void servo_pass(struct decide *d, struct action *a, const struct decide_s
 			t);
 		return;
 	}
+	if (d->slew_on || d->slew_done_ns == t)
+		servo_moving(d->servo);
 	freq_ppb = servo_sample(d->servo, residual_ns, s->t_mono_ns, &st);
 	d->v.servo_state = st;
 	d->v.have_servo_state = true;

@@ -49,6 +49,12 @@ void servo_applied(struct servo *s, double freq_ppb, int64_t local_ns)
 		s->ops->applied(s, freq_ppb, local_ns);
 }
 
+void servo_moving(struct servo *s)
+{
+	if (s->ops->moving)
+		s->ops->moving(s);
+}
+
 void servo_reset(struct servo *s)
 {
 	s->ops->reset(s);

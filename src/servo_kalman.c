@@ -221,6 +221,7 @@ static void filter_sample(struct kalman_servo *s, int64_t offset_ns, int64_t loc
 {
 	double dt_s = (double)(local_ns - s->last_ns) / 1e9;
 	double z = (double)offset_ns, nu, sv, u, w = 1.0;
+	bool moving = s->moved > 0;
 	bool gating;
 
 	predict(s, dt_s);
@@ -228,11 +229,15 @@ static void filter_sample(struct kalman_servo *s, int64_t offset_ns, int64_t loc
 		s->last_ns = local_ns;
 	nu = z - s->x_ns;
 	sv = s->pxx + 1.0;
-	/* What is left of a move the discipline made is not noise. */
-	if (s->moved == 0 || s->ring_n == 0)
+	/*
+	 * What is left of a move the discipline made (a slew's rate set a little later than
+	 * it counts, a step's latency) is not noise, nor news about the frequency: beyond
+	 * the gate it moves the phase only, even before the noise is known (R's start value).
+	 */
+	if (s->moved == 0)
 		noise_push(s, nu * nu / sv);
 	u = nu / sqrt(sv * s->r_ns2);
-	gating = s->ring_n >= WINDOW_MIN;
+	gating = s->ring_n >= WINDOW_MIN || s->moved > 0;
 
 	if (gating && fabs(u) > GATE_SIGMA) {
 		int side = u > 0 ? 1 : -1;
@@ -262,8 +267,9 @@ static void filter_sample(struct kalman_servo *s, int64_t offset_ns, int64_t loc
 	if (s->moved > 0)
 		s->moved--;
 
-	/* Whiteness: adapt the process noise from consecutive clipped innovations. */
-	if (gating) {
+	/* Whiteness: adapt the process noise from consecutive clipped innovations (a move's
+	 * leftovers say nothing of it). */
+	if (gating && !moving) {
 		double uc = clamp(u, 2.0);
 
 		if (s->last_u != 0.0)
@@ -416,6 +422,14 @@ static void kalman_applied(struct servo *servo, double freq_ppb, int64_t local_n
 	s->out_ppb = freq_ppb;
 }
 
+static void kalman_moving(struct servo *servo)
+{
+	struct kalman_servo *s = to_k(servo);
+
+	s->gated_run = 0;
+	s->moved = PERSIST;
+}
+
 static void kalman_set_interval(struct servo *servo, double interval_s)
 {
 	if (isfinite(interval_s) && interval_s > 0.0)
@@ -447,6 +461,7 @@ static const struct servo_ops kalman_ops = {
 	.unsettle = kalman_unsettle,
 	.shift = kalman_shift,
 	.applied = kalman_applied,
+	.moving = kalman_moving,
 	.set_interval = kalman_set_interval,
 	.freq_ppb = kalman_freq_ppb,
 	.noise_ns = kalman_noise_ns,

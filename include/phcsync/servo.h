@@ -62,6 +62,10 @@ void servo_unsettle(struct servo *s);
  */
 void servo_shift(struct servo *s, int64_t delta_ns);
 
+/* The caller is moving the offset (a slew on, or just done): what the next samples show
+ * beyond the noise is the move's (a rate set a little after it counts), not the clock's. */
+void servo_moving(struct servo *s);
+
 /* From local_ns on, the frequency set on the clock (of which the servo's offsets see the
  * effect) is freq_ppb, whatever the servo returned: the caller holds, or slews instead. */
 void servo_applied(struct servo *s, double freq_ppb, int64_t local_ns);
