@@ -63,10 +63,11 @@ struct decide {
 	struct decide_view v;
 	double base_ppb;      /* the servo's (or held) frequency, without slew and smear */
 	double slew_rate_ppb; /* fed forward since slew_t_ns */
+	double slew_gain;     /* 1 / (1 + base): what the kernel's rate is against the truth */
 	int64_t slew_t_ns;
 	int64_t slew_start_ns;
 	bool slew_on;
-	int64_t slew_done_ns; /* when the last slew ended */
+	int64_t slew_done_ns;  /* when the last slew ended */
 	bool freq_set;	       /* applied_ppb is on the clock */
 	double applied_ppb;    /* the last frequency act was asked to set */
 	const char *slew_what; /* "disruption" or "offset", for the log */
@@ -203,18 +204,21 @@ static double clampd(double v, double limit)
 }
 
 /*
- * Account for the slew fed forward since the last pass: the offset it removed. The clock
- * runs at the slew's and the smear's rate against the truth (the base cancels the
- * oscillator's error), and so does CLOCK_MONOTONIC, whose interval this is.
+ * Account for the slew fed forward since the last pass: the offset it removed. The kernel
+ * scales the oscillator by 1 + base + slew, and the base cancels the oscillator's error
+ * (1 + osc = 1 / (1 + base)): the clock runs at slew / (1 + base) against the truth (at
+ * a 10 % slew, 500 ppm of base is 50 ppm), plus the smear's rate, and so does
+ * CLOCK_MONOTONIC, whose interval this is.
  */
 static void slew_advance(struct decide *d, int64_t t_ns)
 {
-	double dt_s;
+	double dt_s, rate_ppb;
 
 	if (!d->slew_on || t_ns <= d->slew_t_ns)
 		return;
-	dt_s = s_of(t_ns - d->slew_t_ns) / (1.0 + (d->slew_rate_ppb + d->v.smear_rate_ppb) * 1e-9);
-	d->v.slew_remaining_ns += (int64_t)llround(d->slew_rate_ppb * dt_s);
+	rate_ppb = d->slew_rate_ppb * d->slew_gain;
+	dt_s = s_of(t_ns - d->slew_t_ns) / (1.0 + (rate_ppb + d->v.smear_rate_ppb) * 1e-9);
+	d->v.slew_remaining_ns += (int64_t)llround(rate_ppb * dt_s);
 	d->slew_t_ns = t_ns;
 }
 
@@ -280,7 +284,8 @@ static void emit_freq(struct decide *d, struct action *a, int64_t t_ns)
 		/* Behind by an interval or more: no rate removes it by the next pass. */
 		if (d->p.interval_s + rem_s <= 0)
 			rate = 1.0;
-		d->slew_rate_ppb = clampd(rate * 1e9, room);
+		d->slew_gain = 1.0 / (1.0 + d->base_ppb * 1e-9);
+		d->slew_rate_ppb = clampd(rate * 1e9 / d->slew_gain, room);
 		d->slew_t_ns = t_ns;
 	}
 	total = clampd(d->base_ppb + d->slew_rate_ppb + d->v.smear_rate_ppb,
