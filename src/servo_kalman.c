@@ -248,14 +248,17 @@ static void filter_sample(struct kalman_servo *s, int64_t offset_ns, int64_t loc
 			 * A real move: the offset is as uncertain as the move is large. One the
 			 * servo found itself may be a new frequency too: as uncertain as if the
 			 * move took one interval (innovations that then stay small, as after a
-			 * phase jump, leave it where it was). The discipline moves only the phase.
+			 * phase jump, leave it where it was). The discipline moves only the phase,
+			 * but a second leftover on the same side, after the phase was taken, is
+			 * the clock running away (a frequency that moved in a holdover).
 			 */
 			double span_s = fmax(dt_s, s->p.interval_s);
 
 			s->pxx += nu * nu / s->r_ns2;
-			if (s->moved == 0)
+			if (s->moved == 0 || abs(s->gated_run) >= 2)
 				s->pff += nu * nu / (span_s * span_s * s->r_ns2);
-			s->gated_run = 0;
+			if (s->moved == 0)
+				s->gated_run = 0;
 		} else {
 			/* Down-weight: the farther out, the less it counts. */
 			w = sv * (u * u / (GATE_SIGMA * GATE_SIGMA)) - s->pxx;
