@@ -303,13 +303,15 @@ static void emit_freq(struct decide *d, struct action *a, int64_t t_ns)
 }
 
 /*
- * maxerror must hold until the next update: the offset, the sample's error, and what the
- * clock may move beyond the held frequency over one interval.
+ * maxerror must hold until the next update: the offset, the sample's error, what the clock
+ * may move beyond the held frequency over one interval, and as far again as the servo's
+ * doubt (a sample it did not follow may be the clock running away).
  */
 static void emit_status(struct decide *d, struct action *a, const struct decide_sample *s)
 {
 	int64_t movement_ns =
-		(int64_t)(fabs(d->v.freq_ppb - decide_held_freq_ppb(d)) * d->p.interval_s);
+		(int64_t)(fabs(d->v.freq_ppb - decide_held_freq_ppb(d)) * d->p.interval_s +
+			  ceil(servo_doubt_ns(d->servo)));
 
 	if (d->p.observe_only)
 		return;

@@ -75,6 +75,11 @@ double servo_noise_ns(const struct servo *s)
 	return s->ops->noise_ns ? s->ops->noise_ns(s) : -1.0;
 }
 
+double servo_doubt_ns(const struct servo *s)
+{
+	return s->ops->doubt_ns ? s->ops->doubt_ns(s) : 0.0;
+}
+
 void servo_destroy(struct servo *s)
 {
 	if (s)

@@ -61,9 +61,10 @@ struct kalman_servo {
 	int ring_n, ring_pos;
 	double r_ns2;
 	double q_log_scale;
-	double last_u; /* the previous normalised innovation, 0 when none */
-	int gated_run; /* gated innovations in a row on one side (sign) */
-	int moved;     /* samples since an unsettle still to take a gated one as a move */
+	double last_u;	 /* the previous normalised innovation, 0 when none */
+	int gated_run;	 /* gated innovations in a row on one side (sign) */
+	int moved;	 /* samples since an unsettle still to take a gated one as a move */
+	double doubt_ns; /* the last sample's innovation when it was down-weighted, else 0 */
 };
 
 static struct kalman_servo *to_k(struct servo *s)
@@ -228,6 +229,7 @@ static void filter_sample(struct kalman_servo *s, int64_t offset_ns, int64_t loc
 	if (local_ns > s->last_ns)
 		s->last_ns = local_ns;
 	nu = z - s->x_ns;
+	s->doubt_ns = 0.0;
 	sv = s->pxx + 1.0;
 	/*
 	 * What is left of a move the discipline made (a slew's rate set a little later than
@@ -262,6 +264,7 @@ static void filter_sample(struct kalman_servo *s, int64_t offset_ns, int64_t loc
 		} else {
 			/* Down-weight: the farther out, the less it counts. */
 			w = sv * (u * u / (GATE_SIGMA * GATE_SIGMA)) - s->pxx;
+			s->doubt_ns = fabs(nu);
 		}
 	} else {
 		s->gated_run = 0;
@@ -376,6 +379,7 @@ static void kalman_reset(struct servo *servo)
 	s->ring_pos = 0;
 	s->last_u = 0.0;
 	s->gated_run = 0;
+	s->doubt_ns = 0.0;
 }
 
 static void kalman_unsettle(struct servo *servo)
@@ -453,6 +457,11 @@ static double kalman_noise_ns(const struct servo *servo)
 	return s->ring_n ? sqrt(s->r_ns2) : -1.0;
 }
 
+static double kalman_doubt_ns(const struct servo *servo)
+{
+	return to_k_const(servo)->doubt_ns;
+}
+
 static void kalman_destroy(struct servo *servo)
 {
 	free(to_k(servo));
@@ -468,6 +477,7 @@ static const struct servo_ops kalman_ops = {
 	.set_interval = kalman_set_interval,
 	.freq_ppb = kalman_freq_ppb,
 	.noise_ns = kalman_noise_ns,
+	.doubt_ns = kalman_doubt_ns,
 	.destroy = kalman_destroy,
 };
 

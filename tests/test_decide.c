@@ -330,6 +330,39 @@ START_TEST(test_slew_grid)
 }
 END_TEST
 
+/*
+ * maxerror holds until the next update, even when the oscillator's frequency steps (a
+ * servo that takes the first samples after it for outliers must say so) from the first
+ * sample that shows it: steps on a log grid, both signs.
+ */
+START_TEST(test_maxerror_covers_freq_step)
+{
+	static const double steps_ppb[] = {50, 200, 500, 2000, 10000};
+	double step = steps_ppb[_i / 2] * (_i % 2 ? -1.0 : 1.0);
+
+	lock(0.5);
+	sim.osc_ppb += step;
+	for (int i = 0; i < 60; i++) {
+		int64_t bound_ns = sim.a.maxerror_ns;
+		struct decide_sample s;
+
+		advance((int64_t)(sim.p.interval_s * S));
+		/* Before a sample shows the step nothing can: from the first one on. */
+		ck_assert_msg(
+			i == 0 || fabs(sim.offset_ns) <= (double)bound_ns,
+			"pass %d after a %+.0f ppb step: offset %.0f ns beyond maxerror %" PRId64
+			" ns",
+			i, step, sim.offset_ns, bound_ns);
+		s = sample();
+		decide_sample(sim.d, &s, &sim.a);
+		take();
+		ck_assert(sim.a.set_status);
+	}
+	ck_assert_int_eq(mode(), STATUS_LOCKED);
+	ck_assert_msg(fabs(sim.offset_ns) < 1 * US, "offset %.0f ns", sim.offset_ns);
+}
+END_TEST
+
 /* Lock, then move the PHC by jump_ns: the first sample after it is held to confirm. */
 static void jump_after_lock(int64_t jump_ns)
 {
@@ -586,6 +619,7 @@ static TCase *tcase(const char *name, SFun fixture)
 	tcase_add_test(tc, test_start_step_lock);
 	tcase_add_test(tc, test_start_slew);
 	tcase_add_loop_test(tc, test_slew_grid, 0, 16);
+	tcase_add_loop_test(tc, test_maxerror_covers_freq_step, 0, 10);
 	tcase_add_test(tc, test_jump_after_lock_steps);
 	tcase_add_test(tc, test_jump_below_threshold_slews);
 	tcase_add_test(tc, test_slew_finishes_with_osc_error);

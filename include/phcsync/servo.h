@@ -81,6 +81,11 @@ double servo_freq_ppb(const struct servo *s);
  * estimates none, the Kalman servo none before its first filtered sample). */
 double servo_noise_ns(const struct servo *s);
 
+/* How far the last sample was from what the servo follows, when it chose not to follow it
+ * (an outlier it down-weighted), ns; 0 when it followed. Were the sample right, the clock
+ * may move as far again by the next one: an error bound must include it. */
+double servo_doubt_ns(const struct servo *s);
+
 void servo_destroy(struct servo *s);
 
 /* "pi", "kalman". */

@@ -21,6 +21,7 @@ struct servo_ops {
 	void (*set_interval)(struct servo *s, double interval_s);
 	double (*freq_ppb)(const struct servo *s);
 	double (*noise_ns)(const struct servo *s); /* NULL: estimates none */
+	double (*doubt_ns)(const struct servo *s); /* NULL: follows every sample */
 	void (*destroy)(struct servo *s);
 };
 
