@@ -368,7 +368,7 @@ static const char *const topic_note[T_COUNT] = {
 	[T_RTC] = "No equivalent: phcsyncd does not track the real-time clock; rtcsync yes "
 		  "lets the kernel copy the system time to it.",
 	[T_MODEL] = "No equivalent: a parameter of chronyd's clock model and source "
-		    "statistics. phcsyncd's PI servo, disruption checks (disruption_samples) "
+		    "statistics. phcsyncd's servo, disruption checks (disruption_samples) "
 		    "and reference sanity (reference_freq_limit) have their own settings.",
 	[T_PROCESS] = "No equivalent needed: under systemd phcsyncd runs as root with only "
 		      "CAP_SYS_TIME (outside it, user NAME switches to NAME); it keeps no pid "
@@ -930,7 +930,7 @@ static void chrony_line(struct cv *c, struct chrony *ch, char **w, int n)
 		chrony_maxchange(c, w, n);
 	} else if (strcasecmp(d, "maxupdateskew") == 0) {
 		note(c, "No equivalent: chronyd ignores frequency estimates less certain than "
-			"this. phcsyncd's servo keeps no skew estimate; its disruption checks "
+			"this. phcsyncd's kalman servo weighs each sample by its own estimate of the noise; its disruption checks "
 			"(disruption_samples) and reference sanity (reference_freq_limit) keep bad "
 			"samples out.");
 	} else if (strcasecmp(d, "maxslewrate") == 0) {
@@ -1402,9 +1402,10 @@ static void p2s_servo(struct cv *c, const struct p2s *p, unsigned line)
 		if (strcmp(e, "pi") == 0) {
 			set(c, "servo", "pi");
 		} else if (strcmp(e, "linreg") == 0) {
-			set(c, "servo", "pi");
-			note(c, "phcsyncd has only the PI servo.");
-			warn(c, "-E linreg: phcsyncd has only the PI servo");
+			set(c, "servo", "kalman");
+			note(c, "linreg estimates the frequency by regression over recent samples; "
+				"phcsyncd's kalman servo (its default) estimates offset and frequency "
+				"with the read noise and the oscillator's wander learnt from the data.");
 		} else if (strcmp(e, "ntpshm") == 0 || strcmp(e, "nullf") == 0 ||
 			   strcmp(e, "refclock_sock") == 0) {
 			note(c,

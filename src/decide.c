@@ -63,9 +63,11 @@ struct decide {
 	struct decide_view v;
 	double base_ppb;      /* the servo's (or held) frequency, without slew and smear */
 	double slew_rate_ppb; /* fed forward since slew_t_ns */
+	double slew_gain;     /* 1 / (1 + base): what the kernel's rate is against the truth */
 	int64_t slew_t_ns;
 	int64_t slew_start_ns;
 	bool slew_on;
+	int64_t slew_done_ns;  /* when the last slew ended */
 	bool freq_set;	       /* applied_ppb is on the clock */
 	double applied_ppb;    /* the last frequency act was asked to set */
 	const char *slew_what; /* "disruption" or "offset", for the log */
@@ -204,18 +206,21 @@ static double clampd(double v, double limit)
 }
 
 /*
- * Account for the slew fed forward since the last pass: the offset it removed. The clock
- * runs at the slew's and the smear's rate against the truth (the base cancels the
- * oscillator's error), and so does CLOCK_MONOTONIC, whose interval this is.
+ * Account for the slew fed forward since the last pass: the offset it removed. The kernel
+ * scales the oscillator by 1 + base + slew, and the base cancels the oscillator's error
+ * (1 + osc = 1 / (1 + base)): the clock runs at slew / (1 + base) against the truth (at
+ * a 10 % slew, 500 ppm of base is 50 ppm), plus the smear's rate, and so does
+ * CLOCK_MONOTONIC, whose interval this is.
  */
 static void slew_advance(struct decide *d, int64_t t_ns)
 {
-	double dt_s;
+	double dt_s, rate_ppb;
 
 	if (!d->slew_on || t_ns <= d->slew_t_ns)
 		return;
-	dt_s = s_of(t_ns - d->slew_t_ns) / (1.0 + (d->slew_rate_ppb + d->v.smear_rate_ppb) * 1e-9);
-	d->v.slew_remaining_ns += (int64_t)llround(d->slew_rate_ppb * dt_s);
+	rate_ppb = d->slew_rate_ppb * d->slew_gain;
+	dt_s = s_of(t_ns - d->slew_t_ns) / (1.0 + (rate_ppb + d->v.smear_rate_ppb) * 1e-9);
+	d->v.slew_remaining_ns += (int64_t)llround(rate_ppb * dt_s);
 	d->slew_t_ns = t_ns;
 }
 
@@ -233,10 +238,13 @@ static void slew_add(struct decide *d, struct action *a, int64_t offset_ns, bool
 		      d->p.servo.max_freq_ppb / 1e3);
 	}
 	d->v.slew_remaining_ns += offset_ns;
+	/* The residual the servo sees no longer holds what the slew took. */
+	servo_shift(d->servo, -offset_ns);
 }
 
 static void slew_cancel(struct decide *d)
 {
+	servo_shift(d->servo, d->v.slew_remaining_ns);
 	d->slew_on = false;
 	d->slew_rate_ppb = 0.0;
 	d->v.slew_remaining_ns = 0;
@@ -249,6 +257,7 @@ static void slew_check_done(struct decide *d, struct action *a, int64_t t_ns)
 		return;
 	event(a, LOG_NOTICE, "%s slewed out in %.0f s", d->slew_what,
 	      s_of(t_ns - d->slew_start_ns));
+	d->slew_done_ns = t_ns;
 	slew_cancel(d);
 }
 
@@ -277,12 +286,15 @@ static void emit_freq(struct decide *d, struct action *a, int64_t t_ns)
 		/* Behind by an interval or more: no rate removes it by the next pass. */
 		if (d->p.interval_s + rem_s <= 0)
 			rate = 1.0;
-		d->slew_rate_ppb = clampd(rate * 1e9, room);
+		d->slew_gain = 1.0 / (1.0 + d->base_ppb * 1e-9);
+		d->slew_rate_ppb = clampd(rate * 1e9 / d->slew_gain, room);
 		d->slew_t_ns = t_ns;
 	}
 	total = clampd(d->base_ppb + d->slew_rate_ppb + d->v.smear_rate_ppb,
 		       d->p.servo.max_freq_ppb);
 	d->v.freq_ppb = total;
+	/* The residuals leave the slew and the smear out: the servo sees the rest. */
+	servo_applied(d->servo, total - d->slew_rate_ppb - d->v.smear_rate_ppb, t_ns);
 	/* Holding changes nothing: no call for the kernel to refuse or the trace to show. */
 	if (d->freq_set && total == d->applied_ppb)
 		return;
@@ -293,13 +305,15 @@ static void emit_freq(struct decide *d, struct action *a, int64_t t_ns)
 }
 
 /*
- * maxerror must hold until the next update: the offset, the sample's error, and what the
- * clock may move beyond the held frequency over one interval.
+ * maxerror must hold until the next update: the offset, the sample's error, what the clock
+ * may move beyond the held frequency over one interval, and as far again as the servo's
+ * doubt (a sample it did not follow may be the clock running away).
  */
 static void emit_status(struct decide *d, struct action *a, const struct decide_sample *s)
 {
 	int64_t movement_ns =
-		(int64_t)(fabs(d->v.freq_ppb - decide_held_freq_ppb(d)) * d->p.interval_s);
+		(int64_t)(fabs(d->v.freq_ppb - decide_held_freq_ppb(d)) * d->p.interval_s +
+			  ceil(servo_doubt_ns(d->servo)));
 
 	if (d->p.observe_only)
 		return;
@@ -553,6 +567,7 @@ static void order_step(struct decide *d, struct action *a, int64_t step_ns, enum
 		d->leap_rearm_ns = t_ns + LEAP_REARM_NS;
 	}
 	slew_cancel(d);
+	servo_shift(d->servo, step_ns);
 	disrupt_reset(d->disrupt);
 	servo_unsettle(d->servo);
 }
@@ -681,6 +696,8 @@ static void servo_pass(struct decide *d, struct action *a, const struct decide_s
 			t);
 		return;
 	}
+	if (d->slew_on || d->slew_done_ns == t)
+		servo_moving(d->servo);
 	freq_ppb = servo_sample(d->servo, residual_ns, s->t_mono_ns, &st);
 	d->v.servo_state = st;
 	d->v.have_servo_state = true;
@@ -694,6 +711,8 @@ static void servo_pass(struct decide *d, struct action *a, const struct decide_s
 		return;
 	case SERVO_STEP:
 		d->base_ppb = freq_ppb;
+		/* The servo took what it saw as stepped out: the step (or its refusal) says. */
+		servo_shift(d->servo, residual_ns);
 		/* The servo steps only what is beyond its thresholds, so a step is allowed. */
 		correct(d, a, residual_ns + d->v.slew_remaining_ns, true, STEP_SERVO, t);
 		return;

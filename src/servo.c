@@ -37,6 +37,24 @@ void servo_unsettle(struct servo *s)
 	s->ops->unsettle(s);
 }
 
+void servo_shift(struct servo *s, int64_t delta_ns)
+{
+	if (s->ops->shift)
+		s->ops->shift(s, delta_ns);
+}
+
+void servo_applied(struct servo *s, double freq_ppb, int64_t local_ns)
+{
+	if (s->ops->applied)
+		s->ops->applied(s, freq_ppb, local_ns);
+}
+
+void servo_moving(struct servo *s)
+{
+	if (s->ops->moving)
+		s->ops->moving(s);
+}
+
 void servo_reset(struct servo *s)
 {
 	s->ops->reset(s);
@@ -55,6 +73,11 @@ double servo_freq_ppb(const struct servo *s)
 double servo_noise_ns(const struct servo *s)
 {
 	return s->ops->noise_ns ? s->ops->noise_ns(s) : -1.0;
+}
+
+double servo_doubt_ns(const struct servo *s)
+{
+	return s->ops->doubt_ns ? s->ops->doubt_ns(s) : 0.0;
 }
 
 void servo_destroy(struct servo *s)

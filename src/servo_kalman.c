@@ -61,9 +61,10 @@ struct kalman_servo {
 	int ring_n, ring_pos;
 	double r_ns2;
 	double q_log_scale;
-	double last_u; /* the previous normalised innovation, 0 when none */
-	int gated_run; /* gated innovations in a row on one side (sign) */
-	int moved;     /* samples since an unsettle still to take a gated one as a move */
+	double last_u;	 /* the previous normalised innovation, 0 when none */
+	int gated_run;	 /* gated innovations in a row on one side (sign) */
+	int moved;	 /* samples since an unsettle still to take a gated one as a move */
+	double doubt_ns; /* the last sample's innovation when it was down-weighted, else 0 */
 };
 
 static struct kalman_servo *to_k(struct servo *s)
@@ -86,11 +87,39 @@ static bool beyond(int64_t offset_ns, int64_t threshold_ns)
 	return threshold_ns > 0 && (offset_ns > threshold_ns || offset_ns < -threshold_ns);
 }
 
-static int cmp_double(const void *a, const void *b)
+/*
+ * The k-th smallest of v[0..n) (0-based); reorders v. A selection, not qsort: glibc's
+ * qsort asks the kernel for the memory size (sysinfo) on arrays this long, which the
+ * seccomp allow-list rightly refuses.
+ */
+static double select_kth(double *v, int n, int k)
 {
-	double x = *(const double *)a, y = *(const double *)b;
+	int lo = 0, hi = n - 1;
 
-	return (x > y) - (x < y);
+	while (lo < hi) {
+		double pivot = v[lo + (hi - lo) / 2];
+		int i = lo, j = hi;
+
+		while (i <= j) {
+			while (v[i] < pivot)
+				i++;
+			while (v[j] > pivot)
+				j--;
+			if (i <= j) {
+				double t = v[i];
+
+				v[i++] = v[j];
+				v[j--] = t;
+			}
+		}
+		if (k <= j)
+			hi = j;
+		else if (k >= i)
+			lo = i;
+		else
+			break;
+	}
+	return v[k];
 }
 
 static void noise_push(struct kalman_servo *s, double r_sample)
@@ -104,9 +133,11 @@ static void noise_push(struct kalman_servo *s, double r_sample)
 		s->ring_n++;
 	n = s->ring_n;
 	memcpy(sorted, s->ring, sizeof(double) * (size_t)n);
-	qsort(sorted, (size_t)n, sizeof(double), cmp_double);
-	s->r_ns2 =
-		(n % 2 ? sorted[n / 2] : 0.5 * (sorted[n / 2 - 1] + sorted[n / 2])) / CHI2_1_MEDIAN;
+	if (n % 2)
+		s->r_ns2 = select_kth(sorted, n, n / 2);
+	else
+		s->r_ns2 = 0.5 * (select_kth(sorted, n, n / 2 - 1) + select_kth(sorted, n, n / 2));
+	s->r_ns2 /= CHI2_1_MEDIAN;
 	if (s->r_ns2 < R_MIN_NS2)
 		s->r_ns2 = R_MIN_NS2;
 }
@@ -191,18 +222,24 @@ static void filter_sample(struct kalman_servo *s, int64_t offset_ns, int64_t loc
 {
 	double dt_s = (double)(local_ns - s->last_ns) / 1e9;
 	double z = (double)offset_ns, nu, sv, u, w = 1.0;
+	bool moving = s->moved > 0;
 	bool gating;
 
 	predict(s, dt_s);
 	if (local_ns > s->last_ns)
 		s->last_ns = local_ns;
 	nu = z - s->x_ns;
+	s->doubt_ns = 0.0;
 	sv = s->pxx + 1.0;
-	/* What is left of a move the discipline made is not noise. */
-	if (s->moved == 0 || s->ring_n == 0)
+	/*
+	 * What is left of a move the discipline made (a slew's rate set a little later than
+	 * it counts, a step's latency) is not noise, nor news about the frequency: beyond
+	 * the gate it moves the phase only, even before the noise is known (R's start value).
+	 */
+	if (s->moved == 0)
 		noise_push(s, nu * nu / sv);
 	u = nu / sqrt(sv * s->r_ns2);
-	gating = s->ring_n >= WINDOW_MIN;
+	gating = s->ring_n >= WINDOW_MIN || s->moved > 0;
 
 	if (gating && fabs(u) > GATE_SIGMA) {
 		int side = u > 0 ? 1 : -1;
@@ -213,17 +250,21 @@ static void filter_sample(struct kalman_servo *s, int64_t offset_ns, int64_t loc
 			 * A real move: the offset is as uncertain as the move is large. One the
 			 * servo found itself may be a new frequency too: as uncertain as if the
 			 * move took one interval (innovations that then stay small, as after a
-			 * phase jump, leave it where it was). The discipline moves only the phase.
+			 * phase jump, leave it where it was). The discipline moves only the phase,
+			 * but a second leftover on the same side, after the phase was taken, is
+			 * the clock running away (a frequency that moved in a holdover).
 			 */
 			double span_s = fmax(dt_s, s->p.interval_s);
 
 			s->pxx += nu * nu / s->r_ns2;
-			if (s->moved == 0)
+			if (s->moved == 0 || abs(s->gated_run) >= 2)
 				s->pff += nu * nu / (span_s * span_s * s->r_ns2);
-			s->gated_run = 0;
+			if (s->moved == 0)
+				s->gated_run = 0;
 		} else {
 			/* Down-weight: the farther out, the less it counts. */
 			w = sv * (u * u / (GATE_SIGMA * GATE_SIGMA)) - s->pxx;
+			s->doubt_ns = fabs(nu);
 		}
 	} else {
 		s->gated_run = 0;
@@ -232,8 +273,9 @@ static void filter_sample(struct kalman_servo *s, int64_t offset_ns, int64_t loc
 	if (s->moved > 0)
 		s->moved--;
 
-	/* Whiteness: adapt the process noise from consecutive clipped innovations. */
-	if (gating) {
+	/* Whiteness: adapt the process noise from consecutive clipped innovations (a move's
+	 * leftovers say nothing of it). */
+	if (gating && !moving) {
 		double uc = clamp(u, 2.0);
 
 		if (s->last_u != 0.0)
@@ -291,10 +333,10 @@ static double kalman_sample(struct servo *servo, int64_t offset_ns, int64_t loca
 		}
 		dt_s = (double)(local_ns - s->local0_ns) / 1e9;
 		if (!s->relock && !(s->first_update && s->p.freq_trusted)) {
-			/* The clock held fc: the offset's rate is fc's error. */
+			/* The clock ran at out: the offset's rate is out's error. */
 			double rate = ((double)offset_ns - (double)s->offset0_ns) / dt_s;
 
-			s->fc_ppb = clamp(s->fc_ppb - rate * (1.0 + s->fc_ppb * 1e-9),
+			s->fc_ppb = clamp(s->out_ppb - rate * (1.0 + s->out_ppb * 1e-9),
 					  FC_LIMIT * s->p.max_freq_ppb);
 		}
 		start_filter(s, (double)offset_ns, local_ns, dt_s);
@@ -337,6 +379,7 @@ static void kalman_reset(struct servo *servo)
 	s->ring_pos = 0;
 	s->last_u = 0.0;
 	s->gated_run = 0;
+	s->doubt_ns = 0.0;
 }
 
 static void kalman_unsettle(struct servo *servo)
@@ -353,6 +396,45 @@ static void kalman_unsettle(struct servo *servo)
 	s->last_u = 0.0;
 	s->moved = PERSIST;
 	s->pff = fmax(s->pff, q_norm(s) * UNSETTLE_WANDER_S);
+}
+
+static void kalman_shift(struct servo *servo, int64_t delta_ns)
+{
+	struct kalman_servo *s = to_k(servo);
+
+	if (s->count == 1)
+		s->offset0_ns += delta_ns;
+	else if (s->count == 2)
+		s->x_ns += (double)delta_ns;
+}
+
+/*
+ * The prediction runs on the frequency on the clock: up to local_ns on the one it knew,
+ * from then on freq_ppb (continuous process noise: predicting in two parts is the same).
+ * Between the two first samples, the first moves as if freq_ppb had been on all along.
+ */
+static void kalman_applied(struct servo *servo, double freq_ppb, int64_t local_ns)
+{
+	struct kalman_servo *s = to_k(servo);
+
+	if (!isfinite(freq_ppb))
+		return;
+	if (s->count == 2 && local_ns > s->last_ns) {
+		predict(s, (double)(local_ns - s->last_ns) / 1e9);
+		s->last_ns = local_ns;
+	} else if (s->count == 1 && local_ns > s->local0_ns) {
+		s->offset0_ns += (int64_t)llround((s->out_ppb - freq_ppb) *
+						  (double)(local_ns - s->local0_ns) / 1e9);
+	}
+	s->out_ppb = freq_ppb;
+}
+
+static void kalman_moving(struct servo *servo)
+{
+	struct kalman_servo *s = to_k(servo);
+
+	s->gated_run = 0;
+	s->moved = PERSIST;
 }
 
 static void kalman_set_interval(struct servo *servo, double interval_s)
@@ -375,6 +457,11 @@ static double kalman_noise_ns(const struct servo *servo)
 	return s->ring_n ? sqrt(s->r_ns2) : -1.0;
 }
 
+static double kalman_doubt_ns(const struct servo *servo)
+{
+	return to_k_const(servo)->doubt_ns;
+}
+
 static void kalman_destroy(struct servo *servo)
 {
 	free(to_k(servo));
@@ -384,9 +471,13 @@ static const struct servo_ops kalman_ops = {
 	.sample = kalman_sample,
 	.reset = kalman_reset,
 	.unsettle = kalman_unsettle,
+	.shift = kalman_shift,
+	.applied = kalman_applied,
+	.moving = kalman_moving,
 	.set_interval = kalman_set_interval,
 	.freq_ppb = kalman_freq_ppb,
 	.noise_ns = kalman_noise_ns,
+	.doubt_ns = kalman_doubt_ns,
 	.destroy = kalman_destroy,
 };
 

@@ -68,10 +68,11 @@ START_TEST(test_defaults)
 	conf_defaults(&c);
 	ck_assert_str_eq(c.device, "auto");
 	ck_assert_int_eq(c.readout, PHC_METHOD_AUTO);
-	ck_assert_int_eq(c.readings, 5);
+	ck_assert_int_eq(c.readings, 10);
 	ck_assert_int_eq(c.max_reads_per_second, 100);
 	ck_assert_double_eq(c.poll_interval_s, 1.0);
-	ck_assert_int_eq(c.servo, SERVO_PI);
+	ck_assert_int_eq(c.servo, SERVO_KALMAN);
+	ck_assert_int_eq(c.burst_combine, FILTER_COMBINE_TRIMMED);
 	ck_assert_double_eq(c.pi_kp, 0.0);
 	ck_assert_double_eq(c.pi_ki, 0.0);
 	ck_assert_double_eq(c.first_step_threshold_s, 0.00002);
@@ -1157,7 +1158,7 @@ static const struct {
 	{"burst_combine", "median"},
 	{"max_reads_per_second", "0"},
 	{"poll_interval", "0.25"},
-	{"servo", "kalman"},
+	{"servo", "pi"},
 	{"pi_kp", "0.7"},
 	{"pi_ki", "0.3"},
 	{"first_step_threshold", "0"},

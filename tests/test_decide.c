@@ -5,6 +5,7 @@
  */
 #include <check.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -35,10 +36,13 @@ struct sim {
 };
 
 static struct sim sim;
+/* The servo of the test case running: every decision must hold with each. */
+static enum servo_type servo_type;
 
 static void params(double interval_s)
 {
 	decide_params_defaults(&sim.p, interval_s);
+	sim.p.servo_type = servo_type;
 	sim.p.servo.first_step_threshold_ns = sim.p.first_step_threshold_ns;
 	sim.p.servo.step_threshold_ns = sim.p.step_threshold_ns;
 }
@@ -60,6 +64,18 @@ static void setup(void)
 {
 	memset(&sim, 0, sizeof(sim));
 	params(1.0);
+}
+
+static void setup_pi(void)
+{
+	servo_type = SERVO_PI;
+	setup();
+}
+
+static void setup_kalman(void)
+{
+	servo_type = SERVO_KALMAN;
+	setup();
 }
 
 static void teardown(void)
@@ -91,18 +107,24 @@ static void take(void)
 	}
 }
 
-/* Time passes: dt_ns of true time. */
+/*
+ * Time passes: dt_ns of CLOCK_MONOTONIC, which like the clock runs at the oscillator scaled
+ * by the kernel's frequency (the rates multiply): less or more true time.
+ */
 static void advance(int64_t dt_ns)
 {
+	double rate = (1.0 + sim.osc_ppb * 1e-9) * (1.0 + sim.freq_ppb * 1e-9);
+	double true_ns = (double)dt_ns / rate;
+
 	sim.t_ns += dt_ns;
-	sim.raw_ns += dt_ns;
+	sim.raw_ns += llround(true_ns * (1.0 + sim.osc_ppb * 1e-9));
 	if (!sim.frozen)
-		sim.phc_ns += llround((double)dt_ns * (1.0 + sim.phc_rate_ppb * 1e-9));
-	sim.offset_ns += (sim.osc_ppb + sim.freq_ppb) * 1e-9 * (double)dt_ns;
+		sim.phc_ns += llround(true_ns * (1.0 + sim.phc_rate_ppb * 1e-9));
+	sim.offset_ns += (rate - 1.0) * true_ns;
 	if (sim.frozen)
-		sim.offset_ns += (double)dt_ns;
+		sim.offset_ns += true_ns;
 	else
-		sim.offset_ns -= sim.phc_rate_ppb * 1e-9 * (double)dt_ns;
+		sim.offset_ns -= sim.phc_rate_ppb * 1e-9 * true_ns;
 }
 
 static struct decide_sample sample(void)
@@ -244,6 +266,101 @@ START_TEST(test_start_slew)
 	ck_assert_int_eq(mode(), STATUS_LOCKED);
 	ck_assert(fabs(sim.offset_ns) <= before + 1 * US);
 	ck_assert(fabs(sim.offset_ns) < 1 * US);
+}
+END_TEST
+
+/*
+ * Steps disabled, a start offset slewed out: the slew runs toward the reference all the
+ * way (the servo does not fight the rate fed forward), then the servo locks and holds.
+ * Offsets on a log grid, both signs, with an oscillator error of either sign; then the
+ * same at the kernel's largest rate (10 % by the tick) with a 500 ppm oscillator, where a
+ * slew counted at its nominal rate would be wrong by 50 ppm.
+ */
+START_TEST(test_slew_grid)
+{
+	static const double offsets_s[] = {0.002, 0.02, 0.2, 1.5};
+	int k = _i % 8;
+	double off = offsets_s[k / 2] * (k % 2 ? -1.0 : 1.0);
+	double prev;
+	bool slewing = false;
+	int i;
+
+	sim.p.first_step_threshold_ns = 0;
+	sim.p.step_threshold_ns = 0;
+	if (_i >= 8)
+		sim.p.servo.max_freq_ppb = 100500000;
+	start(off);
+	sim.osc_ppb = (k % 4 < 2 ? 1 : -1) * (_i >= 8 ? 500000 : 20000);
+	prev = fabs(sim.offset_ns);
+	/* Locked near the reference, and a slew begun (the servo may lock first) is done. */
+	for (i = 0; i < 5000 && !(mode() == STATUS_LOCKED && fabs(sim.offset_ns) < 100 * US &&
+				  count(", at up to ") == count("slewed out"));
+	     i++) {
+		pass();
+		ck_assert(!sim.a.step);
+		/* Never away from the reference by more than the first passes' drift. */
+		ck_assert_msg(fabs(sim.offset_ns) <=
+				      fabs(off) * 1e9 + 2.0 * fabs(sim.osc_ppb) + 50 * US,
+			      "pass %d: offset %.0f ns from %.0f ns", i, sim.offset_ns, off * 1e9);
+		/* The slew counts what it removes: the residual stays small (a slew counted
+		 * at its nominal rate leaves 50 us a pass at 10 % with 500 ppm of base). */
+		if (slewing && mode() == STATUS_SLEWING)
+			ck_assert_msg(fabs(sim.offset_ns -
+					   (double)decide_view(sim.d)->slew_remaining_ns) < 10 * US,
+				      "pass %d: offset %.0f ns, slew left %" PRId64 " ns", i,
+				      sim.offset_ns, decide_view(sim.d)->slew_remaining_ns);
+		/* Once slewing, every pass removes some of the offset while it is large. */
+		if (slewing && fabs(sim.offset_ns) > 1 * MS)
+			ck_assert_msg(fabs(sim.offset_ns) < prev, "pass %d: %.0f ns after %.0f ns",
+				      i, sim.offset_ns, prev);
+		prev = fabs(sim.offset_ns);
+		slewing = mode() == STATUS_SLEWING;
+	}
+	ck_assert_msg(mode() == STATUS_LOCKED, "not locked after %d passes, offset %.0f ns: %s", i,
+		      sim.offset_ns, sim.log);
+	/* At most the max rate's time, and a little for the servo to settle. */
+	ck_assert_msg(i < fabs(off) / (sim.p.servo.max_freq_ppb * 1e-9) * 1.2 + 60,
+		      "%d passes for %.3f s: %s", i, off, sim.log);
+	for (i = 0; i < 120; i++) {
+		pass();
+		ck_assert(!sim.a.step);
+		ck_assert_msg(mode() == STATUS_LOCKED, "pass %d after lock: %s, offset %.0f ns: %s",
+			      i, status_state_name(mode()), sim.offset_ns, sim.log);
+	}
+	ck_assert_msg(fabs(sim.offset_ns) < 1 * US, "offset %.0f ns", sim.offset_ns);
+}
+END_TEST
+
+/*
+ * maxerror holds until the next update, even when the oscillator's frequency steps (a
+ * servo that takes the first samples after it for outliers must say so) from the first
+ * sample that shows it: steps on a log grid, both signs.
+ */
+START_TEST(test_maxerror_covers_freq_step)
+{
+	static const double steps_ppb[] = {50, 200, 500, 2000, 10000};
+	double step = steps_ppb[_i / 2] * (_i % 2 ? -1.0 : 1.0);
+
+	lock(0.5);
+	sim.osc_ppb += step;
+	for (int i = 0; i < 60; i++) {
+		int64_t bound_ns = sim.a.maxerror_ns;
+		struct decide_sample s;
+
+		advance((int64_t)(sim.p.interval_s * S));
+		/* Before a sample shows the step nothing can: from the first one on. */
+		ck_assert_msg(
+			i == 0 || fabs(sim.offset_ns) <= (double)bound_ns,
+			"pass %d after a %+.0f ppb step: offset %.0f ns beyond maxerror %" PRId64
+			" ns",
+			i, step, sim.offset_ns, bound_ns);
+		s = sample();
+		decide_sample(sim.d, &s, &sim.a);
+		take();
+		ck_assert(sim.a.set_status);
+	}
+	ck_assert_int_eq(mode(), STATUS_LOCKED);
+	ck_assert_msg(fabs(sim.offset_ns) < 1 * US, "offset %.0f ns", sim.offset_ns);
 }
 END_TEST
 
@@ -671,13 +788,15 @@ START_TEST(test_vmclock_bounds)
 }
 END_TEST
 
-int main(void)
+static TCase *tcase(const char *name, SFun fixture)
 {
-	TCase *tc = check_tcase("decide", setup, teardown);
+	TCase *tc = check_tcase(name, fixture, teardown);
 
 	tcase_add_test(tc, test_names);
 	tcase_add_test(tc, test_start_step_lock);
 	tcase_add_test(tc, test_start_slew);
+	tcase_add_loop_test(tc, test_slew_grid, 0, 16);
+	tcase_add_loop_test(tc, test_maxerror_covers_freq_step, 0, 10);
 	tcase_add_test(tc, test_jump_after_lock_steps);
 	tcase_add_test(tc, test_jump_below_threshold_slews);
 	tcase_add_test(tc, test_slew_finishes_with_osc_error);
@@ -696,5 +815,14 @@ int main(void)
 	tcase_add_test(tc, test_vmclock_warned_holds);
 	tcase_add_test(tc, test_vmclock_unreliable_holdover);
 	tcase_add_test(tc, test_vmclock_bounds);
-	return check_run_tcase("decide", tc);
+	return tc;
+}
+
+int main(void)
+{
+	Suite *suite = suite_create("decide");
+
+	suite_add_tcase(suite, tcase("pi", setup_pi));
+	suite_add_tcase(suite, tcase("kalman", setup_kalman));
+	return check_run(suite, CK_FORK_GETENV);
 }

@@ -329,6 +329,81 @@ START_TEST(test_outlier_gating)
 }
 END_TEST
 
+/*
+ * The caller steps the clock and says so (servo_shift): the servo knows where the offset
+ * went, and nothing of it reaches the frequency: a twin that saw no step follows the same
+ * frequency, and the stepped clock is back beside it one poll later. Log grid, both signs,
+ * where the clock model (the rates multiply) stays within a nanosecond of the servo's.
+ */
+START_TEST(test_shift)
+{
+	for (double delta_ns = 100.0; delta_ns <= 1e4; delta_ns *= 10.0) {
+		for (int sign = -1; sign <= 1; sign += 2) {
+			struct servo_params p;
+			struct loop a, b;
+
+			kalman_params(&p, 1.0);
+			p.step_threshold_ns = 0;
+			loop_init(&a, SERVO_KALMAN, &p, 20e-6, 0.0, 100.0, 5);
+			loop_init(&b, SERVO_KALMAN, &p, 20e-6, 0.0, 100.0, 5);
+			for (int k = 0; k < 100; k++) {
+				loop_poll(&a, 0.0);
+				loop_poll(&b, 0.0);
+			}
+			b.offset_ns += sign * delta_ns;
+			/* The caller's local time (CLOCK_MONOTONIC) does not step. */
+			b.true_ns -= llround(sign * delta_ns);
+			servo_shift(b.s, llround(sign * delta_ns));
+			for (int k = 0; k < 50; k++) {
+				loop_poll(&a, 0.0);
+				loop_poll(&b, 0.0);
+				/*
+				 * The twins' readings round apart by a nanosecond, and the rates
+				 * multiply: removing the step at 20 ppm of error is 2e-5 of it off.
+				 * Not told, the twin's frequency moves by a hundredth of the step.
+				 */
+				ck_assert_msg(fabs(servo_freq_ppb(a.s) - servo_freq_ppb(b.s)) <
+						      0.05 + 2e-6 * delta_ns,
+					      "shift %+.0f ns, poll %d: frequency %.3f, twin %.3f",
+					      sign * delta_ns, k, servo_freq_ppb(b.s),
+					      servo_freq_ppb(a.s));
+			}
+			ck_assert_msg(fabs(a.offset_ns - b.offset_ns) < 1.0,
+				      "shift %+.0f ns: %.1f ns from the twin", sign * delta_ns,
+				      b.offset_ns - a.offset_ns);
+			servo_destroy(a.s);
+			servo_destroy(b.s);
+		}
+	}
+}
+END_TEST
+
+/* A sample the servo does not follow is its doubt, until one it follows. The PI has none. */
+START_TEST(test_doubt)
+{
+	struct servo_params p;
+	struct loop l;
+
+	kalman_params(&p, 1.0);
+	loop_init(&l, SERVO_KALMAN, &p, 10e-6, 0.0, 100.0, 3);
+	for (int k = 0; k < 200; k++)
+		loop_poll(&l, 0.0);
+	ck_assert(servo_doubt_ns(l.s) == 0.0);
+	loop_poll(&l, 20000.0);
+	ck_assert_msg(servo_doubt_ns(l.s) > 19000.0 && servo_doubt_ns(l.s) < 21000.0,
+		      "doubt %.0f ns", servo_doubt_ns(l.s));
+	loop_poll(&l, 0.0);
+	ck_assert(servo_doubt_ns(l.s) == 0.0);
+	servo_destroy(l.s);
+	loop_init(&l, SERVO_PI, &p, 10e-6, 0.0, 100.0, 3);
+	for (int k = 0; k < 50; k++)
+		loop_poll(&l, 0.0);
+	loop_poll(&l, 20000.0);
+	ck_assert(servo_doubt_ns(l.s) == 0.0);
+	servo_destroy(l.s);
+}
+END_TEST
+
 /* reset: unlocked again, frequency kept. unsettle: frequency and state kept, and an offset
  * the discipline left is taken at once. */
 START_TEST(test_reset_unsettle)
@@ -422,6 +497,8 @@ int main(void)
 	tcase_add_test(tc, test_step_requests);
 	tcase_add_test(tc, test_trusted_frequency);
 	tcase_add_test(tc, test_outlier_gating);
+	tcase_add_test(tc, test_shift);
+	tcase_add_test(tc, test_doubt);
 	tcase_add_test(tc, test_reset_unsettle);
 	tcase_add_test(tc, test_interval_change);
 	tcase_add_test(tc, test_names_and_bad_input);

@@ -55,6 +55,21 @@ void servo_reset(struct servo *s);
  * stable, so full gains apply until it is stable again. Keeps the frequency and state. */
 void servo_unsettle(struct servo *s);
 
+/*
+ * The caller moved the offset the servo sees by delta_ns (a step, a slew it took over or
+ * gave back): what the servo knows of the offset moves with it. A servo asking for a step
+ * (SERVO_STEP) takes the offset it saw as stepped out: the caller shifts only what differs.
+ */
+void servo_shift(struct servo *s, int64_t delta_ns);
+
+/* The caller is moving the offset (a slew on, or just done): what the next samples show
+ * beyond the noise is the move's (a rate set a little after it counts), not the clock's. */
+void servo_moving(struct servo *s);
+
+/* From local_ns on, the frequency set on the clock (of which the servo's offsets see the
+ * effect) is freq_ppb, whatever the servo returned: the caller holds, or slews instead. */
+void servo_applied(struct servo *s, double freq_ppb, int64_t local_ns);
+
 /* The poll interval changed: recompute default gains. */
 void servo_set_interval(struct servo *s, double interval_s);
 
@@ -65,6 +80,11 @@ double servo_freq_ppb(const struct servo *s);
 /* The measurement noise the servo estimates from its data (sigma, ns); -1: none (the PI
  * estimates none, the Kalman servo none before its first filtered sample). */
 double servo_noise_ns(const struct servo *s);
+
+/* How far the last sample was from what the servo follows, when it chose not to follow it
+ * (an outlier it down-weighted), ns; 0 when it followed. Were the sample right, the clock
+ * may move as far again by the next one: an error bound must include it. */
+double servo_doubt_ns(const struct servo *s);
 
 void servo_destroy(struct servo *s);
 

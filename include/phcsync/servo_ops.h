@@ -14,9 +14,14 @@ struct servo_ops {
 			 enum servo_state *state);
 	void (*reset)(struct servo *s);
 	void (*unsettle)(struct servo *s);
+	/* NULL: the servo keeps no offset or output between samples. */
+	void (*shift)(struct servo *s, int64_t delta_ns);
+	void (*applied)(struct servo *s, double freq_ppb, int64_t local_ns);
+	void (*moving)(struct servo *s);
 	void (*set_interval)(struct servo *s, double interval_s);
 	double (*freq_ppb)(const struct servo *s);
 	double (*noise_ns)(const struct servo *s); /* NULL: estimates none */
+	double (*doubt_ns)(const struct servo *s); /* NULL: follows every sample */
 	void (*destroy)(struct servo *s);
 };
 

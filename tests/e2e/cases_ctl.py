@@ -15,7 +15,7 @@ import shutil
 import sys
 
 import phcsim
-from checks import KVM, KVM_NOISE_NS, case
+from checks import DEFAULT_SERVO, KVM, KVM_NOISE_NS, case
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 READINGS = 5  # readings per poll, set in the configuration
@@ -235,7 +235,7 @@ def ctl_metrics(t):
                 f"at {when}: phcsync_steps_total {steps} (counter) = steps {st['steps']}")
         info = fams["phcsync_info"]["samples"][0][0]
         t.check(r, info == {"device": "/dev/ptp0", "clock_name": "KVM virtual PTP",
-                            "readout": "precise", "servo": "pi"},
+                            "readout": "precise", "servo": DEFAULT_SERVO},
                 f"at {when}: phcsync_info {info}")
         wrapped = c.json_output(f"metrics-{when}.json")
         t.check(r, wrapped["ok"] is True and wrapped["metrics"] == text,

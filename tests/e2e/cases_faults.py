@@ -17,7 +17,7 @@ import random
 import re
 
 import phcsim
-from checks import KVM_NOISE_NS, LOCK_BOUND_S, MS, S, US, case, fmt
+from checks import DEFAULT_SERVO, KVM_NOISE_NS, LOCK_BOUND_S, MS, S, US, case, fmt
 from phcsim import max_abs
 
 MONO_START_S = 1000.0
@@ -421,7 +421,8 @@ def fault_driftfile(t):
                   conf=[f"driftfile {bad}"])
         t.log_has(r, rf"driftfile {re.escape(bad)}: ignored: corrupt or absurd content",
                   f"a {label} driftfile is ignored with a warning")
-        t.log_has(r, r"servo pi: .*start frequency \+0\.000 ppb", "and the servo starts from 0")
+        t.log_has(r, rf"servo {DEFAULT_SERVO}: .*start frequency \+0\.000 ppb",
+                  "and the servo starts from 0")
         t.locks(r, f"corrupt {label}", why="it starts as without a file")
         _, parsed = read_drift(bad)
         t.check(r, parsed is not None, f"corrupt {label}: replaced at exit by {parsed}",

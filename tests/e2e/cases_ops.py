@@ -15,7 +15,7 @@ import subprocess
 
 import phcsim
 from cases_ctl import Clients, exec_at
-from checks import KVM, KVM_NOISE_NS, case
+from checks import DEFAULT_SERVO, KVM, KVM_NOISE_NS, case
 from phcsim import mean, rms
 
 RELOAD_AT_S = 200
@@ -279,7 +279,7 @@ def status_tracking(t):
     c.at("600.3s", c.ctl_cmd(["-j", "metrics"], "metrics.json"))
     r = c.run(duration="700s")
     st = c.json_output("locked.json")
-    t.eq(r, "servo", st["servo"], "pi", "the servo key's default")
+    t.eq(r, "servo", st["servo"], DEFAULT_SERVO, "the servo key's default")
     t.near(r, "last sample age at 600.3 s", st["last_sample_age_s"], 0.3, 0.01,
            "the poll at 600 s (the first was at 0), less the readings' few microseconds", " s")
     t.near(r, "last sample time", st["last_sample_utc_s"], KVM_START_UTC_S + 600, 0.001,
@@ -292,7 +292,7 @@ def status_tracking(t):
          4 * st["freq_skew_ppb"] + 0.5, "the servo has taken out the oscillator's error",
          " ppb")
     text = c.output("locked.txt")
-    for pattern in (r"(?m)^Servo\s*: pi$",
+    for pattern in (rf"(?m)^Servo\s*: {DEFAULT_SERVO}$",
                     r"(?m)^Last sample\s*: 2025-03-01 12:10:00\.\d UTC, 0\.3 s ago$",
                     r"(?m)^Frequency\s*: -\d+\.\d{3} ppm set on the clock \(uncorrected it "
                     r"runs \d+\.\d{3} ppm fast\)$",
@@ -303,7 +303,7 @@ def status_tracking(t):
                     r'\+netlink"\} 1$',
                     r"(?m)^phcsync_last_update_timestamp_seconds 1740831000(\.0+\d*)?$",
                     r"(?m)^phcsync_disruptions_total 0$",
-                    r'(?m)^phcsync_info\{.*,servo="pi"\} 1$'):
+                    rf'(?m)^phcsync_info\{{.*,servo="{DEFAULT_SERVO}"\}} 1$'):
         t.check(r, re.search(pattern, metrics) is not None, f"metrics match /{pattern}/")
 
     # Observe-only: the offset grows at the oscillator's +50 ppm, the drift reported as the

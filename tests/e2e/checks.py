@@ -14,6 +14,7 @@ import contextlib
 import importlib
 import io
 import pathlib
+import re
 import sys
 import traceback
 
@@ -34,6 +35,10 @@ KVM_NOISE_NS = 20
 PROFILE_NOISE_NS = {"kvm": 20, "vmw": 50, "hyperv": 50, "vmclock": 10, "ena": 100}
 # The start offset of scenarios/profile.scn.
 PROFILE_START_NS = 200 * MS
+# The default servo, as the shipped phcsyncd.conf documents it ("#servo NAME").
+DEFAULT_SERVO = re.search(
+    r"(?m)^#servo (\w+)$",
+    (pathlib.Path(__file__).resolve().parents[2] / "conf" / "phcsyncd.conf").read_text()).group(1)
 
 
 class Test:

@@ -195,7 +195,10 @@ def observe_only(t):
     r = t.run("observe", "kvm.scn", subst=dict(KVM, duration="10m"), args=["-n", "-x"])
     t.eq(r, "observe: clock-setting calls", len(r.setting_adjs()), 0,
          "-x never adjusts the clock, not even its status")
-    t.log_has(r, r"observe-only: first offset \+1500000000 ns", "the offset is reported")
+    # The burst's combined reading carries the read noise (trimmed mean of a burst).
+    t.near(r, "observe: first offset reported",
+           r.log_number(r"observe-only: first offset ([-+\d]+) ns"), 1.5 * S, KVM_NOISE_NS,
+           "the offset is reported, within the read noise", " ns")
     # 1.5 s plus 600 s at 50 ppm; the 1 ppb/sqrt(s) random walk adds ~10 us.
     t.near(r, "observe: true offset at the end", r.ticks[-1]["offset_ns"], 1.53 * S,
            100 * US, "start offset plus free-running drift", " ns")
@@ -260,7 +263,15 @@ def kernel_status(t):
             "default: STA_UNSYNC set in every tick", "rtcsync no keeps the RTC untouched")
     r = t.run("rtcsync", "kvm.scn", subst=scn, conf=["rtcsync yes"])
     lock = t.locks(r, "rtcsync")
-    after = [k for k in r.ticks if k["t"] > (lock or 0) and k["t"] < r.ticks[-1]["t"]]
+    # The daemon says locked at its first sample after the error is below 1 us: it
+    # clears STA_UNSYNC at most one poll after that, and from then on it stays clear.
+    cleared = next((a["t"] for a in r.adjs if a["modes"] & phcsim.ADJ_STATUS and
+                    not a["status"] & phcsim.STA_UNSYNC), None)
+    t.le(r, "rtcsync: seconds from lock to STA_UNSYNC clear",
+         None if cleared is None or lock is None else cleared - lock, 1.01,
+         "the first locked sample, one 1 s poll later at most", " s")
+    after = [k for k in r.ticks
+             if k["t"] > max(lock or 0, cleared or 0) and k["t"] < r.ticks[-1]["t"]]
     t.check(r, after and not any(k["status"] & phcsim.STA_UNSYNC for k in after),
             f"rtcsync: STA_UNSYNC clear in all {len(after)} ticks after lock",
             "rtcsync yes clears it while locked")
