@@ -92,12 +92,13 @@ NOTES = """\
   steady-state time error for the scenario's noise and that peer's reads/s (each peer
   updates once a second, so its reads per update are its reads/s); from
   scripts/kalman_bound.py, "-" without it or on an event scenario.
-- Peers: phcsyncd (readings 5, poll_interval 1 by default); phc2sys with its PI servo and
+- Peers: phcsyncd (by default servo kalman, burst_combine trimmed, readings 10,
+  poll_interval 1); phc2sys with its PI servo and
   with -E linreg (-N 5 -R 1 -O 0); chronyd 4.3 (refclock PHC /dev/ptp0 poll 0 dpoll -2,
   leapsectz right/UTC, makestep 1 3). With PTP_SYS_OFFSET_PRECISE (kvm, vmclock) phc2sys
   reads once per update whatever -N says, and chronyd reads once per dpoll; on the other
   devices chronyd takes 25 samples (PTP_MAX_SAMPLES) at each of its 4 readings a second
-  and keeps the fastest of them, so it reads 20 times as often as the others.
+  and keeps the fastest of them, so it reads 10 to 20 times as often as the others.
 - At the 1 read/s budget: phcsyncd readings 1, phc2sys -N 1 -R 1, chronyd dpoll 0 (one
   reading a second, still 25 samples each on a device without cross-timestamps).
 - phcsyncd's leap table is its default (leapfile auto: the host's tzdata) and chronyd's is
