@@ -93,8 +93,8 @@ NOTES = """\
   updates once a second, so its reads per update are its reads/s); from
   scripts/kalman_bound.py, "-" without it or on an event scenario.
 - Peers: phcsyncd (by default servo kalman, burst_combine trimmed, readings 10,
-  poll_interval 1); phc2sys with its PI servo and
-  with -E linreg (-N 5 -R 1 -O 0); chronyd 4.3 (refclock PHC /dev/ptp0 poll 0 dpoll -2,
+  poll_interval 1); phc2sys with its PI servo and with -E linreg (-N 5 -R 1 -O 0);
+  chronyd 4.3 (refclock PHC /dev/ptp0 poll 0 dpoll -2,
   leapsectz right/UTC, makestep 1 3). With PTP_SYS_OFFSET_PRECISE (kvm, vmclock) phc2sys
   reads once per update whatever -N says, and chronyd reads once per dpoll; on the other
   devices chronyd takes 25 samples (PTP_MAX_SAMPLES) at each of its 4 readings a second
