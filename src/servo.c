@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
+#include <math.h>
 #include <stddef.h>
 
 #include "phcsync/servo.h"
@@ -14,6 +15,14 @@ void servo_params_defaults(struct servo_params *p, double interval_s)
 		.stable_kp_scale = 1.0,
 		.stable_ki_scale = 1.0,
 	};
+}
+
+bool servo_params_valid(const struct servo_params *p, double freq_ppb)
+{
+	return isfinite(p->interval_s) && p->interval_s > 0.0 && isfinite(p->max_freq_ppb) &&
+	       p->max_freq_ppb > 0.0 && p->first_step_threshold_ns >= 0 &&
+	       p->step_threshold_ns >= 0 && p->stable_offset_ns >= 0 && p->stable_count >= 0 &&
+	       isfinite(freq_ppb);
 }
 
 struct servo *servo_create(enum servo_type type, const struct servo_params *p, double freq_ppb)

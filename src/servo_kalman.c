@@ -82,11 +82,6 @@ static double clamp(double v, double limit)
 	return v > limit ? limit : v < -limit ? -limit : v;
 }
 
-static bool beyond(int64_t offset_ns, int64_t threshold_ns)
-{
-	return threshold_ns > 0 && (offset_ns > threshold_ns || offset_ns < -threshold_ns);
-}
-
 /*
  * The k-th smallest of v[0..n) (0-based); reorders v. A selection, not qsort: glibc's
  * qsort asks the kernel for the memory size (sysinfo) on arrays this long, which the
@@ -313,8 +308,8 @@ static double kalman_sample(struct servo *servo, int64_t offset_ns, int64_t loca
 			 */
 			s->first_update = false;
 			start_filter(s, (double)offset_ns, local_ns, s->p.interval_s);
-			if (beyond(offset_ns, s->p.first_step_threshold_ns) ||
-			    beyond(offset_ns, s->p.step_threshold_ns)) {
+			if (servo_beyond(offset_ns, s->p.first_step_threshold_ns) ||
+			    servo_beyond(offset_ns, s->p.step_threshold_ns)) {
 				s->x_ns = 0.0;
 				*state = SERVO_STEP;
 				return hold(s);
@@ -342,8 +337,8 @@ static double kalman_sample(struct servo *servo, int64_t offset_ns, int64_t loca
 		start_filter(s, (double)offset_ns, local_ns, dt_s);
 		hold(s);
 		s->relock = false;
-		if ((s->first_update && beyond(offset_ns, s->p.first_step_threshold_ns)) ||
-		    beyond(offset_ns, s->p.step_threshold_ns)) {
+		if ((s->first_update && servo_beyond(offset_ns, s->p.first_step_threshold_ns)) ||
+		    servo_beyond(offset_ns, s->p.step_threshold_ns)) {
 			s->first_update = false;
 			s->x_ns = 0.0;
 			*state = SERVO_STEP;
@@ -357,7 +352,7 @@ static double kalman_sample(struct servo *servo, int64_t offset_ns, int64_t loca
 	}
 
 	/* Too far off to slew: the next sample, if it agrees, asks for a step. */
-	if (beyond(offset_ns, s->p.step_threshold_ns)) {
+	if (servo_beyond(offset_ns, s->p.step_threshold_ns)) {
 		remember(s, offset_ns, local_ns);
 		s->relock = true;
 		*state = SERVO_UNLOCKED;
@@ -481,19 +476,11 @@ static const struct servo_ops kalman_ops = {
 	.destroy = kalman_destroy,
 };
 
-static bool params_valid(const struct servo_params *p, double freq_ppb)
-{
-	return isfinite(p->interval_s) && p->interval_s > 0.0 && isfinite(p->max_freq_ppb) &&
-	       p->max_freq_ppb > 0.0 && p->first_step_threshold_ns >= 0 &&
-	       p->step_threshold_ns >= 0 && p->stable_offset_ns >= 0 && p->stable_count >= 0 &&
-	       isfinite(freq_ppb);
-}
-
 struct servo *servo_kalman_create(const struct servo_params *p, double freq_ppb)
 {
 	struct kalman_servo *s;
 
-	if (!p || !params_valid(p, freq_ppb))
+	if (!p || !servo_params_valid(p, freq_ppb))
 		return NULL;
 	s = calloc(1, sizeof(*s));
 	if (!s)

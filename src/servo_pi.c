@@ -56,11 +56,6 @@ static double clamp(double v, double limit)
 }
 
 /* |offset_ns| > threshold_ns without llabs, which is undefined for INT64_MIN. */
-static bool beyond(int64_t offset_ns, int64_t threshold_ns)
-{
-	return threshold_ns > 0 && (offset_ns > threshold_ns || offset_ns < -threshold_ns);
-}
-
 static double gain(double explicit_k, double scale, double exponent, double norm_max,
 		   double explicit_norm_max, double interval_s)
 {
@@ -124,8 +119,8 @@ static double pi_sample(struct servo *servo, int64_t offset_ns, int64_t local_ns
 			s->first_update = false;
 			s->stable_run = 0;
 			s->count = 2;
-			if (beyond(offset_ns, s->p.first_step_threshold_ns) ||
-			    beyond(offset_ns, s->p.step_threshold_ns)) {
+			if (servo_beyond(offset_ns, s->p.first_step_threshold_ns) ||
+			    servo_beyond(offset_ns, s->p.step_threshold_ns)) {
 				*state = SERVO_STEP;
 				return s->integ_ppb;
 			}
@@ -147,8 +142,8 @@ static double pi_sample(struct servo *servo, int64_t offset_ns, int64_t local_ns
 		/* A frequency from a driftfile beats one from two samples a poll apart. */
 		if (!(s->first_update && s->p.freq_trusted))
 			pi_estimate(s, offset_ns, local_ns);
-		if ((s->first_update && beyond(offset_ns, s->p.first_step_threshold_ns)) ||
-		    beyond(offset_ns, s->p.step_threshold_ns))
+		if ((s->first_update && servo_beyond(offset_ns, s->p.first_step_threshold_ns)) ||
+		    servo_beyond(offset_ns, s->p.step_threshold_ns))
 			*state = SERVO_STEP;
 		else
 			*state = SERVO_LOCKED;
@@ -164,7 +159,7 @@ static double pi_sample(struct servo *servo, int64_t offset_ns, int64_t local_ns
 	 * Too far off to slew: re-estimate the frequency from this sample and the next one,
 	 * which then asks for a step, as linuxptp does.
 	 */
-	if (beyond(offset_ns, s->p.step_threshold_ns)) {
+	if (servo_beyond(offset_ns, s->p.step_threshold_ns)) {
 		pi_remember(s, offset_ns, local_ns);
 		*state = SERVO_UNLOCKED;
 		return s->integ_ppb;
@@ -228,20 +223,12 @@ static const struct servo_ops pi_ops = {
 	.destroy = pi_destroy,
 };
 
-static bool params_valid(const struct servo_params *p, double freq_ppb)
-{
-	return isfinite(p->interval_s) && p->interval_s > 0.0 && isfinite(p->kp) && p->kp >= 0.0 &&
-	       isfinite(p->ki) && p->ki >= 0.0 && isfinite(p->max_freq_ppb) &&
-	       p->max_freq_ppb > 0.0 && p->first_step_threshold_ns >= 0 &&
-	       p->step_threshold_ns >= 0 && p->stable_offset_ns >= 0 && p->stable_count >= 0 &&
-	       isfinite(freq_ppb);
-}
-
 struct servo *servo_pi_create(const struct servo_params *p, double freq_ppb)
 {
 	struct pi_servo *s;
 
-	if (!p || !params_valid(p, freq_ppb))
+	if (!p || !servo_params_valid(p, freq_ppb) || !isfinite(p->kp) || p->kp < 0.0 ||
+	    !isfinite(p->ki) || p->ki < 0.0)
 		return NULL;
 	s = calloc(1, sizeof(*s));
 	if (!s)

@@ -25,6 +25,15 @@ struct servo_ops {
 	void (*destroy)(struct servo *s);
 };
 
+/* What every algorithm requires of its parameters and start frequency. */
+bool servo_params_valid(const struct servo_params *p, double freq_ppb);
+
+/* |offset_ns| is beyond a step threshold; a threshold of 0 means never. */
+static inline bool servo_beyond(int64_t offset_ns, int64_t threshold_ns)
+{
+	return threshold_ns > 0 && (offset_ns > threshold_ns || offset_ns < -threshold_ns);
+}
+
 /* Constructors of the algorithms. */
 struct servo *servo_pi_create(const struct servo_params *p, double freq_ppb);
 struct servo *servo_kalman_create(const struct servo_params *p, double freq_ppb);
